@@ -1,0 +1,85 @@
+"""``python -m bot``: start Steady, or end with one clear line saying why it cannot start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import aiohttp
+import discord
+
+from bot import __version__, gateway
+from bot.app import SteadyBot
+from bot.errors import StartupError
+from bot.logs import configure_logging
+from bot.settings import load_settings
+from content import load_content
+from storage.database import Database
+
+log = logging.getLogger("bot")
+
+
+async def run() -> None:
+    settings = load_settings()
+    token = settings.discord_token.get_secret_value().strip()
+    configure_logging(settings.log_level, secrets=[token])
+    log.info("Steady %s starting", __version__)
+    gateway.point_rest_at(settings.discord_api_base)
+
+    db = await Database.open(settings.database_url)
+    try:
+        await db.migrate()
+        content = load_content(settings.content_dir)
+        bot = SteadyBot(settings=settings, db=db, content=content)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # Closing the bot ends bot.start(); in-flight work finishes in bot.close().
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        try:
+            async with bot:
+                await bot.start(token)
+        except discord.LoginFailure:
+            raise StartupError(
+                "DISCORD_TOKEN was rejected by Discord (401 Unauthorized): "
+                "copy the token again from the Developer Portal's Bot page."
+            ) from None
+        except discord.PrivilegedIntentsRequired:
+            raise StartupError("Discord refused the requested intents.") from None
+        except (aiohttp.ClientConnectionError, discord.GatewayNotFound, TimeoutError) as error:
+            raise StartupError(
+                f"cannot reach Discord at {settings.discord_api_base}: {error.__class__.__name__}"
+            ) from None
+        except discord.HTTPException as error:
+            if error.status >= 500:
+                raise StartupError(
+                    f"Discord answered {error.status} during start-up; try again in a minute."
+                ) from None
+            raise
+    finally:
+        await db.close()
+    log.info("Steady stopped cleanly")
+
+
+def main() -> int:
+    # Until settings are read, log at the level asked for (or INFO) so early problems show.
+    configure_logging(
+        os.environ.get("LOG_LEVEL", "INFO").upper()
+        if os.environ.get("LOG_LEVEL", "INFO").upper()
+        in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+        else "INFO"
+    )
+    try:
+        asyncio.run(run())
+    except StartupError as error:
+        print(f"steady: cannot start: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The bot class: all asynchronous start-up happens in ``setup_hook``, in one readable order."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot import gateway
+from bot.settings import Settings
+from bot.sync import sync_if_changed
+from bot.tree import SteadyTree
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+# One extension per feature; each module has ``async def setup(bot)``.
+EXTENSIONS: tuple[str, ...] = ("cogs.facts",)
+
+
+def intents() -> discord.Intents:
+    """Only what the bot needs: guild and channel events. No privileged intent, no message content."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    return chosen
+
+
+class SteadyBot(commands.Bot):
+    def __init__(self, *, settings: Settings, db: Database, content) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # no text commands; slash commands only
+            intents=intents(),
+            tree_cls=SteadyTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            # A member's cached objects aren't needed: every handler works from the interaction.
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+        )
+        self.settings = settings
+        self.db = db
+        self.content = content
+        self._ready_logged = False
+
+    async def setup_hook(self) -> None:
+        url = await gateway.resolve_gateway(self.settings, self.http)
+        if url:
+            gateway.point_gateway_at(url)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        assert self.application_id is not None  # set by login()
+        await sync_if_changed(self.tree, self.db, self.application_id, self.settings.dev_guild_id)
+
+    async def on_ready(self) -> None:
+        if not self._ready_logged:
+            self._ready_logged = True
+            log.info(
+                "Steady is ready as %s (%s) in %d servers",
+                self.user,
+                self.user.id if self.user else "?",
+                len(self.guilds),
+            )

@@ -1,0 +1,69 @@
+"""Settings read from the environment (PRODUCT.md §7).
+
+pydantic-settings gives typed values, a ``SecretStr`` token that never prints, and one
+clear validation error per bad variable; a hand-written ``os.environ`` parser would have to
+re-invent all three.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import StartupError
+
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    discord_token: SecretStr = Field(default=SecretStr(""))
+    database_url: str = "sqlite:///data/steady.sqlite3"
+    discord_api_base: str = DEFAULT_API_BASE
+    discord_gateway_url: str | None = None
+    dev_guild_id: int | None = None
+    content_dir: Path | None = None
+    log_level: str = "INFO"
+    # Reminder sender pacing: Discord allows about 50 requests/s per bot; stay a little under.
+    send_rate_per_s: float = Field(default=45.0, gt=0)
+    send_workers: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("discord_api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("dev_guild_id", "discord_gateway_url", "content_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @property
+    def api_base_is_custom(self) -> bool:
+        return self.discord_api_base != DEFAULT_API_BASE
+
+
+def load_settings() -> Settings:
+    """Read the environment, or raise :class:`StartupError` with one line saying what is wrong."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise StartupError(f"{name} is invalid: {first['msg']}") from None
+    if not settings.discord_token.get_secret_value().strip():
+        raise StartupError(
+            "DISCORD_TOKEN is not set: put your bot token in the environment (see README)."
+        )
+    return settings

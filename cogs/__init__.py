@@ -1,0 +1,1 @@
+"""Thin Discord handlers, one extension per feature."""

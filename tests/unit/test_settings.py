@@ -1,0 +1,78 @@
+"""Settings come from the environment; a bad value ends start-up with one line naming it."""
+
+import pytest
+
+from bot.errors import StartupError
+from bot.settings import DEFAULT_API_BASE, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in (
+        "DISCORD_TOKEN",
+        "DATABASE_URL",
+        "DISCORD_API_BASE",
+        "DISCORD_GATEWAY_URL",
+        "DEV_GUILD_ID",
+        "CONTENT_DIR",
+        "LOG_LEVEL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "abc.def.ghi")
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///data/steady.sqlite3"
+    assert settings.discord_api_base == DEFAULT_API_BASE
+    assert not settings.api_base_is_custom
+    assert settings.dev_guild_id is None
+    assert settings.log_level == "INFO"
+
+
+def test_token_is_never_printed(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "super-secret-token")
+    settings = load_settings()
+    assert "super-secret-token" not in repr(settings)
+    assert "super-secret-token" not in str(settings.model_dump())
+
+
+def test_missing_token_is_one_clear_line():
+    with pytest.raises(StartupError, match="DISCORD_TOKEN is not set"):
+        load_settings()
+
+
+def test_blank_token_counts_as_missing(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "   ")
+    with pytest.raises(StartupError, match="DISCORD_TOKEN is not set"):
+        load_settings()
+
+
+def test_bad_dev_guild_id_names_the_variable(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DEV_GUILD_ID", "not-a-number")
+    with pytest.raises(StartupError, match="DEV_GUILD_ID is invalid"):
+        load_settings()
+
+
+def test_empty_optional_values_are_unset(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DEV_GUILD_ID", "")
+    monkeypatch.setenv("DISCORD_GATEWAY_URL", "")
+    settings = load_settings()
+    assert settings.dev_guild_id is None and settings.discord_gateway_url is None
+
+
+def test_custom_api_base_loses_trailing_slash(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DISCORD_API_BASE", "http://127.0.0.1:9999/api/v10/")
+    settings = load_settings()
+    assert settings.discord_api_base == "http://127.0.0.1:9999/api/v10"
+    assert settings.api_base_is_custom
+
+
+def test_unknown_log_level_is_refused(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    with pytest.raises(StartupError, match="LOG_LEVEL is invalid"):
+        load_settings()

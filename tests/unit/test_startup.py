@@ -1,0 +1,118 @@
+"""`python -m bot` that cannot start ends with one clear line and a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def start_bot(env_overrides: dict[str, str], timeout: float = 30) -> tuple[int, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "DATABASE_", "DEV_", "CONTENT_"))
+    }
+    env.update(env_overrides)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    return process.returncode, stderr.decode()
+
+
+def last_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    return stderr.strip().splitlines()[-1]
+
+
+async def test_missing_token(tmp_path):
+    code, stderr = await start_bot({"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"})
+    assert code == 2
+    assert last_line(stderr) == (
+        "steady: cannot start: DISCORD_TOKEN is not set: put your bot token in the environment (see README)."
+    )
+
+
+async def test_bad_database_url(tmp_path):
+    code, stderr = await start_bot({"DISCORD_TOKEN": "x", "DATABASE_URL": "mysql://nope"})
+    assert code == 2
+    assert last_line(stderr).startswith(
+        "steady: cannot start: DATABASE_URL: unsupported scheme 'mysql'"
+    )
+
+
+async def test_broken_content_names_file_and_entry(tmp_path):
+    content = tmp_path / "content"
+    content.mkdir()
+    for source in (ROOT / "content").glob("*.yaml"):
+        (content / source.name).write_text(source.read_text("utf-8"), "utf-8")
+    nutrients = content / "nutrients.yaml"
+    nutrients.write_text(nutrients.read_text("utf-8") + "\n  - : [unbalanced\n", "utf-8")
+    code, stderr = await start_bot(
+        {
+            "DISCORD_TOKEN": "x",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+            "CONTENT_DIR": str(content),
+        }
+    )
+    assert code == 2
+    assert last_line(stderr).startswith("steady: cannot start: ")
+    assert "nutrients.yaml" in last_line(stderr)
+
+
+@pytest.fixture
+async def discord_that_rejects_the_token():
+    """A stand-in REST endpoint on loopback that answers every request like Discord does to a bad token."""
+
+    async def unauthorized(request: web.Request) -> web.Response:
+        return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", unauthorized)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}/api/v10"
+    await runner.cleanup()
+
+
+async def test_rejected_token(tmp_path, discord_that_rejects_the_token):
+    code, stderr = await start_bot(
+        {
+            "DISCORD_TOKEN": "definitely-wrong-token",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+            "DISCORD_API_BASE": discord_that_rejects_the_token,
+        }
+    )
+    assert code == 2
+    assert "DISCORD_TOKEN was rejected by Discord (401 Unauthorized)" in last_line(stderr)
+    assert "definitely-wrong-token" not in stderr
+
+
+async def test_unreachable_discord(tmp_path):
+    code, stderr = await start_bot(
+        {
+            "DISCORD_TOKEN": "x",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+            "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",  # the discard port: nothing listens
+        }
+    )
+    assert code == 2
+    assert last_line(stderr).startswith(
+        "steady: cannot start: cannot reach Discord at http://127.0.0.1:9/api/v10"
+    )

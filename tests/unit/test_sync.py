@@ -1,0 +1,63 @@
+"""Commands are synced to Discord only when the command tree actually changed."""
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.sync import sync_if_changed
+from storage.database import Database
+
+
+class CountingTree(app_commands.CommandTree):
+    """A real command tree whose sync records the call instead of calling Discord."""
+
+    def __init__(self, client):
+        super().__init__(client)
+        self.synced: list[int | None] = []
+
+    async def sync(self, *, guild=None):
+        self.synced.append(guild.id if guild else None)
+        return []
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await Database.open(f"sqlite:///{tmp_path}/t.sqlite3")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+def make_tree(description: str = "Say hello") -> CountingTree:
+    tree = CountingTree(discord.Client(intents=discord.Intents.none()))
+
+    @tree.command(name="hello", description=description)
+    async def hello(interaction: discord.Interaction) -> None: ...
+
+    return tree
+
+
+async def test_first_start_syncs_and_a_restart_does_not(db):
+    first = make_tree()
+    assert await sync_if_changed(first, db, application_id=1, guild_id=None) is True
+    restarted = make_tree()
+    assert await sync_if_changed(restarted, db, application_id=1, guild_id=None) is False
+    assert first.synced == [None] and restarted.synced == []
+
+
+async def test_a_changed_command_syncs_again(db):
+    await sync_if_changed(make_tree("Say hello"), db, application_id=1, guild_id=None)
+    changed = make_tree("Say hello politely")
+    assert await sync_if_changed(changed, db, application_id=1, guild_id=None) is True
+
+
+async def test_dev_server_and_global_are_tracked_separately(db):
+    await sync_if_changed(make_tree(), db, application_id=1, guild_id=None)
+    dev = make_tree()
+    assert await sync_if_changed(dev, db, application_id=1, guild_id=42) is True
+    assert dev.synced == [42]
+
+
+async def test_another_application_syncs(db):
+    await sync_if_changed(make_tree(), db, application_id=1, guild_id=None)
+    assert await sync_if_changed(make_tree(), db, application_id=2, guild_id=None) is True
