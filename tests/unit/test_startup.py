@@ -13,7 +13,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def start_bot(env_overrides: dict[str, str], timeout: float = 30) -> tuple[int, str]:
+async def start_bot(env_overrides: dict[str, str], limit_s: float = 30) -> tuple[int, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -29,7 +29,7 @@ async def start_bot(env_overrides: dict[str, str], timeout: float = 30) -> tuple
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    _, stderr = await asyncio.wait_for(process.communicate(), limit_s)
     return process.returncode, stderr.decode()
 
 
