@@ -1,0 +1,249 @@
+"""The nine fact commands. Thin: parse the option, look it up, render, reply.
+
+Unknown or odd input raises ``UserFacingError``; the command tree turns that into a short
+ephemeral answer, so nothing here sends error messages itself.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import __version__
+from bot.errors import UserFacingError
+from cogs.facts import _render as render
+from content import Content, limits
+from content.matching import Candidate, find, suggest
+from content.schema import Food, Nutrient
+
+if TYPE_CHECKING:
+    from content.matching import Match
+
+T = TypeVar("T", bound=Callable[..., Any])
+
+TOPIC_CHOICES = [
+    app_commands.Choice(name="Hydration", value="hydration"),
+    app_commands.Choice(name="Stress", value="stress"),
+    app_commands.Choice(name="Sleep", value="sleep"),
+    app_commands.Choice(name="Caffeine and other stimulants", value="stimulants"),
+    app_commands.Choice(name="Stretching", value="stretching"),
+]
+
+
+def everywhere(func: T) -> T:
+    """Servers, DMs with the bot, and group DMs; installed to servers only."""
+    func = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(func)
+    return app_commands.allowed_installs(guilds=True, users=False)(func)
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """User input made safe to echo: no control characters, markdown or mentions."""
+    text = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C").strip()
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    return text or "that"
+
+
+def checked_query(value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise UserFacingError(f"Please type a {what} name, or pick one from the list.")
+    if len(value) > limits.MAX_QUERY:
+        raise UserFacingError(
+            f"That's a very long {what} name. Please type up to {limits.MAX_QUERY} characters, "
+            "or pick one from the list."
+        )
+    return value.strip()
+
+
+def autocomplete_choices(
+    current: str, candidates: tuple[Candidate, ...]
+) -> list[app_commands.Choice[str]]:
+    query = (current or "")[: limits.MAX_QUERY]
+    found = suggest(query, candidates, limit=limits.AUTOCOMPLETE_CHOICES)
+    return [
+        app_commands.Choice(
+            name=render._cap(c.name, limits.CHOICE_NAME), value=c.id[: limits.CHOICE_VALUE]
+        )
+        for c in found
+    ]
+
+
+def _names(candidates: list[Candidate], conjunction: str = "or") -> str:
+    """ "A, B or C"; food names contain commas, so those are separated by semicolons."""
+    names = [c.name for c in candidates]
+    if len(names) <= 2:
+        return f" {conjunction} ".join(names)
+    separator = "; " if any("," in n for n in names) else ", "
+    return separator.join(names[:-1]) + f"{separator.rstrip()} {conjunction} " + names[-1]
+
+
+class Facts(commands.Cog):
+    """Sourced facts about the nutrients and habits behind muscle twitching."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @property
+    def content(self) -> Content:
+        return self.bot.content  # type: ignore[attr-defined]
+
+    # --- look-ups ---------------------------------------------------------------------------
+
+    def _match(self, value: str | None, what: str, candidates: tuple[Candidate, ...]) -> Match:
+        query = checked_query(value, what)
+        match = find(query, candidates)
+        if match is not None:
+            return match
+        close = suggest(query, candidates, limit=5)
+        if close:
+            hint = f"Did you mean {_names(close)}?"
+        else:
+            examples = sorted(candidates, key=lambda c: c.name.casefold())[:5]
+            hint = f"Try one from the list, like {_names(examples)}."
+        raise UserFacingError(f"I don't know a {what} called “{shown(query)}”. {hint}")
+
+    def resolve_nutrient(self, value: str | None) -> Nutrient:
+        match = self._match(value, "nutrient", self.content.nutrient_candidates())
+        group = self.content.nutrient_group(match.candidate.id)
+        if group is not None:
+            members = [self.content.nutrient(m) for m in group.members]
+            names = _names([Candidate(m.id, m.name) for m in members], "and")
+            raise UserFacingError(
+                f"{group.name} have separate entries here: {names}. Pick one of them."
+            )
+        return self.content.nutrient(match.candidate.id)
+
+    def resolve_food(self, value: str | None) -> Food:
+        match = self._match(value, "food", self.content.food_candidates())
+        return self.content.food(match.candidate.id)
+
+    def _nutrient_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        # A group ("B vitamins") is not an answer by itself: offer its members instead.
+        choices: dict[str, Candidate] = {}
+        for candidate in suggest(
+            (current or "")[: limits.MAX_QUERY],
+            self.content.nutrient_candidates(),
+            limit=limits.AUTOCOMPLETE_CHOICES,
+        ):
+            group = self.content.nutrient_group(candidate.id)
+            members = group.members if group else [candidate.id]
+            for member in members:
+                nutrient = self.content.nutrient(member)
+                choices.setdefault(member, Candidate(nutrient.id, nutrient.name))
+        return [
+            app_commands.Choice(name=render._cap(c.name, limits.CHOICE_NAME), value=c.id)
+            for c in list(choices.values())[: limits.AUTOCOMPLETE_CHOICES]
+        ]
+
+    # --- commands ---------------------------------------------------------------------------
+
+    @app_commands.command(
+        name="nutrient",
+        description="What a nutrient does for your muscles, how much you need, and where to get it",
+    )
+    @app_commands.describe(name="A nutrient, like magnesium, Mg, vitamin D or B12")
+    @everywhere
+    async def nutrient(
+        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]
+    ) -> None:
+        nutrient = self.resolve_nutrient(name)
+        await interaction.response.send_message(
+            embed=render.render_nutrient(self.content, nutrient)
+        )
+
+    @nutrient.autocomplete("name")
+    async def nutrient_name_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return self._nutrient_choices(current)
+
+    @app_commands.command(
+        name="foods", description="Foods rich in a nutrient, with amounts and %DV"
+    )
+    @app_commands.describe(nutrient="A nutrient, like potassium, calcium or folate")
+    @everywhere
+    async def foods(
+        self, interaction: discord.Interaction, nutrient: app_commands.Range[str, 1, 100]
+    ) -> None:
+        found = self.resolve_nutrient(nutrient)
+        await interaction.response.send_message(embed=render.render_foods(self.content, found))
+
+    @foods.autocomplete("nutrient")
+    async def foods_nutrient_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return self._nutrient_choices(current)
+
+    @app_commands.command(
+        name="food", description="Which twitch-related nutrients a food supplies, and how much"
+    )
+    @app_commands.describe(name="A food, like banana, spinach or sweet potato")
+    @everywhere
+    async def food(
+        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]
+    ) -> None:
+        found = self.resolve_food(name)
+        await interaction.response.send_message(embed=render.render_food(self.content, found))
+
+    @food.autocomplete("name")
+    async def food_name_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return autocomplete_choices(current, self.content.food_candidates())
+
+    @app_commands.command(
+        name="compare", description="The key nutrients for muscle twitching, side by side"
+    )
+    @everywhere
+    async def compare(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(embed=render.render_compare(self.content))
+
+    @app_commands.command(
+        name="causes", description="Why muscles twitch: electrolytes, vitamins and common triggers"
+    )
+    @everywhere
+    async def causes(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(embed=render.render_causes(self.content))
+
+    @app_commands.command(
+        name="tips",
+        description="Habits that can help: hydration, stress, sleep, stimulants, stretching",
+    )
+    @app_commands.describe(topic="Pick a topic, or leave empty for one tip from each")
+    @app_commands.choices(topic=TOPIC_CHOICES)
+    @everywhere
+    async def tips(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        if topic is not None and topic not in {c.value for c in TOPIC_CHOICES}:
+            raise UserFacingError(
+                "Please pick a topic from the list: "
+                + _names([Candidate(c.value, c.name) for c in TOPIC_CHOICES])
+                + "."
+            )
+        await interaction.response.send_message(embed=render.render_tips(self.content, topic))
+
+    @app_commands.command(
+        name="see-a-doctor", description="The signs that mean a twitch needs a health professional"
+    )
+    @everywhere
+    async def see_a_doctor(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(embed=render.render_see_a_doctor(self.content))
+
+    @app_commands.command(
+        name="about", description="What Steady is, its sources, and what data it keeps"
+    )
+    @everywhere
+    async def about(self, interaction: discord.Interaction) -> None:
+        embed = render.render_about(self.content, __version__)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="help", description="Every Steady command, one line each")
+    @everywhere
+    async def help(self, interaction: discord.Interaction) -> None:
+        lines = render.help_lines(self.bot.tree.get_commands())
+        await interaction.response.send_message(embed=render.render_help(lines), ephemeral=True)

@@ -1,0 +1,6 @@
+"""Health content as data: YAML files validated at start-up (PRODUCT.md §5)."""
+
+from content.loader import load_content
+from content.model import Content
+
+__all__ = ["Content", "load_content"]

@@ -1,0 +1,114 @@
+"""The validated content the bot answers from, with the look-ups the features need."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from content.matching import Candidate
+from content.schema import (
+    KIND_TO_TOPIC,
+    About,
+    Amount,
+    Causes,
+    Compare,
+    Food,
+    Nutrient,
+    NutrientGroup,
+    RedFlags,
+    ReminderMessages,
+    Source,
+    Tip,
+    TipTopic,
+)
+
+
+class Content(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sources: tuple[Source, ...]
+    about: About
+    nutrients: tuple[Nutrient, ...]
+    nutrient_groups: tuple[NutrientGroup, ...]
+    foods: tuple[Food, ...]
+    compare: Compare
+    causes: Causes
+    red_flags: RedFlags
+    tip_topics: tuple[TipTopic, ...]
+    reminders: ReminderMessages
+
+    _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
+    _nutrients: dict[str, Nutrient] = PrivateAttr(default_factory=dict)
+    _groups: dict[str, NutrientGroup] = PrivateAttr(default_factory=dict)
+    _foods: dict[str, Food] = PrivateAttr(default_factory=dict)
+    _topics: dict[str, TipTopic] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context: object) -> None:
+        self._sources = {s.id: s for s in self.sources}
+        self._nutrients = {n.id: n for n in self.nutrients}
+        self._groups = {g.id: g for g in self.nutrient_groups}
+        self._foods = {f.id: f for f in self.foods}
+        self._topics = {t.id: t for t in self.tip_topics}
+
+    # --- texts every answer needs ---------------------------------------------------------
+
+    @property
+    def disclaimer(self) -> str:
+        return self.about.disclaimer
+
+    @property
+    def see_doctor_pointer(self) -> str:
+        return self.about.see_doctor_pointer
+
+    # --- look-ups by id (ids come from autocomplete or from a successful match) -----------
+
+    def source(self, source_id: str) -> Source:
+        return self._sources[source_id]
+
+    def nutrient(self, nutrient_id: str) -> Nutrient:
+        return self._nutrients[nutrient_id]
+
+    def nutrient_group(self, group_id: str) -> NutrientGroup | None:
+        return self._groups.get(group_id)
+
+    def food(self, food_id: str) -> Food:
+        return self._foods[food_id]
+
+    def tip_topic(self, topic_id: str) -> TipTopic:
+        return self._topics[topic_id]
+
+    def foods_for(self, nutrient_id: str) -> list[tuple[Food, Amount]]:
+        """Foods that supply the nutrient, richest serving first."""
+        rows = [
+            (food, amount)
+            for food in self.foods
+            for amount in food.amounts
+            if amount.nutrient == nutrient_id
+        ]
+        rows.sort(key=lambda row: (-row[1].amount, -(row[1].iu or 0), row[0].name.casefold()))
+        return rows
+
+    # --- candidates for matching and autocomplete ------------------------------------------
+
+    def nutrient_candidates(self) -> tuple[Candidate, ...]:
+        """Nutrients and groups ("B vitamins"); a group's id is never a nutrient's id."""
+        entries = [*self.nutrients, *self.nutrient_groups]
+        return tuple(Candidate(e.id, e.name, tuple(e.aliases)) for e in entries)
+
+    def food_candidates(self) -> tuple[Candidate, ...]:
+        return tuple(Candidate(f.id, f.name, tuple(f.aliases)) for f in self.foods)
+
+    # --- what reminders and the daily tip use ----------------------------------------------
+
+    def all_tips(self) -> list[tuple[str, str]]:
+        """Every tip as ``(tip_id, text)``, in file order, so a rotation is stable."""
+        return [(tip.id, tip.text) for topic in self.tip_topics for tip in topic.tips]
+
+    def reminder_messages(self, kind: str) -> list[str]:
+        """The rotating messages for a reminder kind (hydration, stretching, sleep, caffeine)."""
+        if kind not in KIND_TO_TOPIC:
+            raise KeyError(f"unknown reminder kind {kind!r}")
+        return list(getattr(self.reminders, kind))
+
+    def tips_for_kind(self, kind: str) -> list[Tip]:
+        """Practical tips to show with a reminder of this kind (caffeine -> stimulants)."""
+        return list(self._topics[KIND_TO_TOPIC[kind]].tips)

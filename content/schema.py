@@ -1,0 +1,394 @@
+"""The shape of every content file, with Discord's limits on what each text becomes.
+
+Each text field is typed by where it ends up: ``FieldText`` becomes an embed field value
+(1024 characters), ``ChoiceText`` an autocomplete choice name (100), and so on. Checks
+that span several fields (a whole embed's 6000 characters) are model validators with a
+budget that leaves room for the parts the renderer adds (food lists, sources, disclaimer).
+Cross-file checks (dangling ids, duplicate aliases) live in ``content/loader.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from content import limits
+
+TIP_TOPICS: tuple[str, ...] = ("hydration", "stress", "sleep", "stimulants", "stretching")
+REMINDER_KINDS: tuple[str, ...] = ("hydration", "stretching", "sleep", "caffeine")
+# Which tip topic gives the "one practical tip" shown on a reminder of each kind.
+KIND_TO_TOPIC: dict[str, str] = {
+    "hydration": "hydration",
+    "stretching": "stretching",
+    "sleep": "sleep",
+    "caffeine": "stimulants",
+}
+
+# The disclaimer and the doctor pointer share the footer of every health embed.
+SHORT_TEXT = 300
+# Longest tip: it is shown as "one practical tip" on reminders and daily posts.
+TIP_TEXT = 400
+REMINDER_TEXT = 200
+# What the /nutrient renderer adds around the nutrient's own texts: the footer (disclaimer
+# and pointer), field names, and at least a few lines of foods and sources.
+NUTRIENT_TEXT_BUDGET = 4200
+PAGE_TEXT_BUDGET = 4600
+
+
+def _limit(limit: int, where: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("empty_text", "must not be empty")
+        if len(value) > limit:
+            raise PydanticCustomError(
+                "discord_limit",
+                "{length} characters, Discord allows at most {limit} in {where}",
+                {"length": len(value), "limit": limit, "where": where},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _own_limit(limit: int, why: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("empty_text", "must not be empty")
+        if len(value) > limit:
+            raise PydanticCustomError(
+                "too_long",
+                "{length} characters, at most {limit} allowed ({why})",
+                {"length": len(value), "limit": limit, "why": why},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise PydanticCustomError("url", "must start with https:// or http://")
+    if any(ch.isspace() for ch in value):
+        raise PydanticCustomError("url", "must not contain spaces")
+    if len(value) > 500:
+        raise PydanticCustomError("url", "longer than 500 characters; use a shorter link")
+    return value
+
+
+Id = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,63}$",
+        description="lowercase letters, digits and hyphens, like sweet-potato",
+    ),
+]
+SourceId = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]{0,15}$")]
+TitleText = Annotated[str, _limit(limits.EMBED_TITLE, "an embed title")]
+FieldName = Annotated[str, _limit(limits.EMBED_FIELD_NAME, "an embed field name")]
+FieldText = Annotated[str, _limit(limits.EMBED_FIELD_VALUE, "an embed field")]
+DescriptionText = Annotated[str, _limit(limits.EMBED_DESCRIPTION, "an embed description")]
+ChoiceText = Annotated[str, _limit(limits.CHOICE_NAME, "an autocomplete choice")]
+ShortText = Annotated[str, _own_limit(SHORT_TEXT, "it shares the footer of every answer")]
+TipText = Annotated[str, _own_limit(TIP_TEXT, "tips are shown on their own on reminders")]
+ReminderText = Annotated[str, _own_limit(REMINDER_TEXT, "reminder messages stay short")]
+Url = Annotated[str, AfterValidator(_http_url)]
+SourceIds = Annotated[list[SourceId], Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _over_budget(total: int, budget: int, answer: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "embed_total",
+        "the texts add up to {total} characters; with the parts added around them the {answer} "
+        "answer would pass Discord's {limit}-character embed limit (keep them under {budget})",
+        {"total": total, "answer": answer, "limit": limits.EMBED_TOTAL, "budget": budget},
+    )
+
+
+# --- sources.yaml -------------------------------------------------------------------------
+
+
+class Source(Strict):
+    id: SourceId
+    publisher: ChoiceText
+    title: Annotated[str, _own_limit(200, "keeps each citation on one line")]
+    url: Url | None = None
+
+
+class SourcesFile(Strict):
+    sources: Annotated[list[Source], Field(min_length=1)]
+
+
+# --- nutrients.yaml -----------------------------------------------------------------------
+
+
+class Nutrient(Strict):
+    id: Id
+    name: ChoiceText
+    aliases: list[ChoiceText] = []
+    unit: Annotated[str, _own_limit(20, "a unit like mg or mcg DFE")]
+    daily_value: ChoiceText
+    role: FieldText
+    deficiency_signs: FieldText
+    intake: FieldText
+    upper_limit: FieldText
+    at_risk: FieldText
+    notes: FieldText | None = None
+    best_foods: Annotated[list[Id], Field(min_length=1, max_length=15)]
+    food_caveats: FieldText | None = None
+    sources: SourceIds
+
+    @model_validator(mode="after")
+    def _fits_one_embed(self) -> Nutrient:
+        texts = [self.name, self.role, self.deficiency_signs, self.intake, self.upper_limit]
+        texts += [self.at_risk, self.notes or ""]
+        total = sum(len(t) for t in texts)
+        if total > NUTRIENT_TEXT_BUDGET:
+            raise _over_budget(total, NUTRIENT_TEXT_BUDGET, "/nutrient")
+        return self
+
+
+class NutrientGroup(Strict):
+    """A name that covers several entries ("B vitamins"); asking for it lists the members."""
+
+    id: Id
+    name: ChoiceText
+    aliases: list[ChoiceText] = []
+    members: Annotated[list[Id], Field(min_length=2)]
+
+
+class NutrientsFile(Strict):
+    nutrients: Annotated[list[Nutrient], Field(min_length=1, max_length=24)]
+    groups: list[NutrientGroup] = []
+
+
+# --- foods.yaml ---------------------------------------------------------------------------
+
+
+class Amount(Strict):
+    nutrient: Id
+    amount: float = Field(ge=0)
+    iu: int | None = Field(default=None, ge=0)
+    dv_percent: int | None = Field(default=None, ge=0)
+
+
+class Food(Strict):
+    id: Id
+    name: ChoiceText
+    aliases: list[ChoiceText] = []
+    serving: ChoiceText
+    amounts: Annotated[list[Amount], Field(min_length=1, max_length=20)]
+    note: ShortText | None = None
+    sources: SourceIds
+
+
+class FoodsFile(Strict):
+    foods: Annotated[list[Food], Field(min_length=1)]
+
+
+# --- compare.yaml -------------------------------------------------------------------------
+
+
+class CompareRow(Strict):
+    nutrient: FieldName
+    refers_to: Annotated[list[Id], Field(min_length=1)]
+    role: ShortText
+    deficiency_symptom: ShortText
+    best_sources: ShortText
+
+    @model_validator(mode="after")
+    def _fits_one_field(self) -> CompareRow:
+        # The renderer puts the three texts and their labels into one field value.
+        total = len(self.role) + len(self.deficiency_symptom) + len(self.best_sources) + 80
+        if total > limits.EMBED_FIELD_VALUE:
+            raise PydanticCustomError(
+                "discord_limit",
+                "the row renders to about {length} characters, Discord allows at most {limit} "
+                "in an embed field",
+                {"length": total, "limit": limits.EMBED_FIELD_VALUE},
+            )
+        return self
+
+
+class Compare(Strict):
+    title: TitleText
+    intro: DescriptionText
+    rows: Annotated[list[CompareRow], Field(min_length=1, max_length=20)]
+    sources: SourceIds
+
+    @model_validator(mode="after")
+    def _fits_one_embed(self) -> Compare:
+        total = len(self.title) + len(self.intro)
+        total += sum(
+            len(r.nutrient) + len(r.role) + len(r.deficiency_symptom) + 80 for r in self.rows
+        )
+        total += sum(len(r.best_sources) for r in self.rows)
+        if total > PAGE_TEXT_BUDGET:
+            raise _over_budget(total, PAGE_TEXT_BUDGET, "/compare")
+        return self
+
+
+class CompareFile(Strict):
+    compare: Compare
+
+
+# --- causes.yaml --------------------------------------------------------------------------
+
+
+class CauseSection(Strict):
+    id: Id
+    title: FieldName
+    text: FieldText
+    sources: SourceIds
+
+
+class Causes(Strict):
+    title: TitleText
+    intro: DescriptionText
+    sections: Annotated[list[CauseSection], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _fits_one_embed(self) -> Causes:
+        total = len(self.title) + len(self.intro)
+        total += sum(len(s.title) + len(s.text) for s in self.sections)
+        if total > PAGE_TEXT_BUDGET:
+            raise _over_budget(total, PAGE_TEXT_BUDGET, "/causes")
+        return self
+
+
+class CausesFile(Strict):
+    causes: Causes
+
+
+# --- red_flags.yaml -----------------------------------------------------------------------
+
+
+class RedFlag(Strict):
+    id: Id
+    text: ShortText
+    sources: SourceIds
+
+
+def _flags_fit(flags: list[RedFlag]) -> list[RedFlag]:
+    # Rendered as "• text [S30]" lines in one field.
+    total = sum(len(f.text) + 4 + sum(len(s) + 3 for s in f.sources) for f in flags)
+    if total > limits.EMBED_FIELD_VALUE:
+        raise PydanticCustomError(
+            "discord_limit",
+            "the list renders to about {length} characters, Discord allows at most {limit} "
+            "in an embed field",
+            {"length": total, "limit": limits.EMBED_FIELD_VALUE},
+        )
+    return flags
+
+
+FlagList = Annotated[list[RedFlag], Field(min_length=1), AfterValidator(_flags_fit)]
+
+
+class RedFlags(Strict):
+    title: TitleText
+    intro: DescriptionText
+    see_a_professional: FlagList
+    get_help_now: FlagList
+    what_happens_next: FieldText
+    next_steps_sources: SourceIds
+
+    @model_validator(mode="after")
+    def _fits_one_embed(self) -> RedFlags:
+        total = len(self.title) + len(self.intro) + len(self.what_happens_next)
+        total += sum(len(f.text) + 10 for f in self.see_a_professional + self.get_help_now)
+        if total > PAGE_TEXT_BUDGET:
+            raise _over_budget(total, PAGE_TEXT_BUDGET, "/see-a-doctor")
+        return self
+
+
+class RedFlagsFile(Strict):
+    red_flags: RedFlags
+
+
+# --- tips.yaml ----------------------------------------------------------------------------
+
+
+class Tip(Strict):
+    id: Id
+    text: TipText
+    sources: SourceIds
+
+
+class TipTopic(Strict):
+    id: Literal["hydration", "stress", "sleep", "stimulants", "stretching"]
+    name: ChoiceText
+    summary: FieldText
+    tips: Annotated[list[Tip], Field(min_length=1, max_length=10)]
+
+    @model_validator(mode="after")
+    def _fits_one_embed(self) -> TipTopic:
+        total = len(self.name) + len(self.summary) + sum(len(t.text) + 12 for t in self.tips)
+        if total > PAGE_TEXT_BUDGET:
+            raise _over_budget(total, PAGE_TEXT_BUDGET, "/tips")
+        return self
+
+
+def _every_topic_once(topics: list[TipTopic]) -> list[TipTopic]:
+    ids = [t.id for t in topics]
+    missing = [t for t in TIP_TOPICS if t not in ids]
+    if missing or len(ids) != len(set(ids)):
+        raise PydanticCustomError(
+            "topics",
+            "needs each of {expected} exactly once (missing: {missing})",
+            {"expected": ", ".join(TIP_TOPICS), "missing": ", ".join(missing) or "none"},
+        )
+    return topics
+
+
+class TipsFile(Strict):
+    topics: Annotated[list[TipTopic], AfterValidator(_every_topic_once)]
+
+
+# --- reminders.yaml -----------------------------------------------------------------------
+
+ReminderList = Annotated[list[ReminderText], Field(min_length=6)]
+
+
+class ReminderMessages(Strict):
+    hydration: ReminderList
+    stretching: ReminderList
+    sleep: ReminderList
+    caffeine: ReminderList
+
+
+class RemindersFile(Strict):
+    reminder_messages: ReminderMessages
+
+
+# --- about.yaml ---------------------------------------------------------------------------
+
+
+class About(Strict):
+    disclaimer: ShortText
+    see_doctor_pointer: ShortText
+    what_it_is: FieldText
+    data_kept: FieldText
+
+
+class AboutFile(Strict):
+    about: About
+
+
+# File name -> the model of its top level, in the order they are loaded.
+FILES: dict[str, type[Strict]] = {
+    "sources.yaml": SourcesFile,
+    "about.yaml": AboutFile,
+    "nutrients.yaml": NutrientsFile,
+    "foods.yaml": FoodsFile,
+    "compare.yaml": CompareFile,
+    "causes.yaml": CausesFile,
+    "red_flags.yaml": RedFlagsFile,
+    "tips.yaml": TipsFile,
+    "reminders.yaml": RemindersFile,
+}

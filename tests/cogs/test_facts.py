@@ -1,0 +1,254 @@
+"""The fact command handlers, called directly with strict fakes (``spec_set``)."""
+
+from __future__ import annotations
+
+import re
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserFacingError
+from cogs.facts import Facts, setup
+from content import load_content
+
+CONTENT = load_content()
+NAME_RE = re.compile(r"^[-_\w]{1,32}$")
+
+
+@pytest.fixture
+def bot() -> MagicMock:
+    fake = MagicMock(spec_set=["content", "tree"])
+    fake.content = CONTENT
+    fake.tree = MagicMock(spec_set=app_commands.CommandTree)
+    return fake
+
+
+@pytest.fixture
+def cog(bot: MagicMock) -> Facts:
+    return Facts(bot)
+
+
+@pytest.fixture
+def interaction() -> MagicMock:
+    fake = MagicMock(spec_set=discord.Interaction)
+    fake.response = AsyncMock(spec_set=discord.InteractionResponse)
+    return fake
+
+
+def sent_embed(interaction: MagicMock) -> discord.Embed:
+    interaction.response.send_message.assert_awaited_once()
+    return interaction.response.send_message.await_args.kwargs["embed"]
+
+
+def assert_health_answer(embed: discord.Embed) -> None:
+    assert CONTENT.disclaimer in embed.footer.text
+    assert "/see-a-doctor" in embed.footer.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "title"),
+    [("mg", "Magnesium"), ("Vit D", "Vitamin D"), ("b-12", "Vitamin B12"), ("potas", "Potassium")],
+)
+async def test_nutrient_matches_what_people_type(
+    cog: Facts, interaction: MagicMock, typed: str, title: str
+) -> None:
+    await Facts.nutrient.callback(cog, interaction, name=typed)
+    embed = sent_embed(interaction)
+    assert embed.title == title
+    assert any(f.name == "Upper limit (UL)" for f in embed.fields)
+    assert_health_answer(embed)
+
+
+async def test_nutrient_unknown_gets_closest_matches(cog: Facts, interaction: MagicMock) -> None:
+    with pytest.raises(UserFacingError, match=r"“vitamin”\. Did you mean .*Vitamin B12"):
+        await Facts.nutrient.callback(cog, interaction, name="vitamin")
+    interaction.response.send_message.assert_not_awaited()
+
+
+async def test_a_group_asks_to_pick_a_member(cog: Facts, interaction: MagicMock) -> None:
+    with pytest.raises(UserFacingError, match=r"Vitamin B6, Vitamin B12, and Folate"):
+        await Facts.nutrient.callback(cog, interaction, name="B vitamins")
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["", "   ", "🍌", "x" * 5000, "'; DROP TABLE nutrients; --", "@everyone", "\x00\u202e", "**"],
+)
+async def test_odd_input_gets_a_polite_answer(
+    cog: Facts, interaction: MagicMock, hostile: str
+) -> None:
+    for call in (
+        lambda: Facts.nutrient.callback(cog, interaction, name=hostile),
+        lambda: Facts.foods.callback(cog, interaction, nutrient=hostile),
+        lambda: Facts.food.callback(cog, interaction, name=hostile),
+    ):
+        with pytest.raises(UserFacingError) as raised:
+            await call()
+        message = str(raised.value)
+        assert len(message) < 300
+        assert "@everyone" not in message  # mentions are escaped before echoing
+        assert "\x00" not in message and "\u202e" not in message
+
+
+async def test_foods_lists_amounts_with_dv(cog: Facts, interaction: MagicMock) -> None:
+    await Facts.foods.callback(cog, interaction, nutrient="potassium")
+    embed = sent_embed(interaction)
+    assert "**Potato, baked, with skin**, 1 medium (173 g): 926 mg, 20% DV" in embed.description
+    assert_health_answer(embed)
+
+
+async def test_food_reverse_lookup(cog: Facts, interaction: MagicMock) -> None:
+    await Facts.food.callback(cog, interaction, name="sweet potato")
+    embed = sent_embed(interaction)
+    assert embed.title == "Sweet potato, baked in skin"
+    assert "**Potassium**: 542 mg, 12% DV" in embed.description
+    assert_health_answer(embed)
+
+
+async def test_food_unknown(cog: Facts, interaction: MagicMock) -> None:
+    with pytest.raises(UserFacingError, match="Did you mean .*Black beans"):
+        await Facts.food.callback(cog, interaction, name="beans")
+    with pytest.raises(UserFacingError, match="Try one from the list, like "):
+        await Facts.food.callback(cog, interaction, name="qqqq")
+
+
+@pytest.mark.parametrize(
+    ("command", "title_part"),
+    [
+        (Facts.compare, "side by side"),
+        (Facts.causes, "twitch"),
+        (Facts.see_a_doctor, "doctor"),
+    ],
+)
+async def test_page_commands(
+    cog: Facts, interaction: MagicMock, command: app_commands.Command, title_part: str
+) -> None:
+    await command.callback(cog, interaction)
+    embed = sent_embed(interaction)
+    assert title_part in embed.title
+    assert_health_answer(embed)
+
+
+async def test_compare_has_the_articles_five_rows(cog: Facts, interaction: MagicMock) -> None:
+    await Facts.compare.callback(cog, interaction)
+    names = [f.name for f in sent_embed(interaction).fields]
+    assert names[:5] == ["Magnesium", "Potassium", "Calcium", "Vitamin D", "B vitamins"]
+
+
+@pytest.mark.parametrize(
+    "topic", [None, "hydration", "stress", "sleep", "stimulants", "stretching"]
+)
+async def test_tips(cog: Facts, interaction: MagicMock, topic: str | None) -> None:
+    await Facts.tips.callback(cog, interaction, topic=topic)
+    embed = sent_embed(interaction)
+    assert_health_answer(embed)
+    if topic:
+        assert embed.title == f"Tips: {CONTENT.tip_topic(topic).name}"
+
+
+async def test_tips_unknown_topic(cog: Facts, interaction: MagicMock) -> None:
+    with pytest.raises(UserFacingError, match="pick a topic"):
+        await Facts.tips.callback(cog, interaction, topic="naps")
+
+
+async def test_about(cog: Facts, interaction: MagicMock) -> None:
+    await Facts.about.callback(cog, interaction)
+    embed = sent_embed(interaction)
+    assert embed.title == "About Steady"
+    assert interaction.response.send_message.await_args.kwargs["ephemeral"] is True
+
+
+async def test_help_reads_the_live_tree(cog: Facts, interaction: MagicMock, bot) -> None:
+    config = app_commands.Group(name="config", description="Server settings")
+
+    @config.command(name="show", description="Current settings")
+    async def show(interaction: discord.Interaction) -> None:
+        """Not called."""
+
+    bot.tree.get_commands.return_value = [*Facts.__cog_app_commands__, config]
+    await Facts.help.callback(cog, interaction)
+    embed = sent_embed(interaction)
+    for name in ("nutrient", "foods", "food", "compare", "causes", "tips", "see-a-doctor"):
+        assert f"`/{name}`" in embed.description
+    assert "`/config show` Current settings" in embed.description
+
+
+async def test_help_with_a_real_tree() -> None:
+    real = commands.Bot(command_prefix=commands.when_mentioned, intents=discord.Intents.none())
+    real.content = CONTENT  # type: ignore[attr-defined]
+    await setup(real)
+    names = {c.name for c in real.tree.get_commands()}
+    assert names == {
+        "nutrient", "foods", "food", "compare", "causes", "tips", "see-a-doctor", "about", "help",
+    }  # fmt: skip
+    interaction = MagicMock(spec_set=discord.Interaction)
+    interaction.response = AsyncMock(spec_set=discord.InteractionResponse)
+    await Facts.help.callback(real.get_cog("Facts"), interaction)
+    assert sent_embed(interaction).description.count("\n") == 8
+
+
+# --- autocomplete ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [("mg", "magnesium"), ("Vit D", "vitamin-d"), ("b-12", "vitamin-b12"), ("potas", "potassium")],
+)
+async def test_nutrient_autocomplete(
+    cog: Facts, interaction: MagicMock, typed: str, first: str
+) -> None:
+    for complete in (cog.nutrient_name_autocomplete, cog.foods_nutrient_autocomplete):
+        choices = await complete(interaction, typed)
+        assert choices[0].value == first
+
+
+async def test_group_autocomplete_offers_its_members(cog: Facts, interaction: MagicMock) -> None:
+    choices = await cog.nutrient_name_autocomplete(interaction, "b vitamins")
+    assert [c.value for c in choices[:3]] == ["vitamin-b6", "vitamin-b12", "folate"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "mg", "Vit D", "b-12", "potas", "sweet potato", "🍌", "x" * 5000, "'; DROP TABLE"]
+)
+async def test_autocomplete_is_always_within_limits(
+    cog: Facts, interaction: MagicMock, typed: str
+) -> None:
+    for complete in (cog.nutrient_name_autocomplete, cog.food_name_autocomplete):
+        choices = await complete(interaction, typed)
+        assert len(choices) <= 25
+        for choice in choices:
+            assert 1 <= len(choice.name) <= 100 and 1 <= len(choice.value) <= 100
+
+
+async def test_food_autocomplete(cog: Facts, interaction: MagicMock) -> None:
+    assert (await cog.food_name_autocomplete(interaction, "sweet potato"))[
+        0
+    ].value == "sweet-potato"
+    assert len(await cog.food_name_autocomplete(interaction, "")) == 25
+    assert await cog.food_name_autocomplete(interaction, "🍌") == []
+
+
+# --- command metadata -------------------------------------------------------------------------
+
+
+def test_commands_are_valid_and_usable_in_dms() -> None:
+    for command in Facts.__cog_app_commands__:
+        assert NAME_RE.match(command.name) and command.name == command.name.lower()
+        assert 1 <= len(command.description) <= 100
+        assert command.allowed_contexts.dm_channel and command.allowed_contexts.guild
+        assert command.allowed_installs.guild and not command.allowed_installs.user
+        for parameter in command.parameters:
+            assert parameter.description and len(parameter.description) <= 100
+    options = {c.name: c.parameters for c in Facts.__cog_app_commands__}
+    assert [p.autocomplete for p in options["nutrient"]] == [True]
+    assert options["tips"][0].required is False and len(options["tips"][0].choices) == 5
+
+
+async def test_setup_adds_the_cog() -> None:
+    fake = MagicMock(spec_set=commands.Bot)
+    fake.add_cog = AsyncMock()
+    await setup(fake)
+    assert isinstance(fake.add_cog.await_args.args[0], Facts)

@@ -1,0 +1,97 @@
+"""Forgiving look-up: aliases, case, spacing, hyphens, typos; odd input never raises."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from content import load_content
+from content.matching import Candidate, find, normalise, suggest
+
+CONTENT = load_content()
+NUTRIENTS = CONTENT.nutrient_candidates()
+FOODS = CONTENT.food_candidates()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("mg", "magnesium"),
+        ("MG", "magnesium"),
+        ("Vit D", "vitamin-d"),
+        ("vit. d3", "vitamin-d"),
+        ("cholecalciferol", "vitamin-d"),
+        ("b-12", "vitamin-b12"),
+        ("B 12", "vitamin-b12"),
+        ("cobalamin", "vitamin-b12"),
+        ("potas", "potassium"),
+        ("magnesum", "magnesium"),
+        ("  Calcium  ", "calcium"),
+        ("folic acid", "folate"),
+        ("b9", "folate"),
+        ("pyridoxine", "vitamin-b6"),
+        ("k", "potassium"),
+        ("ｍｇ", "magnesium"),  # full-width letters fold by NFKC
+        ("vitamin-b6", "vitamin-b6"),  # the id autocomplete sends back
+        ("b vitamins", "b-vitamins"),
+    ],
+)
+def test_nutrients_are_found(query: str, expected: str) -> None:
+    match = find(query, NUTRIENTS)
+    assert match is not None and match.candidate.id == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("sweet potato", "sweet-potato"),
+        ("Sweet Potatoes", "sweet-potato"),
+        ("sweet-potato", "sweet-potato"),
+        ("banana", "banana"),
+        ("Bananas", "banana"),
+        ("spinach", "spinach-boiled"),
+        ("pumpkin sed", "pumpkin-seeds"),
+        ("almnds", "almonds"),
+    ],
+)
+def test_foods_are_found(query: str, expected: str) -> None:
+    match = find(query, FOODS)
+    assert match is not None and match.candidate.id == expected
+
+
+@pytest.mark.parametrize("query", ["", "   ", "🍌", "zinc", "'; DROP TABLE foods; --", "x" * 5000])
+def test_unknown_or_odd_input_is_not_found(query: str) -> None:
+    assert find(query, NUTRIENTS) is None
+
+
+def test_ambiguous_query_is_not_guessed() -> None:
+    candidates = (Candidate("vitamin-b6", "Vitamin B6"), Candidate("vitamin-b12", "Vitamin B12"))
+    assert find("vitamin b", candidates) is None
+    assert {c.id for c in suggest("vitamin b", candidates)} == {"vitamin-b6", "vitamin-b12"}
+
+
+def test_empty_query_lists_the_first_25_by_name() -> None:
+    listed = suggest("", FOODS)
+    assert len(listed) == 25
+    assert [c.name.casefold() for c in listed] == sorted(c.name.casefold() for c in FOODS)[:25]
+
+
+def test_suggest_puts_the_best_first_and_respects_the_limit() -> None:
+    assert suggest("potas", NUTRIENTS)[0].id == "potassium"
+    assert suggest("sweet pot", FOODS)[0].id == "sweet-potato"
+    assert len(suggest("a", FOODS, limit=3)) <= 3
+    assert suggest("a", FOODS, limit=0) == []
+
+
+def test_normalise() -> None:
+    assert normalise("Vit. D-3") == "vitamin d 3"
+    assert normalise("B12") == normalise("b-12") == "b 12"
+    assert normalise("🍌") == ""
+
+
+@given(st.text(max_size=300))
+def test_never_raises_and_stays_within_limits(query: str) -> None:
+    find(query, NUTRIENTS)
+    assert len(suggest(query, FOODS)) <= 25
+    assert normalise(normalise(query)) == normalise(query)
