@@ -8,15 +8,18 @@ import discord
 from discord.ext import commands
 
 from bot import gateway
+from bot.reminders.discord_transport import DiscordPyTransport
+from bot.reminders.engine import ReminderEngine
 from bot.settings import Settings
 from bot.sync import sync_if_changed
 from bot.tree import SteadyTree
+from bot.wiring import build_engine
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 # One extension per feature; each module has ``async def setup(bot)``.
-EXTENSIONS: tuple[str, ...] = ("cogs.facts",)
+EXTENSIONS: tuple[str, ...] = ("cogs.facts", "cogs.reminders", "cogs.privacy", "cogs.config")
 
 
 def intents() -> discord.Intents:
@@ -37,20 +40,53 @@ class SteadyBot(commands.Bot):
             # A member's cached objects aren't needed: every handler works from the interaction.
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
+            # on_ready only logs; nothing waits for every server to stream in first.
+            guild_ready_timeout=0.5,
         )
         self.settings = settings
         self.db = db
         self.content = content
         self._ready_logged = False
+        self.reminders: ReminderEngine | None = None
+
+    @property
+    def reminder_service(self):
+        assert self.reminders is not None, "the reminder engine starts in setup_hook"
+        return self.reminders.service
 
     async def setup_hook(self) -> None:
         url = await gateway.resolve_gateway(self.settings, self.http)
         if url:
             gateway.point_gateway_at(url)
+        self.reminders = build_engine(
+            self.db,
+            self.content,
+            DiscordPyTransport(self.http),
+            rate=self.settings.send_rate_per_s,
+            workers=self.settings.send_workers,
+        )
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         assert self.application_id is not None  # set by login()
         await sync_if_changed(self.tree, self.db, self.application_id, self.settings.dev_guild_id)
+        await self.reminders.start()
+
+    async def close(self) -> None:
+        # Stop claiming reminders and let in-flight sends finish before the HTTP session closes.
+        if self.reminders is not None:
+            await self.reminders.stop()
+        await super().close()
+
+    async def on_app_command_completion(self, interaction: discord.Interaction, command) -> None:
+        """Tell a member, once, about something that happened to their reminders meanwhile."""
+        if self.reminders is None:
+            return
+        notice = await self.reminder_service.pop_notice(interaction.user.id)
+        if notice:
+            try:
+                await interaction.followup.send(notice, ephemeral=True)
+            except discord.HTTPException as error:
+                log.warning("could not show a notice to %s: %s", interaction.user.id, error)
 
     async def on_ready(self) -> None:
         if not self._ready_logged:

@@ -53,23 +53,37 @@ class SteadyTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        message = user_message_for(error)
         command = interaction.command.qualified_name if interaction.command else "?"
-        if message is None:
-            original = getattr(error, "original", error)
-            log.error(
-                "command /%s failed for user %s in guild %s channel %s (options %s)",
-                command,
-                interaction.user.id if interaction.user else None,
-                interaction.guild_id,
-                interaction.channel_id,
-                (interaction.data or {}).get("options"),
-                exc_info=original,
-            )
-            message = APOLOGY
-        else:
-            log.info("command /%s refused for user %s: %s", command, interaction.user.id, message)
-        await send_ephemeral(interaction, message)
+        await answer_error(interaction, error, f"command /{command}")
+
+
+async def answer_error(interaction: discord.Interaction, error: Exception, where: str) -> None:
+    """Answer any interaction's error: user errors briefly, bugs with an apology and a log entry.
+
+    Used by the command tree and by the persistent buttons, whose errors do not pass through
+    the tree.
+    """
+    if isinstance(error, UserFacingError):
+        message: str | None = str(error)
+    elif isinstance(error, app_commands.AppCommandError):
+        message = user_message_for(error)
+    else:
+        message = None
+    if message is None:
+        original = getattr(error, "original", error)
+        log.error(
+            "%s failed for user %s in guild %s channel %s (data %s)",
+            where,
+            interaction.user.id if interaction.user else None,
+            interaction.guild_id,
+            interaction.channel_id,
+            (interaction.data or {}).get("options") or (interaction.data or {}).get("custom_id"),
+            exc_info=original,
+        )
+        message = APOLOGY
+    else:
+        log.info("%s refused for user %s: %s", where, interaction.user.id, message)
+    await send_ephemeral(interaction, message)
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

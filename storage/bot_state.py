@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.database import Database
+from storage.reminder_tx import write
 
 
 async def get(db: Database, key: str) -> str | None:
@@ -12,8 +13,9 @@ async def get(db: Database, key: str) -> str | None:
 
 
 async def put(db: Database, key: str, value: str) -> None:
-    await db.conn.execute(
-        "INSERT INTO bot_state (key, value) VALUES (?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
+    async with write(db) as conn:
+        await conn.execute(
+            "INSERT INTO bot_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )

@@ -1,0 +1,313 @@
+"""The one dispatcher: claims due subscriptions and snoozes in batches and feeds the sender.
+
+Not one APScheduler job per subscription (issue #4 measured why): the database is the
+source of truth and APScheduler (3.x ``AsyncIOScheduler``) holds exactly one date job, the
+dispatcher's next wake-up — at the earliest ``next_fire_at`` or snooze, never more than
+``max_sleep`` (30 s) away so that a wall-clock step (suspend, NTP) is noticed quickly.
+
+Decisions read the wall clock (``clock``, injected in tests). Rules:
+
+* Normal: each due row yields one occurrence at its scheduled instant; ``next_fire_at``
+  advances past *now*, so a backlog never turns into a burst of repeats.
+* Downtime: an occurrence scheduled before the dispatcher came up (``up_since``, reset
+  when a clock jump is detected) is sent late only if it was within its grace (30 min,
+  caffeine 60) at that moment, else recorded ``missed``. At most one catch-up per
+  subscription: only the latest missed instant is considered.
+* Backpressure: it claims only while the sender's backlog is below ``max_backlog``; the
+  rest stays due in the table (earliest first), so memory stays bounded.
+* Recovery at start: ledger rows left ``claimed`` are re-queued (or ``missed`` if stale);
+  rows left ``sending`` (maybe sent) are resent with the same nonce while Discord's nonce
+  de-duplication still covers them (``nonce_window``), else recorded ``unconfirmed``:
+  at most once wins over at least once.
+* Paused members never reach the dispatcher: pausing moves their ``next_fire_at`` past the
+  pause, so nothing is recorded for the paused days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from bot.reminders.schedule import grace_for, next_fire_ts, previous_fire_ts
+from bot.reminders.sender import Sender, utc_now
+from storage import ledger, reminders
+from storage.database import Database
+from storage.ledger import Delivery
+from storage.reminders import Plan, Snooze, Subscription
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class Waker(Protocol):
+    """Wakes the dispatcher at a wall-clock instant (APScheduler in production)."""
+
+    def wake_at(self, when: datetime) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class APSchedulerWaker:
+    """One APScheduler date job, replaced on every re-plan.
+
+    ``misfire_grace_time=None`` because a late wake-up must still run (the default of one
+    second would silently drop it after a busy moment); overlapping runs are harmless since
+    the dispatcher itself serialises ticks.
+    """
+
+    JOB_ID = "steady-reminder-dispatcher"
+
+    def __init__(self, scheduler: object, callback: Callable[[], Awaitable[None]]) -> None:
+        self.scheduler = scheduler
+        self.callback = callback
+
+    def wake_at(self, when: datetime) -> None:
+        self.scheduler.add_job(  # type: ignore[attr-defined]
+            self.callback,
+            trigger="date",
+            run_date=when,
+            id=self.JOB_ID,
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=8,
+        )
+
+    def close(self) -> None:
+        try:
+            self.scheduler.remove_job(self.JOB_ID)  # type: ignore[attr-defined]
+        except Exception:  # JobLookupError, or the scheduler already shut down
+            pass
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        *,
+        waker: Waker | None = None,
+        clock: Clock = utc_now,
+        max_sleep: timedelta = timedelta(seconds=30),
+        batch: int = 200,
+        max_backlog: int = 1000,
+        nonce_window: timedelta = timedelta(minutes=5),
+        retention: timedelta = timedelta(days=35),
+        clock_jump: timedelta = timedelta(seconds=90),
+        busy_retry: timedelta = timedelta(seconds=1),
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.waker = waker
+        self.clock = clock
+        self.max_sleep = max_sleep
+        self.batch = batch
+        self.max_backlog = max_backlog
+        self.nonce_window = nonce_window
+        self.retention = retention
+        self.clock_jump = clock_jump
+        self.busy_retry = busy_retry
+        self.up_since: datetime | None = None
+        self.next_wake: datetime | None = None
+        self._last_tick: datetime | None = None
+        self._last_prune: datetime | None = None
+        self._ticking = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._again = False
+        self._started = False
+        self._now_ts = 0
+        self._up_since_ts = 0
+        sender.is_stale = self._is_stale
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover what the last run left in flight, then run the first tick."""
+        now = self.clock()
+        self.up_since = now
+        self._up_since_ts = int(now.timestamp())
+        self._last_tick = now
+        await self.recover()
+        self._started = True
+        await self.tick()
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """No more wake-ups; wait for a tick in progress so nothing claims after this."""
+        self._started = False
+        if self.waker is not None:
+            self.waker.close()
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        except TimeoutError:
+            log.warning("reminder dispatcher tick still running at shutdown")
+
+    def poke(self) -> None:
+        """Something changed (subscribe, snooze, schedule…): re-plan the next wake-up now."""
+        if not self._started:
+            return
+        self._again = True
+        if self.waker is not None:
+            self.waker.wake_at(self.clock())
+
+    async def on_wake(self) -> None:
+        """The waker's callback."""
+        if self._started:
+            await self.tick()
+
+    # --- recovery ------------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Re-queue or settle ledger rows left ``claimed``/``sending``; returns how many re-queued."""
+        now_ts = int(self.clock().timestamp())
+        requeued = 0
+        for d in await ledger.pending(self.db):
+            if d.state == "sending":
+                if now_ts - d.updated_at <= self.nonce_window.total_seconds():
+                    self.sender.submit(d)  # same nonce: Discord returns the first message
+                    requeued += 1
+                else:
+                    await ledger.mark_final(
+                        self.db,
+                        d.id,
+                        "unconfirmed",
+                        "in flight at a crash; not resent after the nonce window",
+                        now_ts,
+                    )
+            elif d.source == "test":
+                await ledger.mark_final(
+                    self.db, d.id, "cancelled", "test interrupted by a restart", now_ts
+                )
+            elif self._missed_at_start(d.kind, d.scheduled_at):
+                await ledger.mark_final(
+                    self.db, d.id, "missed", "bot was offline past the grace period", now_ts
+                )
+            else:
+                self.sender.submit(d)
+                requeued += 1
+        if requeued:
+            log.info("recovered %d reminder occurrences left in flight", requeued)
+        return requeued
+
+    # --- the tick ------------------------------------------------------------------------
+
+    def _missed_at_start(self, kind: str, scheduled_at: int) -> bool:
+        return self._up_since_ts - scheduled_at > grace_for(kind).total_seconds()
+
+    def _is_stale(self, d: Delivery) -> bool:
+        return self._missed_at_start(d.kind, d.scheduled_at)
+
+    def _plan(self, sub: Subscription) -> Plan:
+        now = self._now_ts
+        scheduled = sub.next_fire_at
+        assert scheduled is not None
+        try:
+            following = next_fire_ts(sub.times, sub.zone, scheduled)
+            if following > now:
+                latest, next_at = scheduled, following
+            else:  # several instants passed (downtime or a long backlog): keep only the last
+                latest = previous_fire_ts(sub.times, sub.zone, now)
+                next_at = next_fire_ts(sub.times, sub.zone, now)
+        except Exception:
+            log.exception("subscription %s has an unusable schedule; deactivating it", sub.id)
+            return Plan(next_fire_at=None)
+        if self._missed_at_start(sub.kind, latest):
+            return Plan(next_fire_at=next_at, missed_at=latest)
+        return Plan(next_fire_at=next_at, deliver_at=latest)
+
+    def _deliver_snooze(self, snooze: Snooze) -> bool:
+        return not self._missed_at_start(snooze.kind, snooze.fire_at)
+
+    async def tick(self) -> datetime | None:
+        """Claim everything due (within the sender's room) and plan the next wake-up."""
+        if self._ticking:
+            self._again = True
+            return self.next_wake
+        self._ticking = True
+        self._idle.clear()
+        try:
+            while True:
+                self._again = False
+                wake = await self._tick_once()
+                if not self._again:
+                    break
+            self.next_wake = wake
+            if self.waker is not None and self._started:
+                self.waker.wake_at(wake)
+            return wake
+        except Exception:
+            # Never let the dispatcher die: log, and try again shortly.
+            log.exception("reminder dispatcher tick failed")
+            wake = self.clock() + self.busy_retry * 5
+            self.next_wake = wake
+            if self.waker is not None and self._started:
+                self.waker.wake_at(wake)
+            return wake
+        finally:
+            self._ticking = False
+            self._idle.set()
+
+    async def _tick_once(self) -> datetime:
+        now = self.clock()
+        if self._last_tick is not None and (
+            now - self._last_tick > self.max_sleep + self.clock_jump
+            or now < self._last_tick - self.clock_jump
+        ):
+            # Suspended, or the clock was stepped: treat the gap like downtime.
+            log.warning("wall clock jumped from %s to %s", self._last_tick, now)
+            self.up_since = now
+            self._up_since_ts = int(now.timestamp())
+        self._last_tick = now
+        starved = False
+        while True:
+            self._now_ts = int(now.timestamp())
+            room = self.max_backlog - self.sender.backlog
+            if room <= 0:
+                starved = await reminders.any_due(self.db, self._now_ts)
+                break
+            if not await reminders.any_due(self.db, self._now_ts):
+                break
+            subs = await reminders.claim_due(
+                self.db, self._now_ts, min(self.batch, room), self._plan
+            )
+            for d in subs.claimed:
+                self.sender.submit(d)
+            room -= len(subs.claimed)
+            snoozed = reminders.ClaimResult(claimed=[])
+            if room > 0:
+                snoozed = await reminders.claim_due_snoozes(
+                    self.db, self._now_ts, min(self.batch, room), self._deliver_snooze
+                )
+                for d in snoozed.claimed:
+                    self.sender.submit(d)
+            if subs.missed or snoozed.missed:
+                log.info(
+                    "skipped %d stale occurrences after downtime", subs.missed + snoozed.missed
+                )
+            if subs.rows == 0 and snoozed.rows == 0:
+                break
+            await asyncio.sleep(0)  # let sends and commands run between batches
+            now = self.clock()
+        await self._maybe_prune(now)
+        if starved:
+            return now + self.busy_retry
+        earliest = await reminders.earliest_due(self.db)
+        cap = now + self.max_sleep
+        if earliest is None:
+            return cap
+        due = datetime.fromtimestamp(earliest, UTC)
+        if due <= now:
+            return now + self.busy_retry
+        return min(due, cap)
+
+    async def _maybe_prune(self, now: datetime) -> None:
+        if self._last_prune is not None and now - self._last_prune < timedelta(hours=1):
+            return
+        self._last_prune = now
+        removed = await ledger.prune(self.db, int((now - self.retention).timestamp()))
+        if removed:
+            log.info("pruned %d old delivery records", removed)

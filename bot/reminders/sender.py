@@ -1,0 +1,366 @@
+"""The one paced sender for every reminder the bot posts.
+
+Claimed occurrences (ledger rows) wait in a priority queue, earliest ``scheduled_at`` first;
+a bounded pool of workers takes them one at a time and every request to Discord first takes
+a token from one shared :class:`~bot.reminders.pacing.TokenBucket`, so a burst of thousands
+due in the same minute goes out as fast as the global limit allows and no faster.
+
+Per occurrence a worker decides the target (DM, the server's reminder channel, a guild
+channel for server-wide posts), renders the payload through the injected ``render``
+callback, records ``sending`` in the ledger, sends with the occurrence's nonce and
+``enforce_nonce``, and records the result. A 429 is waited out however often it comes;
+5xx/network errors are retried with backoff for ``retry_for``; anything else is recorded
+as ``failed`` with the reason — an occurrence never disappears silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.reminders.pacing import TokenBucket
+from bot.reminders.transport import (
+    ChannelBroken,
+    DiscordTransport,
+    DiscordUnavailable,
+    DMsClosed,
+    RateLimited,
+    RequestRejected,
+    UnknownChannel,
+)
+from storage import ledger, members, reminders
+from storage.database import Database
+from storage.ledger import Delivery
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+DMS_CLOSED_NOTICE = (
+    "I couldn't send your reminders by DM — your DMs are closed to me — so I paused them. "
+    "Allow direct messages from server members in your privacy settings, or use "
+    "`/remind delivery server`, then `/remind resume`."
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """What ``render`` gets: enough to build the embed and the buttons' custom ids."""
+
+    delivery_id: int
+    nonce: str
+    kind: str
+    source: str  # "schedule" | "snooze" | "test"
+    user_id: int | None
+    guild_id: int | None
+    subscription_id: int | None
+    scheduled_at: datetime  # UTC
+    via: str  # "dm" | "server" | "fallback" (DMs closed) | "channel" (a server-wide post)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    delivery_id: int
+    state: str  # "sent" | "failed" | "cancelled" | "missed" | "queued" (still waiting)
+    via: str | None = None
+    channel_id: int | None = None
+    message_id: int | None = None
+    error: str | None = None
+
+
+Render = Callable[[Occurrence], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+ReminderChannelFor = Callable[[int], Awaitable[int | None]]
+OnChannelBroken = Callable[[int, int, str], "Awaitable[None] | None"]
+
+
+class _Outcome(Exception):
+    """Internal: stop processing an occurrence with this final result."""
+
+    def __init__(self, state: str, error: str) -> None:
+        super().__init__(error)
+        self.state = state
+        self.error = error
+
+
+class Sender:
+    def __init__(
+        self,
+        db: Database,
+        transport: DiscordTransport,
+        render: Render,
+        *,
+        reminder_channel_for: ReminderChannelFor | None = None,
+        on_channel_broken: OnChannelBroken | None = None,
+        rate: float = 45.0,
+        burst: float = 1.0,
+        workers: int = 8,
+        clock: Clock = utc_now,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        bucket: TokenBucket | None = None,
+        retry_for: timedelta = timedelta(minutes=30),
+        max_backoff: float = 60.0,
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.render = render
+        self.reminder_channel_for = reminder_channel_for
+        self.on_channel_broken = on_channel_broken
+        self.bucket = bucket or TokenBucket(rate, burst)
+        self.workers = workers
+        self.clock = clock
+        self.sleep = sleep
+        self.retry_for = retry_for
+        self.max_backoff = max_backoff
+        # Set by the dispatcher: occurrences that became stale while queued (the machine
+        # slept, the clock jumped) are recorded as missed rather than sent hours late.
+        self.is_stale: Callable[[Delivery], bool] | None = None
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Delivery]] = asyncio.PriorityQueue()
+        self._futures: dict[int, asyncio.Future[DeliveryResult]] = {}
+        self._seq = itertools.count()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._busy: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    # --- queue ---------------------------------------------------------------------------
+
+    @property
+    def backlog(self) -> int:
+        """Occurrences queued or being sent (the dispatcher claims only while this is low)."""
+        return len(self._futures)
+
+    def submit(self, delivery: Delivery) -> asyncio.Future[DeliveryResult]:
+        """Queue a claimed occurrence; the future resolves with its final result."""
+        existing = self._futures.get(delivery.id)
+        if existing is not None:
+            return existing
+        future: asyncio.Future[DeliveryResult] = asyncio.get_running_loop().create_future()
+        self._futures[delivery.id] = future
+        self._queue.put_nowait((delivery.scheduled_at, next(self._seq), delivery))
+        return future
+
+    async def start(self) -> None:
+        self._closing = False
+        self._tasks = [
+            asyncio.create_task(self._worker(), name=f"reminder-sender-{i}")
+            for i in range(self.workers)
+        ]
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Let in-flight sends finish (up to ``grace_seconds``), then stop. Queued occurrences stay
+        ``claimed`` in the ledger and are sent by the next start."""
+        self._closing = True
+        for task in self._tasks:
+            if task not in self._busy:
+                task.cancel()
+        busy = [task for task in self._tasks if task in self._busy]
+        if busy:
+            _done, still = await asyncio.wait(busy, timeout=grace_seconds)
+            for task in still:
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for delivery_id, future in list(self._futures.items()):
+            if not future.done():
+                future.set_result(DeliveryResult(delivery_id, "queued"))
+        self._futures.clear()
+
+    async def run_pending(self) -> list[DeliveryResult]:
+        """Deliver everything queued, in this task, earliest first (tests and tools)."""
+        results = []
+        while not self._queue.empty():
+            _, _, delivery = self._queue.get_nowait()
+            result = await self.deliver(delivery)
+            future = self._futures.pop(delivery.id, None)
+            if future is not None and not future.done():
+                future.set_result(result)
+            results.append(result)
+        return results
+
+    async def _worker(self) -> None:
+        while not self._closing:
+            _, _, delivery = await self._queue.get()
+            task = asyncio.current_task()
+            assert task is not None
+            self._busy.add(task)
+            try:
+                result = await self.deliver(delivery)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a bug must not kill the worker or lose the row
+                log.exception("reminder delivery %s failed unexpectedly", delivery.id)
+                reason = f"internal error: {error!r}"[:200]
+                result = DeliveryResult(delivery.id, "failed", error=reason)
+                try:
+                    await ledger.mark_final(self.db, delivery.id, "failed", reason, self._now_ts())
+                except Exception:
+                    log.exception("could not record the failure of delivery %s", delivery.id)
+            finally:
+                self._busy.discard(task)
+            future = self._futures.pop(delivery.id, None)
+            if future is not None and not future.done():
+                future.set_result(result)
+
+    # --- one occurrence ------------------------------------------------------------------
+
+    def _now_ts(self) -> int:
+        return int(self.clock().timestamp())
+
+    async def _finish(self, d: Delivery, state: str, error: str) -> DeliveryResult:
+        await ledger.mark_final(self.db, d.id, state, error, self._now_ts())
+        return DeliveryResult(d.id, state, error=error)
+
+    async def deliver(self, d: Delivery) -> DeliveryResult:
+        """Send one claimed occurrence to wherever it should go; record the result."""
+        try:
+            return await self._deliver(d)
+        except _Outcome as outcome:
+            return await self._finish(d, outcome.state, outcome.error)
+
+    async def _deliver(self, d: Delivery) -> DeliveryResult:
+        now = self._now_ts()
+        if d.source != "test" and self.is_stale is not None and self.is_stale(d):
+            raise _Outcome("missed", "too late to send after the bot was offline")
+        sub = await reminders.get(self.db, d.subscription_id) if d.subscription_id else None
+        if d.source != "test" and d.subscription_id is not None and (sub is None or not sub.active):
+            raise _Outcome("cancelled", "unsubscribed or paused before sending")
+
+        if d.user_id is None:
+            return await self._deliver_to_guild_channel(d, sub)
+
+        member = await members.get_or_default(self.db, d.user_id)
+        if d.source != "test" and member.paused_until is not None and member.paused_until > now:
+            raise _Outcome("cancelled", "member paused reminders")
+        home_guild = member.home_guild_id or d.guild_id
+        server_channel_tried = False
+        if member.delivery == "server" and home_guild is not None:
+            channel = await self._reminder_channel(home_guild)
+            if channel is not None:
+                server_channel_tried = True
+                try:
+                    return await self._send(d, channel, "server", mention=d.user_id)
+                except ChannelBroken as error:
+                    await self._channel_broken(home_guild, channel, error)
+        try:
+            return await self._send_dm(d, member)
+        except DMsClosed:
+            pass
+        if home_guild is not None and not server_channel_tried:
+            channel = await self._reminder_channel(home_guild)
+            if channel is not None:
+                try:
+                    return await self._send(d, channel, "fallback", mention=d.user_id)
+                except ChannelBroken as error:
+                    await self._channel_broken(home_guild, channel, error)
+        if d.source != "test":
+            # Nowhere to deliver: pause rather than fail every few hours, and say so once.
+            await reminders.deactivate_member_dm(self.db, d.user_id, "dms_closed", now)
+            await members.set_notice(self.db, d.user_id, DMS_CLOSED_NOTICE, now)
+        raise _Outcome("failed", "dms_closed")
+
+    async def _deliver_to_guild_channel(
+        self, d: Delivery, sub: reminders.Subscription | None
+    ) -> DeliveryResult:
+        if sub is None or sub.channel_id is None or d.guild_id is None:
+            raise _Outcome("failed", "no target channel")
+        try:
+            return await self._send(d, sub.channel_id, "channel")
+        except ChannelBroken as error:
+            await self._channel_broken(d.guild_id, sub.channel_id, error)
+            await reminders.deactivate(self.db, [sub.id], "channel_broken", self._now_ts())
+            raise _Outcome("failed", f"channel_broken: {error.reason}") from None
+
+    async def _send_dm(self, d: Delivery, member: members.Member) -> DeliveryResult:
+        assert d.user_id is not None
+        channel = member.dm_channel_id
+        for attempt in range(2):
+            if channel is None:
+                channel = await self._call(d, lambda: self.transport.open_dm(d.user_id))
+                await members.set_dm_channel(self.db, d.user_id, channel, self._now_ts())
+            try:
+                return await self._send(d, channel, "dm")
+            except UnknownChannel:
+                # A stale cached DM channel: forget it and open a fresh one, once.
+                await members.set_dm_channel(self.db, d.user_id, None, self._now_ts())
+                if attempt == 1:
+                    raise _Outcome("failed", "dm channel unknown") from None
+                channel = None
+            except ChannelBroken as error:
+                raise _Outcome("failed", f"dm: {error.reason}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self, d: Delivery, channel_id: int, via: str, mention: int | None = None
+    ) -> DeliveryResult:
+        occurrence = Occurrence(
+            delivery_id=d.id,
+            nonce=d.nonce,
+            kind=d.kind,
+            source=d.source,
+            user_id=d.user_id,
+            guild_id=d.guild_id,
+            subscription_id=d.subscription_id,
+            scheduled_at=datetime.fromtimestamp(d.scheduled_at, UTC),
+            via=via,
+        )
+        rendered = self.render(occurrence)
+        payload = dict(await rendered if inspect.isawaitable(rendered) else rendered)
+        if mention is not None:
+            content = payload.get("content")
+            payload["content"] = f"<@{mention}>" + (f" {content}" if content else "")
+            payload["allowed_mentions"] = {"parse": [], "users": [str(mention)]}
+        await ledger.mark_sending(self.db, d.id, channel_id, self._now_ts())
+        message_id = await self._call(
+            d, lambda: self.transport.send_message(channel_id, payload, d.nonce)
+        )
+        await ledger.mark_sent(self.db, d.id, channel_id, message_id, via, self._now_ts())
+        return DeliveryResult(d.id, "sent", via, channel_id, message_id)
+
+    async def _call(self, d: Delivery, request: Callable[[], Awaitable[int]]) -> int:
+        """One request through the bucket: 429 waited out, transient errors retried."""
+        started = self.clock()
+        backoff = 1.0
+        while True:
+            await self.bucket.acquire()
+            try:
+                return await request()
+            except RateLimited as error:
+                if error.is_global:
+                    self.bucket.block_for(error.retry_after)
+                log.info("rate limited; waiting %.2fs (delivery %s)", error.retry_after, d.id)
+                await self.sleep(error.retry_after)
+            except DiscordUnavailable as error:
+                if self.clock() - started >= self.retry_for:
+                    raise _Outcome("failed", f"discord unavailable: {error}"[:200]) from None
+                await self.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            except RequestRejected as error:
+                raise _Outcome("failed", f"rejected: {error}"[:200]) from None
+
+    async def _reminder_channel(self, guild_id: int) -> int | None:
+        if self.reminder_channel_for is None:
+            return None
+        try:
+            return await self.reminder_channel_for(guild_id)
+        except Exception:
+            log.exception("reminder_channel_for(%s) failed", guild_id)
+            return None
+
+    async def _channel_broken(self, guild_id: int, channel_id: int, error: ChannelBroken) -> None:
+        log.warning("channel %s in guild %s is unusable: %s", channel_id, guild_id, error.reason)
+        if self.on_channel_broken is None:
+            return
+        try:
+            result = self.on_channel_broken(guild_id, channel_id, error.reason)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("on_channel_broken hook failed")

@@ -1,0 +1,483 @@
+"""What ``/remind``, the reminder buttons and ``/privacy`` do — the API the cog calls.
+
+Every method validates all of its input before it writes anything, so a bad value changes
+nothing and raises :class:`UserFacingError` with what is accepted. Every time decision
+reads the injected ``clock``. After a change that can move a fire time, ``on_change`` (the
+dispatcher's ``poke``) re-plans the next wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.errors import UserFacingError
+from bot.reminders.schedule import (
+    MEMBER_KINDS,
+    ReminderKind,
+    default_times,
+    format_times,
+    next_fire,
+    parse_times,
+    wall_time_to_utc,
+    zone_named,
+)
+from bot.reminders.sender import DeliveryResult, utc_now
+from bot.reminders.timeparse import parse_days, parse_every, parse_snooze_minutes, parse_time
+from bot.reminders.zones import resolve_zone
+from storage import ledger, members, reminders
+from storage.database import Database
+from storage.ledger import Delivery, NewDelivery
+from storage.members import Member
+from storage.reminders import Reschedule, Subscription
+
+Clock = Callable[[], datetime]
+KIND_HINT = "Kinds: hydration, stretching, sleep, caffeine."
+STATS_DAYS = 30
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    kind: str
+    times: list[time]  # local wall-clock times in ``zone``
+    zone: str
+    next_fire: datetime | None  # aware, in ``zone``; None while paused (DMs closed…)
+    custom_time: time | None
+    every_hours: int | None
+    active: bool
+    paused_reason: str | None
+
+
+@dataclass(frozen=True)
+class MemberView:
+    timezone: str | None
+    wake: time
+    bed: time
+    delivery: str
+    home_guild_id: int | None
+    paused_until: datetime | None  # aware, in the member's zone (UTC if none set)
+
+
+@dataclass(frozen=True)
+class KindStats:
+    kind: str
+    sent: int
+    done: int
+    snoozed: int
+    streak: int  # consecutive local days, up to today, with a Done
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def parse_kind(text: str | None, *, allow_all: bool = False) -> str:
+    value = (text or "").strip().lower()
+    if allow_all and value == "all":
+        return "all"
+    if value in {k.value for k in MEMBER_KINDS}:
+        return value
+    raise UserFacingError(KIND_HINT + (" Or `all`." if allow_all else ""))
+
+
+class ReminderService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock = utc_now,
+        on_change: Callable[[], None] = lambda: None,
+        send_now: Callable[[Delivery], Awaitable[DeliveryResult]] | None = None,
+        reminder_channel_for: Callable[[int], Awaitable[int | None]] | None = None,
+        test_timeout: float = 20.0,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.on_change = on_change
+        self.send_now = send_now
+        self.reminder_channel_for = reminder_channel_for
+        self.test_timeout = test_timeout
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _view(self, sub: Subscription) -> SubscriptionView:
+        zone = zone_named(sub.zone)
+        nxt = (
+            datetime.fromtimestamp(sub.next_fire_at, UTC).astimezone(zone)
+            if sub.next_fire_at is not None
+            else None
+        )
+        return SubscriptionView(
+            kind=sub.kind,
+            times=list(parse_times(sub.times)),
+            zone=sub.zone,
+            next_fire=nxt,
+            custom_time=time.fromisoformat(sub.custom_time) if sub.custom_time else None,
+            every_hours=sub.every_hours,
+            active=sub.active,
+            paused_reason=sub.paused_reason,
+        )
+
+    @staticmethod
+    def _fire_after(member: Member, now: datetime) -> datetime:
+        """Fire times are computed after now, or after the end of a pause."""
+        if member.paused_until is not None and member.paused_until > _ts(now):
+            return datetime.fromtimestamp(member.paused_until, UTC)
+        return now
+
+    def _times_for(self, sub: Subscription, member: Member) -> list[time]:
+        if sub.kind == ReminderKind.DAILY_TIP:
+            return list(parse_times(sub.times))
+        custom = time.fromisoformat(sub.custom_time) if sub.custom_time else None
+        return default_times(sub.kind, member.wake, member.bed, sub.every_hours, custom)
+
+    async def _recompute(self, member: Member, zone_name: str | None = None) -> None:
+        """Re-derive times and next fire of all the member's subscriptions."""
+        now = self.clock()
+        after = self._fire_after(member, now)
+        changes = []
+        for sub in await reminders.for_member(self.db, member.user_id):
+            zone = zone_name or sub.zone
+            times = self._times_for(sub, member)
+            nxt = _ts(next_fire(times, zone_named(zone), after)) if sub.active else None
+            changes.append(Reschedule(sub.id, format_times(times), zone, nxt))
+        await reminders.reschedule(self.db, changes, _ts(now))
+
+    async def _owned_delivery(self, delivery_id: int, user_id: int) -> Delivery:
+        delivery = await ledger.get(self.db, delivery_id)
+        if delivery is None:
+            raise UserFacingError("This reminder is no longer on record.")
+        if delivery.user_id != user_id:
+            raise UserFacingError("This reminder belongs to someone else.")
+        return delivery
+
+    # --- settings ------------------------------------------------------------------------
+
+    async def settings(self, user_id: int) -> MemberView:
+        member = await members.get_or_default(self.db, user_id)
+        zone = zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
+        paused = (
+            datetime.fromtimestamp(member.paused_until, UTC).astimezone(zone)
+            if member.paused_until is not None and member.paused_until > _ts(self.clock())
+            else None
+        )
+        return MemberView(
+            member.timezone, member.wake, member.bed, member.delivery, member.home_guild_id, paused
+        )
+
+    async def set_timezone(self, user_id: int, zone_text: str) -> ZoneInfo:
+        """``/remind timezone``: every subscription now fires at its local times in this zone."""
+        zone = resolve_zone(zone_text)
+        now = _ts(self.clock())
+        await members.update(self.db, user_id, now, timezone=zone.key)
+        member = await members.get_or_default(self.db, user_id)
+        await self._recompute(member, zone.key)
+        self.on_change()
+        return zone
+
+    async def set_schedule(
+        self, user_id: int, wake_text: str, bed_text: str
+    ) -> list[SubscriptionView]:
+        """``/remind schedule``: derived times follow the new wake/bed; custom times stay."""
+        wake = parse_time(wake_text)
+        bed = parse_time(bed_text)
+        if wake == bed:
+            raise UserFacingError("Wake-up time and bedtime must be different.")
+        await members.update(self.db, user_id, _ts(self.clock()), wake=wake, bed=bed)
+        member = await members.get_or_default(self.db, user_id)
+        await self._recompute(member)
+        self.on_change()
+        return await self.list_subscriptions(user_id)
+
+    # --- subscriptions -------------------------------------------------------------------
+
+    async def start(
+        self,
+        user_id: int,
+        guild_id: int | None,
+        kind: str,
+        time_text: str | None = None,
+        every: int | str | None = None,
+        zone_text: str | None = None,
+    ) -> SubscriptionView:
+        """``/remind start kind [time] [every]`` (``guild_id`` None when used in DMs)."""
+        kind = parse_kind(kind)
+        custom = parse_time(time_text) if time_text not in (None, "") else None
+        every_h = parse_every(every) if every not in (None, "") else None
+        if every_h is not None and kind != ReminderKind.HYDRATION:
+            raise UserFacingError("`every` is only for hydration reminders.")
+        zone = resolve_zone(zone_text) if zone_text not in (None, "") else None
+        member = await members.get_or_default(self.db, user_id)
+        if zone is None and member.timezone is None:
+            raise UserFacingError("Set your time zone first: /remind timezone zone, or pass zone.")
+        now = self.clock()
+        if zone is not None and zone.key != member.timezone:
+            await members.update(self.db, user_id, _ts(now), timezone=zone.key)
+            member = await members.get_or_default(self.db, user_id)
+            await self._recompute(member, zone.key)
+        if guild_id is not None:
+            await members.update(self.db, user_id, _ts(now), home_guild_id=guild_id)
+        zone_name = member.timezone
+        assert zone_name is not None
+        times = default_times(kind, member.wake, member.bed, every_h, custom)
+        nxt = next_fire(times, zone_named(zone_name), self._fire_after(member, now))
+        sub = await reminders.upsert_member_subscription(
+            self.db,
+            user_id=user_id,
+            guild_id=guild_id,
+            kind=kind,
+            times=format_times(times),
+            custom_time=custom.strftime("%H:%M") if custom else None,
+            every_hours=every_h,
+            zone=zone_name,
+            next_fire_at=_ts(nxt),
+            now=_ts(now),
+        )
+        self.on_change()
+        return self._view(sub)
+
+    async def stop(self, user_id: int, kind_or_all: str) -> list[str]:
+        """``/remind stop kind|all``; returns the kinds that were stopped."""
+        kind = parse_kind(kind_or_all, allow_all=True)
+        removed = await reminders.delete_member_subscriptions(
+            self.db, user_id, None if kind == "all" else kind
+        )
+        if removed:
+            self.on_change()
+        return removed
+
+    async def list_subscriptions(self, user_id: int) -> list[SubscriptionView]:
+        return [self._view(sub) for sub in await reminders.for_member(self.db, user_id)]
+
+    async def pause(self, user_id: int, days: int | str) -> datetime:
+        """``/remind pause days``: nothing until the same local time ``days`` later."""
+        days = parse_days(days)
+        now = self.clock()
+        member = await members.get_or_default(self.db, user_id)
+        zone = zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
+        local = now.astimezone(zone).replace(tzinfo=None) + timedelta(days=days)
+        until = wall_time_to_utc(local, zone)
+        await members.update(self.db, user_id, _ts(now), paused_until=_ts(until))
+        moves = []
+        for sub in await reminders.for_member(self.db, user_id):
+            if sub.active:
+                times = parse_times(sub.times)
+                moves.append((sub.id, _ts(next_fire(times, zone_named(sub.zone), until))))
+        await reminders.set_next_fire(self.db, moves, _ts(now))
+        self.on_change()
+        return until.astimezone(zone)
+
+    async def resume(self, user_id: int) -> list[SubscriptionView]:
+        """``/remind resume``: end a pause, and re-enable reminders paused by closed DMs."""
+        now = self.clock()
+        await members.update(self.db, user_id, _ts(now), paused_until=None)
+        moves = []
+        reactivate = []
+        for sub in await reminders.for_member(self.db, user_id):
+            nxt = _ts(next_fire(parse_times(sub.times), zone_named(sub.zone), now))
+            (moves if sub.active else reactivate).append((sub.id, nxt))
+        await reminders.set_next_fire(self.db, moves, _ts(now))
+        await reminders.reactivate(self.db, reactivate, _ts(now))
+        self.on_change()
+        return await self.list_subscriptions(user_id)
+
+    async def set_delivery(self, user_id: int, where: str, guild_id: int | None) -> str:
+        """``/remind delivery dm|server``; server = the reminder channel of ``guild_id``."""
+        choice = (where or "").strip().lower()
+        if choice not in ("dm", "server"):
+            raise UserFacingError("Delivery is `dm` or `server`.")
+        member = await members.get_or_default(self.db, user_id)
+        home = guild_id or member.home_guild_id
+        if choice == "server":
+            if home is None:
+                raise UserFacingError(
+                    "Use `/remind delivery server` inside the server whose reminder channel "
+                    "should get your reminders."
+                )
+            if (
+                self.reminder_channel_for is not None
+                and await self.reminder_channel_for(home) is None
+            ):
+                raise UserFacingError(
+                    "This server has no reminder channel yet: an admin can set one with "
+                    "`/config reminder-channel`."
+                )
+        now = self.clock()
+        fields: dict[str, object] = {"delivery": choice}
+        if guild_id is not None:
+            fields["home_guild_id"] = guild_id
+        await members.update(self.db, user_id, _ts(now), **fields)
+        # A member who changes where reminders go has acted on a "DMs closed" pause.
+        member = await members.get_or_default(self.db, user_id)
+        after = self._fire_after(member, now)
+        reactivate = [
+            (sub.id, _ts(next_fire(parse_times(sub.times), zone_named(sub.zone), after)))
+            for sub in await reminders.for_member(self.db, user_id)
+            if not sub.active and sub.paused_reason == "dms_closed"
+        ]
+        await reminders.reactivate(self.db, reactivate, _ts(now))
+        self.on_change()
+        return choice
+
+    async def send_test(
+        self, user_id: int, kind: str, guild_id: int | None = None
+    ) -> DeliveryResult:
+        """``/remind test kind``: one reminder now, through the real sender and its fallbacks."""
+        kind = parse_kind(kind)
+        if self.send_now is None:
+            raise RuntimeError("send_test needs the engine's sender")
+        now = _ts(self.clock())
+        member = await members.get_or_default(self.db, user_id)
+        subscription = next(
+            (s for s in await reminders.for_member(self.db, user_id) if s.kind == kind), None
+        )
+        if guild_id is not None and member.home_guild_id is None:
+            await members.update(self.db, user_id, now, home_guild_id=guild_id)
+        delivery = await ledger.claim_new(
+            self.db,
+            NewDelivery(
+                nonce=ledger.nonce_for_test_send(user_id, now),
+                source="test",
+                subscription_id=subscription.id if subscription else None,
+                scheduled_at=now,
+                kind=kind,
+                user_id=user_id,
+                guild_id=guild_id or member.home_guild_id,
+            ),
+            now,
+        )
+        if delivery is None:
+            raise UserFacingError("A test reminder is already on its way.")
+        future = self.send_now(delivery)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.test_timeout)
+        except TimeoutError:
+            return DeliveryResult(delivery.id, "queued")
+
+    # --- buttons -------------------------------------------------------------------------
+
+    async def mark_done(self, delivery_id: int, user_id: int) -> bool:
+        """Done: counts toward stats. Returns False if it was already marked done."""
+        await self._owned_delivery(delivery_id, user_id)
+        return await ledger.set_outcome(self.db, delivery_id, "done", _ts(self.clock()))
+
+    async def snooze(self, delivery_id: int, user_id: int, minutes: int = 30) -> datetime:
+        """Snooze: one extra reminder ``minutes`` later, stored so it survives a restart.
+
+        Idempotent per reminder: a second click returns the first snooze's time.
+        """
+        minutes = parse_snooze_minutes(minutes)
+        delivery = await self._owned_delivery(delivery_id, user_id)
+        now = self.clock()
+        snooze = await reminders.add_snooze(
+            self.db,
+            from_delivery=delivery,
+            fire_at=_ts(now + timedelta(minutes=minutes)),
+            now=_ts(now),
+        )
+        await ledger.set_outcome(self.db, delivery_id, "snoozed", _ts(now))
+        self.on_change()
+        member = await members.get_or_default(self.db, user_id)
+        zone = zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
+        return datetime.fromtimestamp(snooze.fire_at, UTC).astimezone(zone)
+
+    async def stop_from_button(self, delivery_id: int, user_id: int) -> str:
+        """Stop: unsubscribe from the kind of this reminder; returns the kind."""
+        delivery = await self._owned_delivery(delivery_id, user_id)
+        await reminders.delete_member_subscriptions(self.db, user_id, delivery.kind)
+        self.on_change()
+        return delivery.kind
+
+    # --- stats and privacy ---------------------------------------------------------------
+
+    async def stats(self, user_id: int, days: int = STATS_DAYS) -> list[KindStats]:
+        """Done / snoozed / sent counts and the Done streak per kind over the last ``days``."""
+        now = self.clock()
+        member = await members.get_or_default(self.db, user_id)
+        zone = zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
+        rows = [
+            d
+            for d in await ledger.for_user_since(self.db, user_id, _ts(now - timedelta(days=days)))
+            if d.source != "test"
+        ]
+        today = now.astimezone(zone).date()
+        out = []
+        for kind in MEMBER_KINDS:
+            mine = [d for d in rows if d.kind == kind]
+            done_days = {
+                datetime.fromtimestamp(d.outcome_at or d.scheduled_at, UTC).astimezone(zone).date()
+                for d in mine
+                if d.outcome == "done"
+            }
+            day = today if today in done_days else today - timedelta(days=1)
+            streak = 0
+            while day in done_days and streak < days:
+                streak += 1
+                day -= timedelta(days=1)
+            out.append(
+                KindStats(
+                    kind=kind.value,
+                    sent=sum(1 for d in mine if d.state == "sent"),
+                    done=sum(1 for d in mine if d.outcome == "done"),
+                    snoozed=sum(1 for d in mine if d.outcome == "snoozed"),
+                    streak=streak,
+                )
+            )
+        return out
+
+    async def export(self, user_id: int) -> dict[str, object]:
+        """``/privacy export``: everything stored about the member, JSON-ready."""
+        member = await members.get(self.db, user_id)
+        subs = await reminders.for_member(self.db, user_id)
+        snoozes = await reminders.snoozes_for_member(self.db, user_id)
+        deliveries = await ledger.for_user_since(self.db, user_id, 0)
+        return {
+            "user_id": str(user_id),
+            "exported_at": self.clock().isoformat(),
+            "settings": members.as_export(member) if member else None,
+            "subscriptions": [reminders.as_export(s) for s in subs],
+            "snoozes": [{"kind": s.kind, "fire_at": s.fire_at} for s in snoozes],
+            "deliveries": [ledger.as_export(d) for d in deliveries],
+        }
+
+    async def delete_all(self, user_id: int) -> None:
+        """``/privacy delete``: settings, caches, subscriptions, snoozes and ledger, at once."""
+        await reminders.delete_member_data(self.db, user_id)
+        self.on_change()
+
+    async def pop_notice(self, user_id: int) -> str | None:
+        """A one-time notice for the member's next command (e.g. "your DMs are closed")."""
+        return await members.pop_notice(self.db, user_id)
+
+    # --- server daily tip (next issue) ---------------------------------------------------
+
+    async def set_daily_tip(
+        self, guild_id: int, channel_id: int, time_text: str, zone_text: str
+    ) -> SubscriptionView:
+        """One post a day at a local time in a guild channel, through the same engine."""
+        at = parse_time(time_text)
+        zone = resolve_zone(zone_text)
+        now = self.clock()
+        sub = await reminders.upsert_guild_subscription(
+            self.db,
+            guild_id=guild_id,
+            kind=ReminderKind.DAILY_TIP.value,
+            channel_id=channel_id,
+            times=format_times([at]),
+            zone=zone.key,
+            next_fire_at=_ts(next_fire([at], zone, now)),
+            now=_ts(now),
+        )
+        self.on_change()
+        return self._view(sub)
+
+    async def stop_daily_tip(self, guild_id: int) -> bool:
+        removed = await reminders.delete_guild_subscription(
+            self.db, guild_id, ReminderKind.DAILY_TIP.value
+        )
+        if removed:
+            self.on_change()
+        return removed

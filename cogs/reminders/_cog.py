@@ -1,0 +1,187 @@
+"""``/remind …``: thin handlers over :class:`bot.reminders.service.ReminderService`.
+
+Every answer is ephemeral: reminders are personal, and a server channel shouldn't fill up
+with members' schedules.
+"""
+
+from __future__ import annotations
+
+from discord import Interaction, app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from bot.reminders.service import STATS_DAYS, ReminderService
+from bot.reminders.zones import suggest_zones
+from cogs.reminders import _render as render
+
+KIND_CHOICES = [
+    Choice(name=render.KIND_NAMES[k], value=k)
+    for k in ("hydration", "stretching", "sleep", "caffeine")
+]
+
+
+async def zone_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
+    return [Choice(name=zone, value=zone) for zone in suggest_zones(current[:100], limit=25)]
+
+
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+@app_commands.allowed_installs(guilds=True, users=False)
+class Reminders(
+    commands.GroupCog, group_name="remind", group_description="Your daily habit reminders"
+):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @property
+    def service(self) -> ReminderService:
+        return self.bot.reminder_service  # type: ignore[attr-defined]
+
+    @app_commands.command(
+        name="timezone", description="Set your time zone, e.g. Europe/Berlin or a city like berlin"
+    )
+    @app_commands.describe(zone="An IANA time zone (Europe/Berlin) or a city (new york)")
+    @app_commands.autocomplete(zone=zone_autocomplete)
+    async def timezone(self, interaction: Interaction, zone: str) -> None:
+        chosen = await self.service.set_timezone(interaction.user.id, zone)
+        await interaction.response.send_message(
+            f"🌍 Your time zone is now **{chosen.key}**. Your reminders follow your local clock there.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(
+        name="schedule",
+        description="Set your wake-up time and bedtime; default reminder times follow them",
+    )
+    @app_commands.describe(
+        wake="When you get up, e.g. 7:00 or 6:30am", bed="When you go to bed, e.g. 23:00 or 10:30pm"
+    )
+    async def schedule(self, interaction: Interaction, wake: str, bed: str) -> None:
+        views = await self.service.set_schedule(interaction.user.id, wake, bed)
+        settings = await self.service.settings(interaction.user.id)
+        await interaction.response.send_message(
+            f"⏰ Wake-up **{render.clock(settings.wake)}**, bedtime **{render.clock(settings.bed)}**.",
+            embed=render.list_embed(settings, views) if views else None,
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="start", description="Start a daily reminder")
+    @app_commands.describe(
+        kind="Which habit",
+        time="Local time, e.g. 21:30, 9:30pm, 9pm (default: from your /remind schedule)",
+        every="Hydration only: hours between reminders, 1 to 6 (default 2)",
+        zone="Your time zone, if you haven't set one yet",
+    )
+    @app_commands.choices(kind=KIND_CHOICES)
+    @app_commands.autocomplete(zone=zone_autocomplete)
+    async def start(
+        self,
+        interaction: Interaction,
+        kind: str,
+        time: str | None = None,
+        every: app_commands.Range[int, 1, 6] | None = None,
+        zone: str | None = None,
+    ) -> None:
+        view = await self.service.start(
+            interaction.user.id, interaction.guild_id, kind, time, every, zone
+        )
+        settings = await self.service.settings(interaction.user.id)
+        where = "by DM" if settings.delivery == "dm" else "in this server's reminder channel"
+        times = ", ".join(render.clock(t) for t in view.times)
+        next_line = (
+            f" Next one {render.discord_time(view.next_fire, 'R')}." if view.next_fire else ""
+        )
+        await interaction.response.send_message(
+            f"✅ **{render.KIND_NAMES[view.kind]}** reminders on at {times} ({view.zone}), {where}.{next_line}",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="stop", description="Stop one kind of reminder, or all of them")
+    @app_commands.describe(kind="Which reminder to stop")
+    @app_commands.choices(kind=[*KIND_CHOICES, Choice(name="All of them", value="all")])
+    async def stop(self, interaction: Interaction, kind: str) -> None:
+        stopped = await self.service.stop(interaction.user.id, kind)
+        if stopped:
+            names = ", ".join(render.KIND_NAMES.get(k, k) for k in stopped)
+            text = f"🛑 Stopped: {names}."
+        else:
+            text = "You had no such reminder, so nothing changed."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="list", description="Your reminders and when each fires next")
+    async def list_(self, interaction: Interaction) -> None:
+        views = await self.service.list_subscriptions(interaction.user.id)
+        settings = await self.service.settings(interaction.user.id)
+        await interaction.response.send_message(
+            embed=render.list_embed(settings, views), ephemeral=True
+        )
+
+    @app_commands.command(
+        name="pause", description="No reminders for a few days; they resume by themselves"
+    )
+    @app_commands.describe(days="How many days, 1 to 30")
+    async def pause(self, interaction: Interaction, days: app_commands.Range[int, 1, 30]) -> None:
+        until = await self.service.pause(interaction.user.id, days)
+        await interaction.response.send_message(
+            f"⏸️ Paused until {until.strftime('%a %d %b %H:%M')} ({render.discord_time(until, 'R')}); "
+            "they resume by themselves. `/remind resume` restarts them sooner.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="resume", description="Resume your reminders now")
+    async def resume(self, interaction: Interaction) -> None:
+        views = await self.service.resume(interaction.user.id)
+        settings = await self.service.settings(interaction.user.id)
+        await interaction.response.send_message(
+            "▶️ Your reminders are back on.",
+            embed=render.list_embed(settings, views),
+            ephemeral=True,
+        )
+
+    @app_commands.command(
+        name="delivery", description="Get reminders by DM, or in this server's reminder channel"
+    )
+    @app_commands.describe(where="DM (default) or this server's reminder channel")
+    @app_commands.choices(
+        where=[
+            Choice(name="Direct message", value="dm"),
+            Choice(name="This server's reminder channel", value="server"),
+        ]
+    )
+    async def delivery(self, interaction: Interaction, where: str) -> None:
+        choice = await self.service.set_delivery(interaction.user.id, where, interaction.guild_id)
+        text = (
+            "📬 Your reminders come by DM."
+            if choice == "dm"
+            else "📬 Your reminders go to this server's reminder channel, with a mention."
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="test", description="Send one reminder now, to check it reaches you")
+    @app_commands.describe(kind="Which reminder to try")
+    @app_commands.choices(kind=KIND_CHOICES)
+    async def test(self, interaction: Interaction, kind: str) -> None:
+        # Sending goes through the paced sender and may wait its turn: acknowledge first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.service.send_test(interaction.user.id, kind, interaction.guild_id)
+        if result.state == "sent":
+            where = {
+                "dm": "by DM",
+                "fallback": f"in <#{result.channel_id}> (your DMs are closed)",
+            }.get(result.via or "", f"in <#{result.channel_id}>")
+            text = f"📨 Sent a test reminder {where}."
+        elif result.state == "queued":
+            text = "📨 Your test reminder is queued and will arrive shortly."
+        else:
+            text = (
+                f"⚠️ I couldn't deliver the test reminder: {result.error or 'Discord refused it'}."
+            )
+        await interaction.followup.send(text, ephemeral=True)
+
+    @app_commands.command(
+        name="stats", description="Done, snoozed and sent counts and streaks, last 30 days"
+    )
+    async def stats(self, interaction: Interaction) -> None:
+        stats = await self.service.stats(interaction.user.id, STATS_DAYS)
+        await interaction.response.send_message(
+            embed=render.stats_embed(stats, STATS_DAYS), ephemeral=True
+        )

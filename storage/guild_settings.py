@@ -1,0 +1,94 @@
+"""Per-server settings (``guild_settings`` table): the reminder channel and channel problems.
+
+The daily tip's channel, time and zone live on its subscription row (``storage.reminders``);
+this table only remembers whether its last post failed.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass
+
+from storage.database import Database
+from storage.reminder_tx import write
+
+
+@dataclass(frozen=True)
+class GuildSettings:
+    guild_id: int
+    reminder_channel_id: int | None = None
+    reminder_channel_problem: str | None = None
+    daily_tip_problem: str | None = None
+
+
+def _now() -> int:
+    return int(_time.time())
+
+
+async def get(db: Database, guild_id: int) -> GuildSettings:
+    async with db.conn.execute(
+        "SELECT guild_id, reminder_channel_id, reminder_channel_problem, daily_tip_problem "
+        "FROM guild_settings WHERE guild_id = ?",
+        (guild_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return GuildSettings(*row) if row else GuildSettings(guild_id=guild_id)
+
+
+async def reminder_channel(db: Database, guild_id: int) -> int | None:
+    async with db.conn.execute(
+        "SELECT reminder_channel_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return row[0] if row else None
+
+
+async def set_reminder_channel(db: Database, guild_id: int, channel_id: int) -> None:
+    # Through write(): the connection is shared, so a bare write could join (and be
+    # rolled back with) another coroutine's open transaction.
+    async with write(db) as conn:
+        await conn.execute(
+            "INSERT INTO guild_settings (guild_id, reminder_channel_id, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET reminder_channel_id = excluded.reminder_channel_id, "
+            "reminder_channel_problem = NULL, updated_at = excluded.updated_at",
+            (guild_id, channel_id, _now()),
+        )
+
+
+async def set_daily_tip_problem(db: Database, guild_id: int, problem: str | None) -> None:
+    async with write(db) as conn:
+        await conn.execute(
+            "INSERT INTO guild_settings (guild_id, daily_tip_problem, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET daily_tip_problem = excluded.daily_tip_problem, "
+            "updated_at = excluded.updated_at",
+            (guild_id, problem, _now()),
+        )
+
+
+async def set_reminder_channel_problem(db: Database, guild_id: int, problem: str | None) -> None:
+    async with write(db) as conn:
+        await conn.execute(
+            "UPDATE guild_settings SET reminder_channel_problem = ?, updated_at = ? WHERE guild_id = ?",
+            (problem, _now(), guild_id),
+        )
+
+
+async def forget_reminder_channel(db: Database, channel_id: int) -> list[int]:
+    """A channel was deleted: clear the reminder-channel settings naming it; returns the servers."""
+    async with write(db) as conn:
+        async with conn.execute(
+            "SELECT guild_id FROM guild_settings WHERE reminder_channel_id = ?", (channel_id,)
+        ) as cursor:
+            guilds = [row[0] for row in await cursor.fetchall()]
+        await conn.execute(
+            "UPDATE guild_settings SET reminder_channel_id = NULL, reminder_channel_problem = NULL, "
+            "updated_at = ? WHERE reminder_channel_id = ?",
+            (_now(), channel_id),
+        )
+    return guilds
+
+
+async def forget_guild(db: Database, guild_id: int) -> None:
+    """The bot was removed from the server: its settings go."""
+    async with write(db) as conn:
+        await conn.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))

@@ -1,0 +1,279 @@
+"""The delivery ledger (``deliveries``): one row per occurrence, the exactly-once record.
+
+An occurrence is claimed (row inserted, state ``claimed``) in the same transaction that
+advances its subscription, marked ``sending`` right before each request to Discord, and
+``sent``/``failed``/… after. The row's ``nonce`` is both the occurrence key (unique) and the
+Discord message nonce, so a resend after a crash between send and record is deduplicated
+by Discord (``enforce_nonce``) instead of creating a second message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from storage.database import Database
+from storage.reminder_tx import write
+
+SOURCES = ("schedule", "snooze", "test")
+PENDING_STATES = ("claimed", "sending")
+FINAL_STATES = ("sent", "failed", "missed", "cancelled", "unconfirmed")
+
+_COLUMNS = (
+    "id, nonce, source, subscription_id, scheduled_at, kind, user_id, guild_id, state, "
+    "channel_id, message_id, via, attempts, error, outcome, outcome_at, claimed_at, "
+    "updated_at, sent_at"
+)
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(number: int) -> str:
+    if number < 0:
+        raise ValueError("base36 of a negative number")
+    out = ""
+    while True:
+        number, digit = divmod(number, 36)
+        out = _DIGITS[digit] + out
+        if number == 0:
+            return out
+
+
+# Nonces (Discord allows 25 characters): a letter for the source, then base36 numbers.
+# Ids are at most 13 base36 digits (2**63) and a unix time in this century 6, so the
+# longest, a test's "t" + user id + "." + time, is 21 characters.
+def nonce_for_schedule(subscription_id: int, scheduled_at: int) -> str:
+    return f"s{base36(subscription_id)}.{base36(scheduled_at)}"
+
+
+def nonce_for_snooze(snooze_id: int) -> str:
+    return f"z{base36(snooze_id)}"
+
+
+def nonce_for_test_send(user_id: int, at: int) -> str:
+    return f"t{base36(user_id)}.{base36(at)}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    nonce: str
+    source: str
+    subscription_id: int | None
+    scheduled_at: int
+    kind: str
+    user_id: int | None
+    guild_id: int | None
+    state: str
+    channel_id: int | None = None
+    message_id: int | None = None
+    via: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    outcome: str | None = None
+    outcome_at: int | None = None
+    claimed_at: int = 0
+    updated_at: int = 0
+    sent_at: int | None = None
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    nonce: str
+    source: str
+    subscription_id: int | None
+    scheduled_at: int
+    kind: str
+    user_id: int | None
+    guild_id: int | None
+    state: str = "claimed"
+    error: str | None = None
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(*row)
+
+
+async def insert(conn: aiosqlite.Connection, new: NewDelivery, now: int) -> Delivery | None:
+    """Insert an occurrence; None if that occurrence (nonce) was already recorded.
+
+    Takes the connection because it runs inside the caller's transaction.
+    """
+    async with conn.execute(
+        "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
+        "guild_id, state, error, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        f"ON CONFLICT (nonce) DO NOTHING RETURNING {_COLUMNS}",
+        (
+            new.nonce,
+            new.source,
+            new.subscription_id,
+            new.scheduled_at,
+            new.kind,
+            new.user_id,
+            new.guild_id,
+            new.state,
+            new.error,
+            now,
+            now,
+        ),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _delivery(row) if row else None
+
+
+async def insert_many_final(conn: aiosqlite.Connection, rows: list[NewDelivery], now: int) -> None:
+    """Insert occurrences in one ``executemany`` inside the caller's transaction; an
+    occurrence already recorded (same nonce) is left as it is."""
+    await conn.executemany(
+        "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
+        "guild_id, state, error, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (nonce) DO NOTHING",
+        [
+            (
+                r.nonce,
+                r.source,
+                r.subscription_id,
+                r.scheduled_at,
+                r.kind,
+                r.user_id,
+                r.guild_id,
+                r.state,
+                r.error,
+                now,
+                now,
+            )
+            for r in rows
+        ],
+    )
+
+
+async def claimed_by_nonce(conn: aiosqlite.Connection, nonces: list[str]) -> list[Delivery]:
+    """The ``claimed`` rows for these occurrence keys, earliest first (caller's transaction).
+
+    A nonce recorded earlier in another state (already sent) is not returned, so a claim
+    can never queue an occurrence twice.
+    """
+    out: list[Delivery] = []
+    for start in range(0, len(nonces), 500):
+        chunk = nonces[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        async with conn.execute(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE nonce IN ({marks}) AND state = 'claimed'",
+            chunk,
+        ) as cursor:
+            out.extend(_delivery(row) for row in await cursor.fetchall())
+    out.sort(key=lambda d: (d.scheduled_at, d.id))
+    return out
+
+
+async def claim_new(db: Database, new: NewDelivery, now: int) -> Delivery | None:
+    async with write(db) as conn:
+        return await insert(conn, new, now)
+
+
+async def get(db: Database, delivery_id: int) -> Delivery | None:
+    async with db.conn.execute(
+        f"SELECT {_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _delivery(row) if row else None
+
+
+async def pending(db: Database, limit: int = 10_000) -> list[Delivery]:
+    """Occurrences left claimed or in flight (by a crash or a stop), earliest first."""
+    async with db.conn.execute(
+        f"SELECT {_COLUMNS} FROM deliveries WHERE state IN ('claimed', 'sending') "
+        "ORDER BY scheduled_at, id LIMIT ?",
+        (limit,),
+    ) as cursor:
+        return [_delivery(row) for row in await cursor.fetchall()]
+
+
+async def mark_sending(db: Database, delivery_id: int, channel_id: int, now: int) -> None:
+    """Recorded before every request: from here on a crash means "maybe sent"."""
+    async with write(db) as conn:
+        await conn.execute(
+            "UPDATE deliveries SET state = 'sending', channel_id = ?, attempts = attempts + 1, "
+            "updated_at = ? WHERE id = ?",
+            (channel_id, now, delivery_id),
+        )
+
+
+async def mark_sent(
+    db: Database, delivery_id: int, channel_id: int, message_id: int, via: str, now: int
+) -> None:
+    async with write(db) as conn:
+        await conn.execute(
+            "UPDATE deliveries SET state = 'sent', channel_id = ?, message_id = ?, via = ?, "
+            "error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
+            (channel_id, message_id, via, now, now, delivery_id),
+        )
+
+
+async def mark_final(
+    db: Database, delivery_id: int, state: str, error: str | None, now: int
+) -> None:
+    if state not in FINAL_STATES or state == "sent":
+        raise ValueError(f"not a final non-sent state: {state}")
+    async with write(db) as conn:
+        await conn.execute(
+            "UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+            (state, error, now, delivery_id),
+        )
+
+
+async def set_outcome(db: Database, delivery_id: int, outcome: str, now: int) -> bool:
+    """Record Done or Snoozed on a sent reminder. Done wins over Snoozed; repeats are no-ops."""
+    if outcome not in ("done", "snoozed"):
+        raise ValueError(outcome)
+    guard = (
+        "outcome IS NULL" if outcome == "snoozed" else "(outcome IS NULL OR outcome = 'snoozed')"
+    )
+    async with write(db) as conn:
+        cursor = await conn.execute(
+            f"UPDATE deliveries SET outcome = ?, outcome_at = ?, updated_at = ? WHERE id = ? AND {guard}",
+            (outcome, now, now, delivery_id),
+        )
+        return cursor.rowcount > 0
+
+
+async def for_user_since(db: Database, user_id: int, since: int) -> list[Delivery]:
+    async with db.conn.execute(
+        f"SELECT {_COLUMNS} FROM deliveries WHERE user_id = ? AND scheduled_at >= ? "
+        "ORDER BY scheduled_at",
+        (user_id, since),
+    ) as cursor:
+        return [_delivery(row) for row in await cursor.fetchall()]
+
+
+async def prune(db: Database, before: int, limit: int = 5_000) -> int:
+    """Delete finished rows scheduled before ``before`` (a bounded batch); returns how many."""
+    async with write(db) as conn:
+        cursor = await conn.execute(
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE scheduled_at < ? "
+            "AND state NOT IN ('claimed', 'sending') LIMIT ?)",
+            (before, limit),
+        )
+        return cursor.rowcount
+
+
+def as_export(d: Delivery) -> dict[str, object]:
+    def snowflake(value: int | None) -> str | None:
+        return str(value) if value is not None else None
+
+    return {
+        "id": d.id,
+        "kind": d.kind,
+        "source": d.source,
+        "scheduled_at": d.scheduled_at,
+        "state": d.state,
+        "via": d.via,
+        "channel_id": snowflake(d.channel_id),
+        "message_id": snowflake(d.message_id),
+        "attempts": d.attempts,
+        "error": d.error,
+        "outcome": d.outcome,
+        "outcome_at": d.outcome_at,
+        "sent_at": d.sent_at,
+    }

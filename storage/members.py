@@ -1,0 +1,134 @@
+"""The ``members`` table: a member's reminder settings and caches (PRODUCT.md §3, §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from storage.database import Database
+from storage.reminder_tx import write
+
+_COLUMNS = (
+    "user_id, timezone, wake, bed, delivery, home_guild_id, paused_until, dm_channel_id, "
+    "notice, created_at, updated_at"
+)
+_SETTABLE = {"timezone", "wake", "bed", "delivery", "home_guild_id", "paused_until"}
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    timezone: str | None = None
+    wake: time = time(7, 0)
+    bed: time = time(23, 0)
+    delivery: str = "dm"
+    home_guild_id: int | None = None
+    paused_until: int | None = None
+    dm_channel_id: int | None = None
+    notice: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        user_id=row["user_id"],
+        timezone=row["timezone"],
+        wake=time.fromisoformat(row["wake"]),
+        bed=time.fromisoformat(row["bed"]),
+        delivery=row["delivery"],
+        home_guild_id=row["home_guild_id"],
+        paused_until=row["paused_until"],
+        dm_channel_id=row["dm_channel_id"],
+        notice=row["notice"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def get(db: Database, user_id: int) -> Member | None:
+    async with db.conn.execute(
+        f"SELECT {_COLUMNS} FROM members WHERE user_id = ?", (user_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _member(row) if row else None
+
+
+async def get_or_default(db: Database, user_id: int) -> Member:
+    return await get(db, user_id) or Member(user_id=user_id)
+
+
+def _sql_value(value: object) -> object:
+    return value.strftime("%H:%M") if isinstance(value, time) else value
+
+
+async def update(db: Database, user_id: int, now: int, **fields: object) -> None:
+    """Create the member if new and set the given settings (names from ``_SETTABLE``)."""
+    unknown = set(fields) - _SETTABLE
+    if unknown:
+        raise ValueError(f"unknown member fields: {sorted(unknown)}")
+    names = sorted(fields)
+    values = [_sql_value(fields[name]) for name in names]
+    insert_cols = ", ".join(["user_id", "created_at", "updated_at", *names])
+    placeholders = ", ".join("?" for _ in range(3 + len(names)))
+    updates = ", ".join(
+        [*(f"{name} = excluded.{name}" for name in names), "updated_at = excluded.updated_at"]
+    )
+    async with write(db) as conn:
+        await conn.execute(
+            f"INSERT INTO members ({insert_cols}) VALUES ({placeholders}) "
+            f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
+            (user_id, now, now, *values),
+        )
+
+
+async def set_dm_channel(db: Database, user_id: int, channel_id: int | None, now: int) -> None:
+    """Cache (or forget) the member's DM channel id so a reminder costs one request."""
+    async with write(db) as conn:
+        await conn.execute(
+            "INSERT INTO members (user_id, dm_channel_id, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET dm_channel_id = excluded.dm_channel_id",
+            (user_id, channel_id, now, now),
+        )
+
+
+async def set_notice(db: Database, user_id: int, notice: str, now: int) -> None:
+    async with write(db) as conn:
+        await conn.execute(
+            "INSERT INTO members (user_id, notice, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET notice = excluded.notice",
+            (user_id, notice, now, now),
+        )
+
+
+async def pop_notice(db: Database, user_id: int) -> str | None:
+    """The pending one-time notice, cleared as it is read (so it is shown once)."""
+    async with write(db) as conn:
+        async with conn.execute(
+            "SELECT notice FROM members WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if not row or row[0] is None:
+            return None
+        await conn.execute("UPDATE members SET notice = NULL WHERE user_id = ?", (user_id,))
+        return row[0]
+
+
+async def delete(db: Database, user_id: int) -> None:
+    async with write(db) as conn:
+        await conn.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
+
+
+def as_export(member: Member) -> dict[str, object]:
+    return {
+        "user_id": str(member.user_id),
+        "timezone": member.timezone,
+        "wake": member.wake.strftime("%H:%M"),
+        "bed": member.bed.strftime("%H:%M"),
+        "delivery": member.delivery,
+        "home_guild_id": str(member.home_guild_id) if member.home_guild_id else None,
+        "paused_until": member.paused_until,
+        "dm_channel_id": str(member.dm_channel_id) if member.dm_channel_id else None,
+        "pending_notice": member.notice,
+    }

@@ -1,0 +1,477 @@
+"""Subscriptions and snoozes, and the batch claim that turns due rows into ledger rows.
+
+``next_fire_at`` (unix seconds UTC, indexed) makes "what is due" an index range scan, so
+the dispatcher never loads more rows than one batch; "when is the next one" is one index
+seek. The schedule maths itself is passed in (``plan``), keeping SQL here and time rules in
+``bot.reminders.schedule``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from storage import ledger
+from storage.database import Database
+from storage.ledger import Delivery, NewDelivery
+from storage.reminder_tx import transaction, write
+
+_COLUMNS = (
+    "id, kind, user_id, guild_id, channel_id, times, custom_time, every_hours, zone, "
+    "next_fire_at, active, paused_reason, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    kind: str
+    user_id: int | None
+    guild_id: int | None
+    channel_id: int | None
+    times: str
+    custom_time: str | None
+    every_hours: int | None
+    zone: str
+    next_fire_at: int | None
+    active: bool
+    paused_reason: str | None
+    created_at: int
+    updated_at: int
+
+
+def _subscription(row: Any) -> Subscription:
+    values = list(row)
+    values[10] = bool(values[10])
+    return Subscription(*values)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do with one due subscription: deliver or record as missed, and when next.
+
+    ``next_fire_at=None`` deactivates the subscription (its stored schedule is unusable,
+    e.g. a zone tzdata no longer knows): one bad row must not stall the dispatcher.
+    """
+
+    next_fire_at: int | None
+    deliver_at: int | None = None
+    missed_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Snooze:
+    id: int
+    subscription_id: int | None
+    kind: str
+    user_id: int
+    guild_id: int | None
+    from_delivery_id: int
+    fire_at: int
+    created_at: int
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+async def get(db: Database, subscription_id: int) -> Subscription | None:
+    async with db.conn.execute(
+        f"SELECT {_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _subscription(row) if row else None
+
+
+async def for_member(db: Database, user_id: int) -> list[Subscription]:
+    async with db.conn.execute(
+        f"SELECT {_COLUMNS} FROM subscriptions WHERE user_id = ? ORDER BY kind", (user_id,)
+    ) as cursor:
+        return [_subscription(row) for row in await cursor.fetchall()]
+
+
+async def for_guild(db: Database, guild_id: int, kind: str) -> Subscription | None:
+    async with db.conn.execute(
+        f"SELECT {_COLUMNS} FROM subscriptions WHERE guild_id = ? AND kind = ? AND user_id IS NULL",
+        (guild_id, kind),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _subscription(row) if row else None
+
+
+async def earliest_due(db: Database) -> int | None:
+    """The earliest ``next_fire_at`` or snooze time: one index seek on each table."""
+    async with db.conn.execute(
+        "SELECT (SELECT min(next_fire_at) FROM subscriptions), (SELECT min(fire_at) FROM snoozes)"
+    ) as cursor:
+        row = await cursor.fetchone()
+    candidates = [value for value in row if value is not None]
+    return min(candidates) if candidates else None
+
+
+async def snoozes_for_member(db: Database, user_id: int) -> list[Snooze]:
+    async with db.conn.execute(
+        "SELECT id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, created_at "
+        "FROM snoozes WHERE user_id = ? ORDER BY fire_at",
+        (user_id,),
+    ) as cursor:
+        return [Snooze(*row) for row in await cursor.fetchall()]
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+async def upsert_member_subscription(
+    db: Database,
+    *,
+    user_id: int,
+    guild_id: int | None,
+    kind: str,
+    times: str,
+    custom_time: str | None,
+    every_hours: int | None,
+    zone: str,
+    next_fire_at: int,
+    now: int,
+) -> Subscription:
+    """Subscribe (or re-subscribe, replacing times) a member to one kind; active again."""
+    async with write(db) as conn:
+        async with conn.execute(
+            "INSERT INTO subscriptions (kind, user_id, guild_id, times, custom_time, every_hours, "
+            "zone, next_fire_at, active, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+            "ON CONFLICT (user_id, kind) WHERE user_id IS NOT NULL DO UPDATE SET "
+            "guild_id = coalesce(excluded.guild_id, guild_id), times = excluded.times, "
+            "custom_time = excluded.custom_time, every_hours = excluded.every_hours, "
+            "zone = excluded.zone, next_fire_at = excluded.next_fire_at, active = 1, "
+            f"paused_reason = NULL, updated_at = excluded.updated_at RETURNING {_COLUMNS}",
+            (
+                kind,
+                user_id,
+                guild_id,
+                times,
+                custom_time,
+                every_hours,
+                zone,
+                next_fire_at,
+                now,
+                now,
+            ),
+        ) as cursor:
+            row = await cursor.fetchone()
+    return _subscription(row)
+
+
+async def upsert_guild_subscription(
+    db: Database,
+    *,
+    guild_id: int,
+    kind: str,
+    channel_id: int,
+    times: str,
+    zone: str,
+    next_fire_at: int,
+    now: int,
+) -> Subscription:
+    """A server-wide scheduled post (the daily tip) in ``channel_id``."""
+    async with write(db) as conn:
+        async with conn.execute(
+            "INSERT INTO subscriptions (kind, guild_id, channel_id, times, zone, next_fire_at, "
+            "active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
+            "ON CONFLICT (guild_id, kind) WHERE user_id IS NULL DO UPDATE SET "
+            "channel_id = excluded.channel_id, times = excluded.times, zone = excluded.zone, "
+            "next_fire_at = excluded.next_fire_at, active = 1, paused_reason = NULL, "
+            f"updated_at = excluded.updated_at RETURNING {_COLUMNS}",
+            (kind, guild_id, channel_id, times, zone, next_fire_at, now, now),
+        ) as cursor:
+            row = await cursor.fetchone()
+    return _subscription(row)
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    id: int
+    times: str
+    zone: str
+    next_fire_at: int | None  # None keeps an inactive row inactive
+
+
+async def reschedule(db: Database, changes: Sequence[Reschedule], now: int) -> None:
+    """New times/zone/next fire for several subscriptions, atomically."""
+    if not changes:
+        return
+    async with transaction(db) as conn:
+        await conn.executemany(
+            "UPDATE subscriptions SET times = ?, zone = ?, "
+            "next_fire_at = CASE WHEN active = 1 THEN ? ELSE NULL END, updated_at = ? WHERE id = ?",
+            [(c.times, c.zone, c.next_fire_at, now, c.id) for c in changes],
+        )
+
+
+async def set_next_fire(db: Database, changes: Sequence[tuple[int, int]], now: int) -> None:
+    """``(id, next_fire_at)`` for active subscriptions (pause and resume move these)."""
+    if not changes:
+        return
+    async with transaction(db) as conn:
+        await conn.executemany(
+            "UPDATE subscriptions SET next_fire_at = ?, updated_at = ? WHERE id = ? AND active = 1",
+            [(next_at, now, sub_id) for sub_id, next_at in changes],
+        )
+
+
+async def reactivate(db: Database, changes: Sequence[tuple[int, int]], now: int) -> None:
+    """Make inactive subscriptions fire again from ``next_fire_at``."""
+    if not changes:
+        return
+    async with transaction(db) as conn:
+        await conn.executemany(
+            "UPDATE subscriptions SET active = 1, paused_reason = NULL, next_fire_at = ?, "
+            "updated_at = ? WHERE id = ?",
+            [(next_at, now, sub_id) for sub_id, next_at in changes],
+        )
+
+
+async def deactivate(db: Database, ids: Sequence[int], reason: str, now: int) -> None:
+    """Stop subscriptions firing without forgetting them (DMs closed, broken channel)."""
+    if not ids:
+        return
+    async with transaction(db) as conn:
+        await conn.executemany(
+            "UPDATE subscriptions SET active = 0, next_fire_at = NULL, paused_reason = ?, "
+            "updated_at = ? WHERE id = ?",
+            [(reason, now, sub_id) for sub_id in ids],
+        )
+
+
+async def deactivate_member_dm(db: Database, user_id: int, reason: str, now: int) -> list[int]:
+    """Pause every active reminder of a member (their DMs are closed); returns the ids."""
+    async with transaction(db) as conn:
+        async with conn.execute(
+            "SELECT id FROM subscriptions WHERE user_id = ? AND active = 1", (user_id,)
+        ) as cursor:
+            ids = [row[0] for row in await cursor.fetchall()]
+        await conn.execute(
+            "UPDATE subscriptions SET active = 0, next_fire_at = NULL, paused_reason = ?, "
+            "updated_at = ? WHERE user_id = ? AND active = 1",
+            (reason, now, user_id),
+        )
+    return ids
+
+
+async def delete_member_subscriptions(db: Database, user_id: int, kind: str | None) -> list[str]:
+    """Unsubscribe from one kind (or all, ``kind=None``); returns the kinds removed."""
+    async with transaction(db) as conn:
+        where = "user_id = ?" + ("" if kind is None else " AND kind = ?")
+        params: tuple[object, ...] = (user_id,) if kind is None else (user_id, kind)
+        async with conn.execute(f"SELECT kind FROM subscriptions WHERE {where}", params) as cursor:
+            kinds = [row[0] for row in await cursor.fetchall()]
+        await conn.execute(f"DELETE FROM subscriptions WHERE {where}", params)
+    return kinds
+
+
+async def delete_guild_subscription(db: Database, guild_id: int, kind: str) -> bool:
+    async with write(db) as conn:
+        cursor = await conn.execute(
+            "DELETE FROM subscriptions WHERE guild_id = ? AND kind = ? AND user_id IS NULL",
+            (guild_id, kind),
+        )
+        return cursor.rowcount > 0
+
+
+async def add_snooze(
+    db: Database,
+    *,
+    from_delivery: Delivery,
+    fire_at: int,
+    now: int,
+) -> Snooze:
+    """Store one extra occurrence; a second click on the same reminder returns the first."""
+    assert from_delivery.user_id is not None
+    async with transaction(db) as conn:
+        await conn.execute(
+            "INSERT INTO snoozes (subscription_id, kind, user_id, guild_id, from_delivery_id, "
+            "fire_at, created_at) VALUES ("
+            "(SELECT id FROM subscriptions WHERE id = ?), ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (from_delivery_id) DO NOTHING",
+            (
+                from_delivery.subscription_id,
+                from_delivery.kind,
+                from_delivery.user_id,
+                from_delivery.guild_id,
+                from_delivery.id,
+                fire_at,
+                now,
+            ),
+        )
+        async with conn.execute(
+            "SELECT id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, "
+            "created_at FROM snoozes WHERE from_delivery_id = ?",
+            (from_delivery.id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+    if row is None:
+        # The snooze already fired and was consumed: report it as it was.
+        return Snooze(
+            0,
+            from_delivery.subscription_id,
+            from_delivery.kind,
+            from_delivery.user_id,
+            from_delivery.guild_id,
+            from_delivery.id,
+            fire_at,
+            now,
+        )
+    return Snooze(*row)
+
+
+# --- the claim -----------------------------------------------------------------------------
+
+
+@dataclass
+class ClaimResult:
+    claimed: list[Delivery]
+    missed: int = 0
+    rows: int = 0  # due rows processed (claimed + missed + duplicates)
+
+
+async def any_due(db: Database, now: int) -> bool:
+    """Cheap check before opening a write transaction (keeps an idle wake-up sub-millisecond)."""
+    async with db.conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE next_fire_at <= ?) "
+        "OR EXISTS (SELECT 1 FROM snoozes WHERE fire_at <= ?)",
+        (now, now),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return bool(row[0])
+
+
+async def claim_due(
+    db: Database,
+    now: int,
+    limit: int,
+    plan: Callable[[Subscription], Plan],
+) -> ClaimResult:
+    """Claim up to ``limit`` due subscriptions, earliest first, in one transaction.
+
+    For each: record the occurrence to deliver (``claimed``) or the one skipped (``missed``)
+    in the ledger and advance ``next_fire_at`` — all committed together, so a crash either
+    leaves the row due (claimed again on restart) or claimed in the ledger (recovered from
+    there), never neither and never both.
+    """
+    result = ClaimResult(claimed=[])
+    async with transaction(db) as conn:
+        async with conn.execute(
+            f"SELECT {_COLUMNS} FROM subscriptions WHERE next_fire_at <= ? "
+            "ORDER BY next_fire_at, id LIMIT ?",
+            (now, limit),
+        ) as cursor:
+            rows = [_subscription(row) for row in await cursor.fetchall()]
+        missed: list[NewDelivery] = []
+        to_claim: list[NewDelivery] = []
+        advances: list[tuple[int | None, int, int]] = []
+        for sub in rows:
+            decision = plan(sub)
+            advances.append((decision.next_fire_at, now, sub.id))
+            base = {
+                "source": "schedule",
+                "subscription_id": sub.id,
+                "kind": sub.kind,
+                "user_id": sub.user_id,
+                "guild_id": sub.guild_id,
+            }
+            if decision.missed_at is not None:
+                missed.append(
+                    NewDelivery(
+                        nonce=ledger.nonce_for_schedule(sub.id, decision.missed_at),
+                        scheduled_at=decision.missed_at,
+                        state="missed",
+                        error="bot was offline past the grace period",
+                        **base,
+                    )
+                )
+            if decision.deliver_at is not None:
+                to_claim.append(
+                    NewDelivery(
+                        nonce=ledger.nonce_for_schedule(sub.id, decision.deliver_at),
+                        scheduled_at=decision.deliver_at,
+                        **base,
+                    )
+                )
+        await ledger.insert_many_final(conn, missed + to_claim, now)
+        result.claimed = await ledger.claimed_by_nonce(conn, [n.nonce for n in to_claim])
+        await conn.executemany(
+            "UPDATE subscriptions SET next_fire_at = ?1, updated_at = ?2, "
+            "active = CASE WHEN ?1 IS NULL THEN 0 ELSE active END, "
+            "paused_reason = CASE WHEN ?1 IS NULL THEN 'invalid schedule' ELSE paused_reason END "
+            "WHERE id = ?3",
+            advances,
+        )
+    result.missed = len(missed)
+    result.rows = len(rows)
+    return result
+
+
+async def claim_due_snoozes(
+    db: Database, now: int, limit: int, deliver: Callable[[Snooze], bool]
+) -> ClaimResult:
+    """Claim due snoozes: each becomes one ledger occurrence (or ``missed``) and is removed."""
+    result = ClaimResult(claimed=[])
+    async with transaction(db) as conn:
+        async with conn.execute(
+            "SELECT id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, "
+            "created_at FROM snoozes WHERE fire_at <= ? ORDER BY fire_at, id LIMIT ?",
+            (now, limit),
+        ) as cursor:
+            rows = [Snooze(*row) for row in await cursor.fetchall()]
+        missed: list[NewDelivery] = []
+        to_claim: list[NewDelivery] = []
+        for snooze in rows:
+            new = NewDelivery(
+                nonce=ledger.nonce_for_snooze(snooze.id),
+                source="snooze",
+                subscription_id=snooze.subscription_id,
+                scheduled_at=snooze.fire_at,
+                kind=snooze.kind,
+                user_id=snooze.user_id,
+                guild_id=snooze.guild_id,
+            )
+            if deliver(snooze):
+                to_claim.append(new)
+            else:
+                missed.append(
+                    replace(new, state="missed", error="bot was offline past the grace period")
+                )
+        await ledger.insert_many_final(conn, missed + to_claim, now)
+        result.claimed = await ledger.claimed_by_nonce(conn, [n.nonce for n in to_claim])
+        await conn.executemany("DELETE FROM snoozes WHERE id = ?", [(s.id,) for s in rows])
+    result.missed = len(missed)
+    result.rows = len(rows)
+    return result
+
+
+# --- privacy -------------------------------------------------------------------------------
+
+
+async def delete_member_data(db: Database, user_id: int) -> None:
+    """Erase everything stored about a member: settings, caches, subscriptions, ledger, snoozes."""
+    async with transaction(db) as conn:
+        await conn.execute("DELETE FROM snoozes WHERE user_id = ?", (user_id,))
+        await conn.execute("DELETE FROM deliveries WHERE user_id = ?", (user_id,))
+        await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
+        await conn.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
+
+
+def as_export(sub: Subscription) -> dict[str, object]:
+    return {
+        "id": sub.id,
+        "kind": sub.kind,
+        "guild_id": str(sub.guild_id) if sub.guild_id else None,
+        "times": sub.times.split(","),
+        "custom_time": sub.custom_time,
+        "every_hours": sub.every_hours,
+        "zone": sub.zone,
+        "next_fire_at": sub.next_fire_at,
+        "active": sub.active,
+        "paused_reason": sub.paused_reason,
+        "created_at": sub.created_at,
+    }

@@ -1,0 +1,110 @@
+"""Fact commands (PRODUCT.md §2) as a member sees them, in a server and in DMs with the bot."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.bot_process import BotProcess
+from tests.e2e.conftest import Server
+from tests.emulator import Driver, Reply
+
+DISCLAIMER = "medical advice"
+
+
+def assert_public_answer(reply: Reply) -> None:
+    """A normal fact answer: embeds everyone in the channel sees."""
+    assert reply.embeds, f"expected an embed, got {reply!r}"
+    assert not reply.ephemeral, "fact answers are public"
+
+
+async def ask_in_server_and_dm(
+    driver: Driver, server: Server, command: str, **options: object
+) -> tuple[Reply, Reply]:
+    in_server = await driver.slash(command, user=server.member, guild=server.guild, **options)
+    in_dm = await driver.slash(command, user=server.member, **options)
+    assert in_server.message.channel_id == server.general.id
+    assert in_dm.message.channel_id == driver.dm_channel(server.member).id
+    return in_server, in_dm
+
+
+async def test_nutrient(driver: Driver, bot: BotProcess, server: Server) -> None:
+    for reply in await ask_in_server_and_dm(driver, server, "nutrient", name="magnesium"):
+        assert_public_answer(reply)
+        assert "Magnesium" in reply.embed["title"]
+        assert "420 mg" in reply.text or "400 mg" in reply.text  # the daily intake
+        assert DISCLAIMER in reply.text.lower()
+
+
+@pytest.mark.parametrize("typed", ["Vit D", "vitamin d3", "  VITAMIN   D "])
+async def test_nutrient_aliases_case_and_spacing(
+    driver: Driver, bot: BotProcess, server: Server, typed: str
+) -> None:
+    reply = await driver.slash("nutrient", user=server.member, name=typed)
+    assert "Vitamin D" in reply.embed["title"]
+
+
+async def test_foods_for_a_nutrient(driver: Driver, bot: BotProcess, server: Server) -> None:
+    for reply in await ask_in_server_and_dm(driver, server, "foods", nutrient="mg"):
+        assert_public_answer(reply)
+        assert "Pumpkin seeds" in reply.text
+
+
+async def test_food_reverse_lookup(driver: Driver, bot: BotProcess, server: Server) -> None:
+    for reply in await ask_in_server_and_dm(driver, server, "food", name="spinach"):
+        assert_public_answer(reply)
+        assert "Spinach" in reply.text and "Magnesium" in reply.text
+
+
+@pytest.mark.parametrize("command", ["compare", "causes", "see-a-doctor", "about", "help"])
+async def test_commands_without_options(
+    driver: Driver, bot: BotProcess, server: Server, command: str
+) -> None:
+    for reply in await ask_in_server_and_dm(driver, server, command):
+        assert reply.embeds and reply.text
+
+
+async def test_tips_all_and_one_topic(driver: Driver, bot: BotProcess, server: Server) -> None:
+    for reply in await ask_in_server_and_dm(driver, server, "tips"):
+        assert_public_answer(reply)
+    for reply in await ask_in_server_and_dm(driver, server, "tips", topic="hydration"):
+        assert_public_answer(reply)
+        assert "Hydration" in reply.text
+
+
+async def test_help_lists_every_fact_command(
+    driver: Driver, bot: BotProcess, server: Server
+) -> None:
+    reply = await driver.slash("help", user=server.member, guild=server.guild)
+    for name in ("nutrient", "foods", "food", "compare", "causes", "tips", "see-a-doctor", "about"):
+        assert f"/{name}" in reply.text
+
+
+async def test_autocomplete_suggests_nutrients_and_foods(
+    driver: Driver, bot: BotProcess, server: Server
+) -> None:
+    nutrients = await driver.autocomplete("nutrient", "name", "b-12", user=server.member)
+    assert "Vitamin B12" in [c["name"] for c in nutrients]
+    nutrients = await driver.autocomplete("nutrient", "name", "", user=server.member)
+    assert 1 <= len(nutrients) <= 25
+    foods = await driver.autocomplete(
+        "food", "name", "sweet potato", user=server.member, guild=server.guild
+    )
+    assert any("Sweet potato" in c["name"] for c in foods)
+
+
+async def test_a_typo_still_finds_the_nutrient(
+    driver: Driver, bot: BotProcess, server: Server
+) -> None:
+    reply = await driver.slash("nutrient", user=server.member, guild=server.guild, name="magnesum")
+    assert_public_answer(reply)
+    assert "Magnesium" in reply.embed["title"]
+
+
+async def test_unknown_value_gets_a_short_private_hint(
+    driver: Driver, bot: BotProcess, server: Server
+) -> None:
+    reply = await driver.slash("nutrient", user=server.member, guild=server.guild, name="vit k")
+    assert reply.ephemeral, "only the member who asked sees the hint"
+    assert "vit k" in reply.text and "Vitamin D" in reply.text  # the closest matches
+    assert "Traceback" not in reply.text and len(reply.text) < 1000
+    assert driver.messages_in(server.general) == []  # nothing public

@@ -1,0 +1,221 @@
+"""Fakes shared by the reminder engine tests (no tests here).
+
+``FakeDiscord`` behaves like Discord where the engine relies on it: a message sent again
+with a nonce already used returns the first message instead of creating a second one;
+DMs can be closed; channels can be deleted or forbidden; 429/5xx can be scripted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.reminders.dispatcher import Dispatcher
+from bot.reminders.pacing import TokenBucket
+from bot.reminders.sender import Occurrence, Sender
+from bot.reminders.service import ReminderService
+from bot.reminders.transport import DMsClosed, TransportError
+from storage import reminders
+from storage.database import Database
+
+
+class FakeClock:
+    """Wall clock and monotonic clock in one; ``sleep`` advances it instead of waiting."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now.timestamp()
+
+    def advance(self, seconds: float = 0, **kwargs: float) -> None:
+        self.now += timedelta(seconds=seconds, **kwargs)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+        await asyncio.sleep(0)
+
+
+class SimulatedCrash(BaseException):
+    """kill -9 between Discord accepting the message and the ledger recording it."""
+
+
+@dataclass
+class SentMessage:
+    id: int
+    channel_id: int
+    payload: dict[str, Any]
+    nonce: str
+
+
+@dataclass
+class FakeDiscord:
+    clock: FakeClock | None = None
+    closed_dms: set[int] = field(default_factory=set)
+    broken_channels: dict[int, TransportError] = field(default_factory=dict)
+    fail_next: list[TransportError] = field(default_factory=list)
+    crash_after_next_send: bool = False
+    messages: list[SentMessage] = field(default_factory=list)
+    requests: list[tuple[str, float]] = field(default_factory=list)
+    dm_opens: int = 0
+    _by_nonce: dict[str, SentMessage] = field(default_factory=dict)
+    _next_id: int = 5000
+
+    @staticmethod
+    def dm_channel_of(user_id: int) -> int:
+        return 900_000 + user_id
+
+    def _log(self, what: str) -> None:
+        self.requests.append((what, self.clock.monotonic() if self.clock else 0.0))
+
+    async def open_dm(self, user_id: int) -> int:
+        self._log("open_dm")
+        self.dm_opens += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        return self.dm_channel_of(user_id)
+
+    async def send_message(self, channel_id: int, payload: dict[str, Any], nonce: str) -> int:
+        self._log("send")
+        assert len(nonce) <= 25
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        if channel_id in self.broken_channels:
+            raise self.broken_channels[channel_id]
+        if channel_id >= 900_000 and channel_id - 900_000 in self.closed_dms:
+            raise DMsClosed("Cannot send messages to this user")
+        existing = self._by_nonce.get(nonce)
+        if existing is None:  # enforce_nonce: same nonce -> the first message, no new one
+            self._next_id += 1
+            existing = SentMessage(self._next_id, channel_id, payload, nonce)
+            self._by_nonce[nonce] = existing
+            self.messages.append(existing)
+        if self.crash_after_next_send:
+            self.crash_after_next_send = False
+            raise SimulatedCrash()
+        return existing.id
+
+    def to(self, channel_id: int) -> list[SentMessage]:
+        return [m for m in self.messages if m.channel_id == channel_id]
+
+
+def render(occurrence: Occurrence) -> dict[str, Any]:
+    return {
+        "embeds": [{"title": f"{occurrence.kind} reminder"}],
+        "components": [
+            {
+                "type": 1,
+                "components": [{"type": 2, "custom_id": f"r:done:{occurrence.delivery_id}"}],
+            }
+        ],
+    }
+
+
+T0 = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)  # a Monday; 12:00 in Berlin
+
+
+async def open_db(tmp_path: Path, name: str = "t.sqlite3") -> Database:
+    db = await Database.open("sqlite:///" + str(tmp_path / name))
+    await db.migrate()
+    return db
+
+
+@dataclass
+class RecordingWaker:
+    wakes: list[datetime] = field(default_factory=list)
+
+    def wake_at(self, when: datetime) -> None:
+        self.wakes.append(when)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Rig:
+    """One "process": a sender, a dispatcher and a service over a database."""
+
+    db: Database
+    clock: FakeClock
+    discord: FakeDiscord
+    sender: Sender
+    dispatcher: Dispatcher
+    service: ReminderService
+    waker: RecordingWaker
+    broken: list[tuple[int, int, str]]
+
+    async def run(self) -> None:
+        """One dispatcher tick, then every queued send, inline."""
+        await self.dispatcher.tick()
+        await self.sender.run_pending()
+
+    async def run_until(self, until: datetime) -> None:
+        """Jump from due time to due time (as if idle wake-ups found nothing) up to ``until``."""
+        while self.clock.now < until:
+            earliest = await reminders.earliest_due(self.db)
+            target = (
+                until if earliest is None else min(until, datetime.fromtimestamp(earliest, UTC))
+            )
+            self.clock.now = max(target, self.clock.now + timedelta(seconds=1))
+            await self.run()
+
+
+def make_rig(
+    db: Database,
+    clock: FakeClock,
+    discord: FakeDiscord | None = None,
+    *,
+    reminder_channels: dict[int, int] | None = None,
+    max_backlog: int = 1000,
+    clock_jump: timedelta = timedelta(days=3650),
+    **sender_options: Any,
+) -> Rig:
+    discord = discord or FakeDiscord(clock)
+    discord.clock = clock
+    channels = reminder_channels or {}
+    broken: list[tuple[int, int, str]] = []
+
+    async def reminder_channel_for(guild_id: int) -> int | None:
+        return channels.get(guild_id)
+
+    async def on_channel_broken(guild_id: int, channel_id: int, reason: str) -> None:
+        broken.append((guild_id, channel_id, reason))
+
+    sender_options.setdefault("bucket", TokenBucket(45.0, clock=clock.monotonic, sleep=clock.sleep))
+    sender = Sender(
+        db,
+        discord,
+        render,
+        reminder_channel_for=reminder_channel_for,
+        on_channel_broken=on_channel_broken,
+        clock=clock,
+        sleep=clock.sleep,
+        **sender_options,
+    )
+    waker = RecordingWaker()
+    # Tests jump the fake clock from due time to due time; clock-jump detection (which
+    # treats a long silence like downtime) is off unless a test asks for it.
+    dispatcher = Dispatcher(
+        db, sender, waker=waker, clock=clock, max_backlog=max_backlog, clock_jump=clock_jump
+    )
+    service = ReminderService(
+        db,
+        clock=clock,
+        on_change=dispatcher.poke,
+        send_now=sender.submit,
+        reminder_channel_for=reminder_channel_for,
+    )
+    return Rig(db, clock, discord, sender, dispatcher, service, waker, broken)
+
+
+async def rows(db: Database, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    async with db.conn.execute(sql, params) as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]

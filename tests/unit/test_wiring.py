@@ -1,0 +1,334 @@
+"""How the reminder engine is plugged into the bot (``bot/wiring.py``).
+
+What a server sees: one tip a day in its tip channel, a different one each day until every
+tip was shown, and — if the bot crashed mid-post and sends the same occurrence again — the
+same tip, not a second different one. What an admin sees when a channel breaks: a deleted
+reminder channel is cleared (``/config show`` says "Not set"), a channel the bot lost
+permissions in is kept and flagged with the reason, and a broken tip channel is flagged.
+
+The engine is the real one from :func:`bot.wiring.build_engine`, over a temporary SQLite
+database, with a fake Discord transport that de-duplicates by nonce like Discord's
+``enforce_nonce`` does.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.reminders.dispatcher import Dispatcher
+from bot.reminders.engine import ReminderEngine
+from bot.reminders.sender import Occurrence
+from bot.reminders.transport import (
+    ChannelBroken,
+    MissingAccess,
+    MissingPermissions,
+    UnknownChannel,
+)
+from bot.wiring import CHANNEL_GONE, build_engine, make_channel_broken_hook, make_render
+from storage import guild_settings, ledger, members, reminders
+from storage.ledger import Delivery, NewDelivery
+from tests.cogs.fakes import CONTENT, FixedClock, open_db
+
+BERLIN = ZoneInfo("Europe/Berlin")
+GUILD = 9001
+REMINDERS = 600
+TIPS = 601
+USER = 4242
+TIP_COUNT = len(CONTENT.all_tips())
+RETENTION = inspect.signature(Dispatcher.__init__).parameters["retention"].default
+
+
+class SimulatedCrash(BaseException):
+    """kill -9 after Discord accepted the message, before the ledger recorded it."""
+
+
+@dataclass
+class FakeTransport:
+    broken: dict[int, ChannelBroken] = field(default_factory=dict)
+    crash_after_next_send: bool = False
+    posts: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
+    _by_nonce: dict[str, int] = field(default_factory=dict)
+
+    async def open_dm(self, user_id: int) -> int:
+        return 900_000 + user_id
+
+    async def send_message(self, channel_id: int, payload: dict[str, Any], nonce: str) -> int:
+        if channel_id in self.broken:
+            raise self.broken[channel_id]
+        if nonce not in self._by_nonce:  # enforce_nonce: a resend returns the first message
+            self._by_nonce[nonce] = 10_000 + len(self._by_nonce)
+            self.posts.append((channel_id, payload, nonce))
+        if self.crash_after_next_send:
+            self.crash_after_next_send = False
+            raise SimulatedCrash
+        return self._by_nonce[nonce]
+
+    def to(self, channel_id: int) -> list[dict[str, Any]]:
+        return [payload for channel, payload, _ in self.posts if channel == channel_id]
+
+
+class NoWaker:
+    def wake_at(self, when: datetime) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def db(tmp_path):
+    db = await open_db(tmp_path)
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+def engine_for(db, clock, transport: FakeTransport) -> ReminderEngine:
+    # A rate no test reaches, so the token bucket never waits on the real clock.
+    return build_engine(db, CONTENT, transport, clock=clock, waker=NoWaker(), rate=1e6)
+
+
+def nine_am(day: int) -> datetime:
+    """09:00 in Berlin, ``day`` days after Tuesday 4 June 2024."""
+    return datetime(2024, 6, 4, 9, 0, tzinfo=BERLIN) + timedelta(days=day)
+
+
+async def claim_tip(db, day: int) -> Delivery:
+    """The dispatcher's claim of one day's tip, as a ledger row."""
+    sub = await reminders.for_guild(db, GUILD, "daily_tip")
+    at = int(nine_am(day).timestamp())
+    delivery = await ledger.claim_new(
+        db,
+        NewDelivery(
+            nonce=ledger.nonce_for_schedule(sub.id, at),
+            source="schedule",
+            subscription_id=sub.id,
+            scheduled_at=at,
+            kind="daily_tip",
+            user_id=None,
+            guild_id=GUILD,
+        ),
+        at,
+    )
+    assert delivery is not None
+    return delivery
+
+
+def tip_text(payload: dict[str, Any]) -> str:
+    return payload["embeds"][0]["description"]
+
+
+async def post_tips(db, clock, engine: ReminderEngine, days: range) -> list[str]:
+    shown = []
+    transport: FakeTransport = engine.sender.transport
+    for day in days:
+        clock.now = nine_am(day).astimezone(UTC)
+        result = await engine.sender.deliver(await claim_tip(db, day))
+        assert result.state == "sent", result
+        shown.append(tip_text(transport.to(TIPS)[-1]))
+    return shown
+
+
+# --- rendering a member's reminder ---------------------------------------------------------
+
+
+async def test_a_reminder_is_rendered_with_buttons_for_its_own_ledger_row(db) -> None:
+    render = make_render(db, CONTENT)
+    occurrence = Occurrence(
+        delivery_id=77,
+        nonce="s1.abc",
+        kind="sleep",
+        source="schedule",
+        user_id=USER,
+        guild_id=GUILD,
+        subscription_id=1,
+        scheduled_at=datetime(2024, 6, 3, 20, 30, tzinfo=UTC),
+        via="dm",
+    )
+    payload = await render(occurrence)
+    [row] = payload["components"]
+    assert [b["custom_id"] for b in row["components"]] == [
+        "steady:r:done:77",
+        "steady:r:snooze:77",
+        "steady:r:stop:77",
+    ]
+    assert payload["embeds"][0]["title"] == "🌙 Time to wind down for sleep"
+
+
+async def test_a_server_reminder_pings_only_its_member(db, clock) -> None:
+    """The render adds no mention; the sender adds exactly the member's."""
+    transport = FakeTransport()
+    engine = engine_for(db, clock, transport)
+    now = int(clock().timestamp())
+    await members.update(db, USER, now, delivery="server", home_guild_id=GUILD)
+    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
+    delivery = await ledger.claim_new(
+        db,
+        NewDelivery(
+            ledger.nonce_for_test_send(USER, now), "test", None, now, "hydration", USER, GUILD
+        ),
+        now,
+    )
+    result = await engine.sender.deliver(delivery)
+    assert (result.state, result.via, result.channel_id) == ("sent", "server", REMINDERS)
+    [payload] = transport.to(REMINDERS)
+    assert payload["content"] == f"<@{USER}>"
+    assert payload["allowed_mentions"] == {"parse": [], "users": [str(USER)]}
+
+
+# --- the daily tip rotation ----------------------------------------------------------------
+
+
+async def test_daily_tips_do_not_repeat_until_all_were_shown(db, clock) -> None:
+    engine = engine_for(db, clock, FakeTransport())
+    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    shown = await post_tips(db, clock, engine, range(TIP_COUNT + 1))
+    assert sorted(shown[:TIP_COUNT]) == sorted(text for _id, text in CONTENT.all_tips())
+    assert shown[TIP_COUNT] == shown[0]  # then the rotation starts over
+
+
+async def test_a_resend_after_a_crash_posts_the_same_tip_once(db, clock) -> None:
+    transport = FakeTransport()
+    engine = engine_for(db, clock, transport)
+    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    await post_tips(db, clock, engine, range(3))
+
+    clock.now = nine_am(3).astimezone(UTC)
+    delivery = await claim_tip(db, 3)
+    transport.crash_after_next_send = True
+    with pytest.raises(SimulatedCrash):
+        await engine.sender.deliver(delivery)
+    assert (await ledger.get(db, delivery.id)).state == "sending"
+    first_payload = transport.posts[-1][1]
+
+    # The restarted process re-renders the same occurrence from the ledger and resends it.
+    restarted = engine_for(db, clock, transport)
+    [pending] = await ledger.pending(db)
+    assert pending.id == delivery.id
+    assert (await restarted.sender.deliver(pending)).state == "sent"
+    assert len(transport.to(TIPS)) == 4  # Discord de-duplicated the resend by its nonce
+    rerendered = await make_render(db, CONTENT)(
+        Occurrence(
+            delivery.id,
+            delivery.nonce,
+            "daily_tip",
+            "schedule",
+            None,
+            GUILD,
+            delivery.subscription_id,
+            nine_am(3).astimezone(UTC),
+            "channel",
+        )
+    )
+    assert tip_text(rerendered) == tip_text(first_payload)
+    # The next day moves on to the next tip.
+    [next_day] = await post_tips(db, clock, restarted, range(4, 5))
+    assert next_day not in [tip_text(p) for p in transport.to(TIPS)[:-1]]
+
+
+async def test_two_servers_start_at_different_tips(db, clock) -> None:
+    render = make_render(db, CONTENT)
+
+    def first_tip(guild_id: int) -> Occurrence:
+        return Occurrence(1, "n", "daily_tip", "schedule", None, guild_id, 1, nine_am(0), "channel")
+
+    assert tip_text(await render(first_tip(GUILD))) != tip_text(await render(first_tip(GUILD + 1)))
+
+
+async def test_tips_keep_rotating_after_old_ledger_rows_are_pruned(db, clock) -> None:
+    engine = engine_for(db, clock, FakeTransport())
+    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    shown: list[str] = []
+    for day in range(60):
+        shown += await post_tips(db, clock, engine, range(day, day + 1))
+        # What the dispatcher's hourly housekeeping does.
+        await ledger.prune(db, int((clock() - RETENTION).timestamp()))
+    for start in range(len(shown) - TIP_COUNT + 1):
+        window = shown[start : start + TIP_COUNT]
+        assert len(set(window)) == TIP_COUNT, f"a tip repeated within days {start}..{start + 21}"
+
+
+# --- when a channel breaks -----------------------------------------------------------------
+
+
+async def settings_after(db, channel: int, reason: str) -> guild_settings.GuildSettings:
+    await make_channel_broken_hook(db)(GUILD, channel, reason)
+    return await guild_settings.get(db, GUILD)
+
+
+async def test_a_deleted_reminder_channel_is_cleared(db) -> None:
+    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
+    settings = await settings_after(db, REMINDERS, CHANNEL_GONE)
+    assert (settings.reminder_channel_id, settings.reminder_channel_problem) == (None, None)
+    assert CHANNEL_GONE == UnknownChannel.reason  # what the sender passes for 10003
+
+
+@pytest.mark.parametrize("error", [MissingAccess(), MissingPermissions()])
+async def test_a_reminder_channel_without_permission_is_kept_and_flagged(db, error) -> None:
+    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
+    settings = await settings_after(db, REMINDERS, error.reason)
+    assert (settings.reminder_channel_id, settings.reminder_channel_problem) == (
+        REMINDERS,
+        error.reason,
+    )
+
+
+async def test_a_broken_tip_channel_is_flagged_for_the_admins(db, clock) -> None:
+    engine = engine_for(db, clock, FakeTransport())
+    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
+    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    settings = await settings_after(db, TIPS, CHANNEL_GONE)
+    assert settings.daily_tip_problem == CHANNEL_GONE
+    assert (settings.reminder_channel_id, settings.reminder_channel_problem) == (REMINDERS, None)
+
+
+async def test_an_unrelated_channel_changes_nothing(db, clock) -> None:
+    engine = engine_for(db, clock, FakeTransport())
+    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
+    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    before = await guild_settings.get(db, GUILD)
+    assert await settings_after(db, 12345, CHANNEL_GONE) == before
+
+
+async def test_a_server_without_settings_gets_none_from_the_hook(db) -> None:
+    await make_channel_broken_hook(db)(GUILD, REMINDERS, "missing access to the channel")
+    assert await guild_settings.get(db, GUILD) == guild_settings.GuildSettings(GUILD)
+
+
+async def test_the_sender_clears_a_deleted_reminder_channel_and_falls_back_to_dm(db, clock) -> None:
+    """End to end through the engine: the hook is really wired to the sender."""
+    transport = FakeTransport(broken={REMINDERS: UnknownChannel()})
+    engine = engine_for(db, clock, transport)
+    now = int(clock().timestamp())
+    await members.update(db, USER, now, delivery="server", home_guild_id=GUILD)
+    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
+    delivery = await ledger.claim_new(
+        db,
+        NewDelivery(ledger.nonce_for_test_send(USER, now), "test", None, now, "sleep", USER, GUILD),
+        now,
+    )
+    result = await engine.sender.deliver(delivery)
+    assert (result.state, result.via) == ("sent", "dm")
+    assert await guild_settings.reminder_channel(db, GUILD) is None
+
+
+async def test_the_sender_pauses_a_tip_whose_channel_lost_permissions(db, clock) -> None:
+    transport = FakeTransport(broken={TIPS: MissingPermissions()})
+    engine = engine_for(db, clock, transport)
+    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    clock.now = nine_am(0).astimezone(UTC)
+    result = await engine.sender.deliver(await claim_tip(db, 0))
+    assert result.state == "failed"
+    assert (await guild_settings.get(db, GUILD)).daily_tip_problem == MissingPermissions.reason
+    tip = await reminders.for_guild(db, GUILD, "daily_tip")
+    assert (tip.active, tip.next_fire_at) == (False, None)

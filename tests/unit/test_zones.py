@@ -1,0 +1,64 @@
+"""Time-zone look-up by IANA name, city, country and alias; autocomplete."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.errors import UserFacingError
+from bot.reminders.zones import resolve_zone, suggest_zones
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("berlin", "Europe/Berlin"),
+        ("Berlin", "Europe/Berlin"),
+        ("new york", "America/New_York"),
+        ("New_York", "America/New_York"),
+        ("america/new_york", "America/New_York"),
+        ("  Europe/Berlin  ", "Europe/Berlin"),
+        ("kolkata", "Asia/Kolkata"),
+        ("india", "Asia/Kolkata"),
+        ("lord howe", "Australia/Lord_Howe"),
+        ("sao paulo", "America/Sao_Paulo"),
+        ("UTC", "UTC"),
+        ("gmt", "UTC"),
+        ("japan", "Asia/Tokyo"),
+        ("EST", "America/New_York"),
+        ("US/Eastern", "US/Eastern"),
+    ],
+)
+def test_resolves(text: str, key: str):
+    assert resolve_zone(text).key == key
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "berln", "Mars/Olympus", "<@123>", "@everyone", "../../etc/passwd", "x" * 500, "\u202e"],
+)
+def test_unknown_zone_is_a_user_error(text: str):
+    with pytest.raises(UserFacingError, match="Europe/Berlin"):
+        resolve_zone(text)
+
+
+def test_unknown_zone_suggests_close_names():
+    with pytest.raises(UserFacingError, match="Did you mean Europe/Berlin"):
+        resolve_zone("berln")
+
+
+def test_suggestions():
+    assert suggest_zones("berlin")[0] == "Europe/Berlin"
+    assert suggest_zones("new york")[0] == "America/New_York"
+    assert suggest_zones("ber", limit=5)[0] == "Europe/Berlin"
+    assert "Europe/Berlin" in suggest_zones("berln")
+    assert len(suggest_zones("a")) == 25
+    assert suggest_zones("") and len(suggest_zones("", limit=3)) == 3
+    assert suggest_zones("<script>") == []
+
+
+@given(st.text(max_size=80))
+def test_suggestions_are_valid_names_for_any_input(text: str):
+    for name in suggest_zones(text):
+        assert resolve_zone(name).key == name
