@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from storage.database import Database
-from storage.reminder_tx import write
 
 
 async def get(db: Database, key: str) -> str | None:
@@ -13,7 +12,7 @@ async def get(db: Database, key: str) -> str | None:
 
 
 async def put(db: Database, key: str, value: str) -> None:
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "INSERT INTO bot_state (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

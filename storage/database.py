@@ -8,8 +8,11 @@ mid-migration leaves the database at the previous version, never half-way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +73,36 @@ def _split_statements(sql: str) -> list[str]:
 
 
 class Database:
-    """One aiosqlite connection shared by the bot; all SQL lives in ``storage`` modules."""
+    """One aiosqlite connection shared by the bot; all SQL lives in ``storage`` modules.
+
+    The connection is in autocommit mode and shared by every coroutine. An explicit
+    ``BEGIN … COMMIT`` on it would swallow whatever statement another coroutine runs
+    meanwhile (and roll it back with ours on error), and a second ``BEGIN`` would fail. So
+    every write, one statement or many, goes through :meth:`write` or :meth:`transaction`,
+    which take one lock per database. Reads need no lock.
+    """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error), one at a time."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Autocommit statements, kept out of any transaction another coroutine holds."""
+        async with self._write_lock:
+            yield self.conn
 
     @classmethod
     async def open(cls, url: str) -> Database:
@@ -115,13 +144,11 @@ class Database:
             if migration.number <= current:
                 continue
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-                for statement in _split_statements(migration.sql):
-                    await self.conn.execute(statement)
-                await self.conn.execute(f"PRAGMA user_version = {migration.number:d}")
-                await self.conn.execute("COMMIT")
+                async with self.transaction() as conn:
+                    for statement in _split_statements(migration.sql):
+                        await conn.execute(statement)
+                    await conn.execute(f"PRAGMA user_version = {migration.number:d}")
             except Exception as error:
-                await self.conn.execute("ROLLBACK")
                 raise StartupError(f"migration {migration.name} failed: {error}") from None
             log.info("applied migration %s", migration.name)
             current = migration.number

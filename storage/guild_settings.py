@@ -10,7 +10,6 @@ import time as _time
 from dataclasses import dataclass
 
 from storage.database import Database
-from storage.reminder_tx import write
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,9 @@ async def reminder_channel(db: Database, guild_id: int) -> int | None:
 
 
 async def set_reminder_channel(db: Database, guild_id: int, channel_id: int) -> None:
-    # Through write(): the connection is shared, so a bare write could join (and be
+    # Through db.write(): the connection is shared, so a bare write could join (and be
     # rolled back with) another coroutine's open transaction.
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "INSERT INTO guild_settings (guild_id, reminder_channel_id, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (guild_id) DO UPDATE SET reminder_channel_id = excluded.reminder_channel_id, "
@@ -56,7 +55,7 @@ async def set_reminder_channel(db: Database, guild_id: int, channel_id: int) -> 
 
 
 async def set_daily_tip_problem(db: Database, guild_id: int, problem: str | None) -> None:
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "INSERT INTO guild_settings (guild_id, daily_tip_problem, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (guild_id) DO UPDATE SET daily_tip_problem = excluded.daily_tip_problem, "
@@ -66,7 +65,7 @@ async def set_daily_tip_problem(db: Database, guild_id: int, problem: str | None
 
 
 async def set_reminder_channel_problem(db: Database, guild_id: int, problem: str | None) -> None:
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "UPDATE guild_settings SET reminder_channel_problem = ?, updated_at = ? WHERE guild_id = ?",
             (problem, _now(), guild_id),
@@ -75,7 +74,7 @@ async def set_reminder_channel_problem(db: Database, guild_id: int, problem: str
 
 async def forget_reminder_channel(db: Database, channel_id: int) -> list[int]:
     """A channel was deleted: clear the reminder-channel settings naming it; returns the servers."""
-    async with write(db) as conn:
+    async with db.write() as conn:
         async with conn.execute(
             "SELECT guild_id FROM guild_settings WHERE reminder_channel_id = ?", (channel_id,)
         ) as cursor:
@@ -90,5 +89,5 @@ async def forget_reminder_channel(db: Database, channel_id: int) -> list[int]:
 
 async def forget_guild(db: Database, guild_id: int) -> None:
     """The bot was removed from the server: its settings go."""
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))

@@ -15,7 +15,6 @@ from typing import Any
 import aiosqlite
 
 from storage.database import Database
-from storage.reminder_tx import write
 
 SOURCES = ("schedule", "snooze", "test")
 PENDING_STATES = ("claimed", "sending")
@@ -168,7 +167,7 @@ async def claimed_by_nonce(conn: aiosqlite.Connection, nonces: list[str]) -> lis
 
 
 async def claim_new(db: Database, new: NewDelivery, now: int) -> Delivery | None:
-    async with write(db) as conn:
+    async with db.write() as conn:
         return await insert(conn, new, now)
 
 
@@ -192,7 +191,7 @@ async def pending(db: Database, limit: int = 10_000) -> list[Delivery]:
 
 async def mark_sending(db: Database, delivery_id: int, channel_id: int, now: int) -> None:
     """Recorded before every request: from here on a crash means "maybe sent"."""
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "UPDATE deliveries SET state = 'sending', channel_id = ?, attempts = attempts + 1, "
             "updated_at = ? WHERE id = ?",
@@ -203,7 +202,7 @@ async def mark_sending(db: Database, delivery_id: int, channel_id: int, now: int
 async def mark_sent(
     db: Database, delivery_id: int, channel_id: int, message_id: int, via: str, now: int
 ) -> None:
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "UPDATE deliveries SET state = 'sent', channel_id = ?, message_id = ?, via = ?, "
             "error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
@@ -216,7 +215,7 @@ async def mark_final(
 ) -> None:
     if state not in FINAL_STATES or state == "sent":
         raise ValueError(f"not a final non-sent state: {state}")
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE id = ?",
             (state, error, now, delivery_id),
@@ -230,7 +229,7 @@ async def set_outcome(db: Database, delivery_id: int, outcome: str, now: int) ->
     guard = (
         "outcome IS NULL" if outcome == "snoozed" else "(outcome IS NULL OR outcome = 'snoozed')"
     )
-    async with write(db) as conn:
+    async with db.write() as conn:
         cursor = await conn.execute(
             f"UPDATE deliveries SET outcome = ?, outcome_at = ?, updated_at = ? WHERE id = ? AND {guard}",
             (outcome, now, now, delivery_id),
@@ -249,7 +248,7 @@ async def for_user_since(db: Database, user_id: int, since: int) -> list[Deliver
 
 async def prune(db: Database, before: int, limit: int = 5_000) -> int:
     """Delete finished rows scheduled before ``before`` (a bounded batch); returns how many."""
-    async with write(db) as conn:
+    async with db.write() as conn:
         cursor = await conn.execute(
             "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE scheduled_at < ? "
             "AND state NOT IN ('claimed', 'sending') LIMIT ?)",

@@ -7,7 +7,6 @@ from datetime import time
 from typing import Any
 
 from storage.database import Database
-from storage.reminder_tx import write
 
 _COLUMNS = (
     "user_id, timezone, wake, bed, delivery, home_guild_id, paused_until, dm_channel_id, "
@@ -75,7 +74,7 @@ async def update(db: Database, user_id: int, now: int, **fields: object) -> None
     updates = ", ".join(
         [*(f"{name} = excluded.{name}" for name in names), "updated_at = excluded.updated_at"]
     )
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             f"INSERT INTO members ({insert_cols}) VALUES ({placeholders}) "
             f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
@@ -85,7 +84,7 @@ async def update(db: Database, user_id: int, now: int, **fields: object) -> None
 
 async def set_dm_channel(db: Database, user_id: int, channel_id: int | None, now: int) -> None:
     """Cache (or forget) the member's DM channel id so a reminder costs one request."""
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "INSERT INTO members (user_id, dm_channel_id, created_at, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (user_id) DO UPDATE SET dm_channel_id = excluded.dm_channel_id",
@@ -94,7 +93,7 @@ async def set_dm_channel(db: Database, user_id: int, channel_id: int | None, now
 
 
 async def set_notice(db: Database, user_id: int, notice: str, now: int) -> None:
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute(
             "INSERT INTO members (user_id, notice, created_at, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (user_id) DO UPDATE SET notice = excluded.notice",
@@ -104,7 +103,7 @@ async def set_notice(db: Database, user_id: int, notice: str, now: int) -> None:
 
 async def pop_notice(db: Database, user_id: int) -> str | None:
     """The pending one-time notice, cleared as it is read (so it is shown once)."""
-    async with write(db) as conn:
+    async with db.write() as conn:
         async with conn.execute(
             "SELECT notice FROM members WHERE user_id = ?", (user_id,)
         ) as cursor:
@@ -116,7 +115,7 @@ async def pop_notice(db: Database, user_id: int) -> str | None:
 
 
 async def delete(db: Database, user_id: int) -> None:
-    async with write(db) as conn:
+    async with db.write() as conn:
         await conn.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
 
 

@@ -15,7 +15,6 @@ from typing import Any
 from storage import ledger
 from storage.database import Database
 from storage.ledger import Delivery, NewDelivery
-from storage.reminder_tx import transaction, write
 
 _COLUMNS = (
     "id, kind, user_id, guild_id, channel_id, times, custom_time, every_hours, zone, "
@@ -135,7 +134,7 @@ async def upsert_member_subscription(
     now: int,
 ) -> Subscription:
     """Subscribe (or re-subscribe, replacing times) a member to one kind; active again."""
-    async with write(db) as conn:
+    async with db.write() as conn:
         async with conn.execute(
             "INSERT INTO subscriptions (kind, user_id, guild_id, times, custom_time, every_hours, "
             "zone, next_fire_at, active, created_at, updated_at) "
@@ -174,7 +173,7 @@ async def upsert_guild_subscription(
     now: int,
 ) -> Subscription:
     """A server-wide scheduled post (the daily tip) in ``channel_id``."""
-    async with write(db) as conn:
+    async with db.write() as conn:
         async with conn.execute(
             "INSERT INTO subscriptions (kind, guild_id, channel_id, times, zone, next_fire_at, "
             "active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -200,7 +199,7 @@ async def reschedule(db: Database, changes: Sequence[Reschedule], now: int) -> N
     """New times/zone/next fire for several subscriptions, atomically."""
     if not changes:
         return
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         await conn.executemany(
             "UPDATE subscriptions SET times = ?, zone = ?, "
             "next_fire_at = CASE WHEN active = 1 THEN ? ELSE NULL END, updated_at = ? WHERE id = ?",
@@ -212,7 +211,7 @@ async def set_next_fire(db: Database, changes: Sequence[tuple[int, int]], now: i
     """``(id, next_fire_at)`` for active subscriptions (pause and resume move these)."""
     if not changes:
         return
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         await conn.executemany(
             "UPDATE subscriptions SET next_fire_at = ?, updated_at = ? WHERE id = ? AND active = 1",
             [(next_at, now, sub_id) for sub_id, next_at in changes],
@@ -223,7 +222,7 @@ async def reactivate(db: Database, changes: Sequence[tuple[int, int]], now: int)
     """Make inactive subscriptions fire again from ``next_fire_at``."""
     if not changes:
         return
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         await conn.executemany(
             "UPDATE subscriptions SET active = 1, paused_reason = NULL, next_fire_at = ?, "
             "updated_at = ? WHERE id = ?",
@@ -235,7 +234,7 @@ async def deactivate(db: Database, ids: Sequence[int], reason: str, now: int) ->
     """Stop subscriptions firing without forgetting them (DMs closed, broken channel)."""
     if not ids:
         return
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         await conn.executemany(
             "UPDATE subscriptions SET active = 0, next_fire_at = NULL, paused_reason = ?, "
             "updated_at = ? WHERE id = ?",
@@ -245,7 +244,7 @@ async def deactivate(db: Database, ids: Sequence[int], reason: str, now: int) ->
 
 async def deactivate_member_dm(db: Database, user_id: int, reason: str, now: int) -> list[int]:
     """Pause every active reminder of a member (their DMs are closed); returns the ids."""
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         async with conn.execute(
             "SELECT id FROM subscriptions WHERE user_id = ? AND active = 1", (user_id,)
         ) as cursor:
@@ -260,7 +259,7 @@ async def deactivate_member_dm(db: Database, user_id: int, reason: str, now: int
 
 async def delete_member_subscriptions(db: Database, user_id: int, kind: str | None) -> list[str]:
     """Unsubscribe from one kind (or all, ``kind=None``); returns the kinds removed."""
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         where = "user_id = ?" + ("" if kind is None else " AND kind = ?")
         params: tuple[object, ...] = (user_id,) if kind is None else (user_id, kind)
         async with conn.execute(f"SELECT kind FROM subscriptions WHERE {where}", params) as cursor:
@@ -270,7 +269,7 @@ async def delete_member_subscriptions(db: Database, user_id: int, kind: str | No
 
 
 async def delete_guild_subscription(db: Database, guild_id: int, kind: str) -> bool:
-    async with write(db) as conn:
+    async with db.write() as conn:
         cursor = await conn.execute(
             "DELETE FROM subscriptions WHERE guild_id = ? AND kind = ? AND user_id IS NULL",
             (guild_id, kind),
@@ -287,7 +286,7 @@ async def add_snooze(
 ) -> Snooze:
     """Store one extra occurrence; a second click on the same reminder returns the first."""
     assert from_delivery.user_id is not None
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         await conn.execute(
             "INSERT INTO snoozes (subscription_id, kind, user_id, guild_id, from_delivery_id, "
             "fire_at, created_at) VALUES ("
@@ -359,7 +358,7 @@ async def claim_due(
     there), never neither and never both.
     """
     result = ClaimResult(claimed=[])
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         async with conn.execute(
             f"SELECT {_COLUMNS} FROM subscriptions WHERE next_fire_at <= ? "
             "ORDER BY next_fire_at, id LIMIT ?",
@@ -416,7 +415,7 @@ async def claim_due_snoozes(
 ) -> ClaimResult:
     """Claim due snoozes: each becomes one ledger occurrence (or ``missed``) and is removed."""
     result = ClaimResult(claimed=[])
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         async with conn.execute(
             "SELECT id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, "
             "created_at FROM snoozes WHERE fire_at <= ? ORDER BY fire_at, id LIMIT ?",
@@ -454,7 +453,7 @@ async def claim_due_snoozes(
 
 async def delete_member_data(db: Database, user_id: int) -> None:
     """Erase everything stored about a member: settings, caches, subscriptions, ledger, snoozes."""
-    async with transaction(db) as conn:
+    async with db.transaction() as conn:
         await conn.execute("DELETE FROM snoozes WHERE user_id = ?", (user_id,))
         await conn.execute("DELETE FROM deliveries WHERE user_id = ?", (user_id,))
         await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))

@@ -23,7 +23,6 @@ import pytest
 from bot.errors import UserFacingError
 from cogs.config import Config
 from storage import guild_settings, reminders
-from storage.reminder_tx import transaction
 from tests.cogs.fakes import (
     GUILD,
     make_channel,
@@ -394,7 +393,7 @@ async def test_a_setting_survives_a_concurrent_transaction_that_rolls_back(rig, 
     started, proceed = asyncio.Event(), asyncio.Event()
 
     async def failing_claim() -> None:
-        async with transaction(rig.db):
+        async with rig.db.transaction():
             started.set()
             await proceed.wait()
             raise Boom
