@@ -89,6 +89,11 @@ class SteadyBot(commands.Bot):
                 log.warning("could not show a notice to %s: %s", interaction.user.id, error)
 
     async def on_ready(self) -> None:
+        # Settings naming channels or servers that went away while the bot was offline are
+        # cleared before the bot calls itself ready, so no command sees them.
+        config = self.get_cog("Config")
+        if config is not None:
+            await config.reconcile()
         if not self._ready_logged:
             self._ready_logged = True
             log.info(

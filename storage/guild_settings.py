@@ -34,6 +34,15 @@ async def get(db: Database, guild_id: int) -> GuildSettings:
     return GuildSettings(*row) if row else GuildSettings(guild_id=guild_id)
 
 
+async def configured_guilds(db: Database) -> list[int]:
+    """Every server with a setting or a daily tip stored."""
+    async with db.conn.execute(
+        "SELECT guild_id FROM guild_settings UNION "
+        "SELECT guild_id FROM subscriptions WHERE user_id IS NULL AND guild_id IS NOT NULL"
+    ) as cursor:
+        return [row[0] for row in await cursor.fetchall()]
+
+
 async def reminder_channel(db: Database, guild_id: int) -> int | None:
     async with db.conn.execute(
         "SELECT reminder_channel_id FROM guild_settings WHERE guild_id = ?", (guild_id,)

@@ -129,7 +129,7 @@ class Config(
     async def daily_tip(
         self,
         interaction: Interaction,
-        channel: app_commands.AppCommandChannel,
+        channel: ChannelOption,
         time: str,
         timezone: str,
     ) -> None:
@@ -190,11 +190,7 @@ class Config(
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await guild_settings.forget_reminder_channel(self.db, channel.id)
-        tip = await reminders.for_guild(self.db, channel.guild.id, ReminderKind.DAILY_TIP.value)
-        if tip is not None and tip.channel_id == channel.id:
-            await self.service.stop_daily_tip(channel.guild.id)
-            await guild_settings.set_daily_tip_problem(self.db, channel.guild.id, None)
+        await self.forget_channel(channel.guild.id, channel.id)
         log.info(
             "channel %s deleted in server %s; settings naming it cleared",
             channel.id,
@@ -203,9 +199,53 @@ class Config(
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
-        await guild_settings.forget_guild(self.db, guild.id)
-        await self.service.stop_daily_tip(guild.id)
+        await self.forget_server(guild.id)
         log.info("removed from server %s; its settings cleared", guild.id)
+
+    # Channels deleted and servers that removed the bot while it was offline send no event
+    # when it comes back: compare what is stored with what Discord says exists now.
+
+    async def reconcile(self) -> None:
+        """Called by the bot on READY, before it says it is ready."""
+        # READY lists every server the bot is in (unavailable ones too, during an outage), so
+        # a configured server missing from it has removed the bot.
+        present = {guild.id for guild in self.bot.guilds}
+        for guild_id in await guild_settings.configured_guilds(self.db):
+            if guild_id not in present:
+                await self.forget_server(guild_id)
+                log.info(
+                    "server %s removed the bot while it was offline; its settings cleared", guild_id
+                )
+        for guild in self.bot.guilds:
+            if not guild.unavailable:
+                await self.forget_missing_channels(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.forget_missing_channels(guild)
+
+    async def forget_missing_channels(self, guild: discord.Guild) -> None:
+        settings = await guild_settings.get(self.db, guild.id)
+        tip = await reminders.for_guild(self.db, guild.id, ReminderKind.DAILY_TIP.value)
+        for channel_id in {settings.reminder_channel_id, tip.channel_id if tip else None} - {None}:
+            if guild.get_channel(channel_id) is None:
+                await self.forget_channel(guild.id, channel_id)
+                log.info(
+                    "channel %s in server %s is gone; settings naming it cleared",
+                    channel_id,
+                    guild.id,
+                )
+
+    async def forget_channel(self, guild_id: int, channel_id: int) -> None:
+        await guild_settings.forget_reminder_channel(self.db, channel_id)
+        tip = await reminders.for_guild(self.db, guild_id, ReminderKind.DAILY_TIP.value)
+        if tip is not None and tip.channel_id == channel_id:
+            await self.service.stop_daily_tip(guild_id)
+            await guild_settings.set_daily_tip_problem(self.db, guild_id, None)
+
+    async def forget_server(self, guild_id: int) -> None:
+        await guild_settings.forget_guild(self.db, guild_id)
+        await self.service.stop_daily_tip(guild_id)
 
 
 def describe_channel_setting(
