@@ -1,0 +1,153 @@
+"""The engine's figures, measured inside a child process (see :mod:`benchmarks.child`).
+
+The engine is built as the bot builds it (``bot.wiring.build_engine``: the real render with
+the shipped content, the real dispatcher, sender and APScheduler waker) over a database that
+already holds the rows. Its clock is pinned to the instant the rows were seeded, so "idle"
+means idle: nothing is due, and what is measured is the cost of holding and watching N
+subscriptions, not of sending (the delivery part measures sending). APScheduler still runs
+on the real clock; :class:`RelativeWaker` translates the engine's wake-up instants to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from benchmarks.child import rss_mb, settle_memory
+from bot.reminders.dispatcher import APSchedulerWaker
+from bot.reminders.schedule import next_fire_ts
+from bot.wiring import build_engine
+from content import load_content
+from storage.database import Database
+
+IDLE_SECONDS = 1.5
+WAKEUPS = 300
+NEXT_FIRE_SAMPLE = 50_000
+NEXT_FIRE_SECONDS = 2.0
+
+Emit = Callable[[str, Any], None]
+
+
+class NullTransport:
+    """Answers like Discord, instantly; with the pinned clock nothing is ever sent."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def open_dm(self, user_id: int) -> int:
+        return user_id + 1
+
+    async def send_message(self, channel_id: int, payload: dict, nonce: str) -> int:
+        self.sent += 1
+        return self.sent
+
+
+class RelativeWaker:
+    """The production APScheduler waker, with engine instants mapped onto the real clock."""
+
+    def __init__(self, scheduler: AsyncIOScheduler, clock: Callable[[], datetime]) -> None:
+        self.scheduler = scheduler
+        self.clock = clock
+        self.inner: APSchedulerWaker | None = None
+
+    def bind(self, callback: Callable[[], Any]) -> None:
+        self.inner = APSchedulerWaker(self.scheduler, callback)
+
+    def wake_at(self, when: datetime) -> None:
+        assert self.inner is not None
+        self.inner.wake_at(datetime.now(UTC) + (when - self.clock()))
+
+    def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
+
+
+async def sample_rows(db: Database, limit: int) -> list[tuple[str, str, int]]:
+    async with db.conn.execute(
+        "SELECT times, zone, next_fire_at FROM subscriptions WHERE next_fire_at IS NOT NULL "
+        "ORDER BY random() LIMIT ?",
+        (limit,),
+    ) as cursor:
+        return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+
+
+def next_fire_rate(rows: list[tuple[str, str, int]], seconds: float) -> float:
+    """Next-fire computations per second, as the dispatcher calls them (stored forms)."""
+    done = 0
+    started = time.perf_counter()
+    while True:
+        for times, zone, after in rows:
+            next_fire_ts(times, zone, after)
+        done += len(rows)
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+async def measure_engine(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, Any]:
+    content = load_content()
+    pinned = datetime.fromtimestamp(seed_ts, UTC)
+
+    def clock() -> datetime:
+        return pinned
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.start()
+    waker = RelativeWaker(scheduler, clock)
+    transport = NullTransport()
+    await asyncio.sleep(0)
+    settle_memory()
+    baseline = rss_mb()
+
+    # --- start to ready: open the database holding N rows, build, start -----------------
+    started = time.perf_counter()
+    db = await Database.open(f"sqlite:///{db_path}")
+    await db.migrate()
+    engine = build_engine(db, content, transport, clock=clock, waker=waker)
+    waker.bind(engine.dispatcher.on_wake)
+    await engine.start()
+    start_to_ready = time.perf_counter() - started
+    emit("progress", (1, 3))
+
+    # --- idle: let the loop and the scheduler settle, then read the resident memory ------
+    await asyncio.sleep(IDLE_SECONDS)
+    settle_memory()
+    rss = rss_mb()
+    emit("progress", (2, 3))
+
+    # --- one wake-up with nothing due: what APScheduler calls, timed ---------------------
+    costs = []
+    for _ in range(WAKEUPS):
+        t = time.perf_counter()
+        await engine.dispatcher.on_wake()
+        costs.append(time.perf_counter() - t)
+        await asyncio.sleep(0)
+
+    rows = await sample_rows(db, NEXT_FIRE_SAMPLE)
+    rate = next_fire_rate(rows, NEXT_FIRE_SECONDS) if rows else 0.0
+    emit("progress", (3, 3))
+
+    async with db.conn.execute("SELECT count(*) FROM subscriptions") as cursor:
+        (count,) = await cursor.fetchone()
+    await engine.stop()
+    scheduler.shutdown(wait=False)
+    await db.close()
+    costs.sort()
+    return {
+        "subscriptions": count,
+        "start_to_ready_s": start_to_ready,
+        "rss_mb": rss,
+        "rss_baseline_mb": baseline,
+        "rss_net_mb": rss - baseline,
+        "idle_wakeup_ms": statistics.median(costs) * 1000,
+        "idle_wakeup_p99_ms": costs[int(len(costs) * 0.99) - 1] * 1000,
+        "next_fire_per_s": rate,
+        "sent_while_idle": transport.sent,
+    }

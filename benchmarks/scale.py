@@ -1,0 +1,271 @@
+"""``python -m benchmarks.scale``: how far one process goes, with the naive design beside it.
+
+Steps (each long one has a progress bar):
+
+1. fill: N subscriptions in SQLite (spread over the day, 50 zones, members too);
+2. engine at N, in a child process: start to ready, resident memory when idle, one idle
+   wake-up, next-fire computations per second;
+3. engine and naive at K, each in a child process (naive: one APScheduler job per
+   subscription), for the ratios;
+4. delivery: M reminders due at the same instant, sent by the real bot (``python -m bot``)
+   to the local Discord emulator with a global limit of R requests/s, while members run
+   ``/remind list``.
+
+Prints a table and, with ``--json PATH``, writes every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from benchmarks.child import run_child
+from benchmarks.delivery import measure_delivery
+from benchmarks.seed import fill
+
+# (json key, goal text, check) — check is None for "report".
+GOALS: dict[str, tuple[str, Any]] = {
+    "engine.fill_s": ("report", None),
+    "engine.start_to_ready_s": ("< 2 s", lambda v: v < 2),
+    "engine.rss_mb": ("< 150 MB", lambda v: v < 150),
+    "engine.idle_wakeup_ms": ("< 2 ms", lambda v: v < 2),
+    "engine.next_fire_per_s": ("≥ 200,000", lambda v: v >= 200_000),
+    "naive.fill_s": ("report", None),
+    "naive.start_to_ready_s": ("report", None),
+    "naive.rss_mb": ("report", None),
+    "naive.idle_wakeup_ms": ("report", None),
+    "naive.next_fire_per_s": ("report", None),
+    "delivery.due": ("—", None),
+    "delivery.delivered": ("report", None),
+    "delivery.lost": ("= 0", lambda v: v == 0),
+    "delivery.duplicated": ("= 0", lambda v: v == 0),
+    "delivery.rate_ratio": ("≥ 0.95", lambda v: v >= 0.95),
+    "delivery.rate_limited_share": ("≤ 0.001", lambda v: v <= 0.001),
+    "delivery.lateness_p50_s": ("report (raw)", None),
+    "delivery.lateness_p99_s": ("report (raw)", None),
+    "delivery.lateness_adjusted_p50_s": ("report", None),
+    "delivery.lateness_adjusted_p99_s": ("< 1 s", lambda v: v < 1),
+    "delivery.slash_p99_ms": ("< 100 ms", lambda v: v < 100),
+    "ratio.start_to_ready": ("≥ 20", lambda v: v >= 20),
+    "ratio.rss": ("≥ 20", lambda v: v >= 20),
+    "ratio.rss_net": ("report (above the import baseline)", None),
+}
+
+FIGURE_KEYS = ("start_to_ready_s", "rss_mb", "idle_wakeup_ms", "next_fire_per_s")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__)
+    parser.add_argument("--subscriptions", type=int, default=1_000_000, metavar="N")
+    parser.add_argument("--burst", type=int, default=10_000, metavar="M")
+    parser.add_argument("--naive-subscriptions", type=int, default=100_000, metavar="K")
+    parser.add_argument("--limit", type=int, default=50, metavar="R", help="requests/s")
+    parser.add_argument(
+        "--send-rate",
+        type=float,
+        default=None,
+        help="the bot's SEND_RATE_PER_S during the burst (default: R, the limit it is told)",
+    )
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=6.0,
+        help="seconds from starting the bot to the burst's due instant (it is ready in ~1 s)",
+    )
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here")
+    return parser.parse_args(argv)
+
+
+def machine() -> dict[str, Any]:
+    memory_kb = 0
+    with open("/proc/meminfo") as info:
+        for line in info:
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in info if line.startswith("model name")),
+                "",
+            )
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_kb / 1024**2, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "sqlite": __import__("sqlite3").sqlite_version,
+        "platform": platform.platform(),
+    }
+
+
+def flatten(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        f"{group}.{key}": value
+        for group, values in figures.items()
+        for key, value in values.items()
+    }
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:
+            return "n/a"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.3f}"
+    return str(value)
+
+
+def table(figures: dict[str, dict[str, Any]], options: argparse.Namespace) -> Table:
+    flat = flatten(figures)
+    result = Table(
+        title=(
+            f"Steady reminder engine at scale — N={options.subscriptions:,} "
+            f"K={options.naive_subscriptions:,} M={options.burst:,} R={options.limit}/s"
+        )
+    )
+    result.add_column("figure", no_wrap=True)
+    result.add_column("value", justify="right")
+    result.add_column("goal", no_wrap=True)
+    result.add_column("", justify="center")
+    for key, (goal, check) in GOALS.items():
+        value = flat.get(key)
+        mark = "" if check is None or value is None else ("✓" if check(value) else "✗")
+        result.add_row(key, fmt(value), goal, mark)
+    return result
+
+
+def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
+    n, k, m, r = options.subscriptions, options.naive_subscriptions, options.burst, options.limit
+    send_rate = options.send_rate if options.send_rate is not None else float(r)
+    workdir_ctx = (
+        tempfile.TemporaryDirectory(prefix="steady-bench-") if options.workdir is None else None
+    )
+    workdir = Path(workdir_ctx.name) if workdir_ctx else options.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, dict[str, Any]] = {}
+    columns = (
+        TextColumn("{task.description:<38}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console) as progress:
+
+            def bar(description: str, total: int):
+                task = progress.add_task(description, total=total)
+                return lambda done, all_: progress.update(task, completed=done, total=all_)
+
+            # 1. fill N
+            seed_n = int(time.time())
+            started = time.perf_counter()
+            fill(workdir / "engine_n.sqlite3", n, seed_n, bar(f"fill {n:,} subscriptions", n))
+            fill_n = time.perf_counter() - started
+
+            # 2. engine at N
+            engine_n = run_child(
+                "engine", workdir / "engine_n.sqlite3", seed_n, bar(f"engine at N={n:,}", 3)
+            )
+            (workdir / "engine_n.sqlite3").unlink()
+
+            # 3. engine and naive at K
+            seed_k = int(time.time())
+            started = time.perf_counter()
+            fill(workdir / "k.sqlite3", k, seed_k, bar(f"fill {k:,} subscriptions", k))
+            fill_k = time.perf_counter() - started
+            engine_k = run_child(
+                "engine", workdir / "k.sqlite3", seed_k, bar(f"engine at K={k:,}", 3)
+            )
+            naive_k = run_child(
+                "naive", workdir / "k.sqlite3", seed_k, bar(f"naive: {k:,} APScheduler jobs", k)
+            )
+
+            # 4. delivery
+            tasks: dict[str, Any] = {}
+
+            def report(label: str, done: int, total: int) -> None:
+                if label not in tasks:
+                    tasks[label] = progress.add_task(label, total=total)
+                progress.update(tasks[label], completed=done, total=total)
+
+            delivery = asyncio.run(
+                measure_delivery(
+                    m,
+                    r,
+                    workdir,
+                    report=report,
+                    lead=options.lead,
+                    bot_env={"SEND_RATE_PER_S": f"{send_rate:g}"},
+                )
+            )
+        delivery["bot_send_rate_per_s"] = send_rate
+
+        figures["engine"] = {"fill_s": fill_n, **engine_n}
+        figures["naive"] = {"fill_s": fill_k, **naive_k}
+        figures["engine_at_k"] = {"fill_s": fill_k, **engine_k}
+        figures["delivery"] = delivery
+        figures["ratio"] = {
+            "start_to_ready": naive_k["start_to_ready_s"] / engine_k["start_to_ready_s"],
+            "rss": naive_k["rss_mb"] / engine_k["rss_mb"],
+            "rss_net": naive_k["rss_net_mb"] / max(engine_k["rss_net_mb"], 0.001),
+        }
+    finally:
+        if workdir_ctx is not None:
+            workdir_ctx.cleanup()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    console = Console(stderr=False)
+    host = machine()
+    console.print(
+        f"[bold]Steady scale benchmark[/] on {host['cores']} cores, {host['memory_gb']} GB "
+        f"({host['cpu'] or platform.machine()}), Python {host['python']}, SQLite {host['sqlite']}"
+    )
+    started = time.perf_counter()
+    figures = run(options, console)
+    console.print(table(figures, options))
+    output = {
+        "options": {
+            "subscriptions": options.subscriptions,
+            "burst": options.burst,
+            "naive_subscriptions": options.naive_subscriptions,
+            "limit": options.limit,
+        },
+        "machine": host,
+        "elapsed_s": time.perf_counter() - started,
+        **figures,
+    }
+    if options.json is not None:
+        options.json.parent.mkdir(parents=True, exist_ok=True)
+        options.json.write_text(json.dumps(output, indent=2) + "\n")
+        console.print(f"figures written to {options.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

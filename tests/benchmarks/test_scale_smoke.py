@@ -1,0 +1,75 @@
+"""Smoke test: the scale benchmark still runs end to end and counts every reminder.
+
+A small run (``--subscriptions 20000 --burst 500 --naive-subscriptions 5000``) as a
+subprocess. Timings are not asserted here (they are figures, not tests); only that every
+figure is written and that the burst lost and duplicated nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED = {
+    "engine": ["fill_s", "start_to_ready_s", "rss_mb", "idle_wakeup_ms", "next_fire_per_s"],
+    "naive": ["fill_s", "start_to_ready_s", "rss_mb", "idle_wakeup_ms", "next_fire_per_s"],
+    "delivery": [
+        "due",
+        "delivered",
+        "lost",
+        "duplicated",
+        "rate_ratio",
+        "rate_limited_share",
+        "lateness_p50_s",
+        "lateness_p99_s",
+        "lateness_adjusted_p50_s",
+        "lateness_adjusted_p99_s",
+        "slash_p99_ms",
+    ],
+    "ratio": ["start_to_ready", "rss"],
+}
+
+
+def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "figures.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.scale",
+            "--subscriptions",
+            "20000",
+            "--burst",
+            "500",
+            "--naive-subscriptions",
+            "5000",
+            "--json",
+            str(output),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "delivery.lost" in run.stdout  # the table was printed
+
+    figures = json.loads(output.read_text())
+    for group, keys in EXPECTED.items():
+        missing = [key for key in keys if key not in figures.get(group, {})]
+        assert not missing, f"{group}: missing {missing}"
+    assert figures["engine"]["subscriptions"] == 20000
+    assert figures["naive"]["subscriptions"] == 5000
+    delivery = figures["delivery"]
+    assert delivery["due"] == 500
+    assert delivery["lost"] == 0, delivery
+    assert delivery["duplicated"] == 0, delivery
+    assert delivery["delivered"] == 500
+    assert delivery["rejected_bodies"] == 0 and delivery["unknown_routes"] == 0
+    assert delivery["slash_commands"] > 0 and delivery["slash_failed"] == 0
+    assert delivery["bot_exit_code"] == 0
+    assert figures["machine"]["cores"] >= 1
