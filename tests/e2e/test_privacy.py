@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.conftest import Server
 from tests.e2e.reminder_helpers import DONE, button_ids, reminders_for
@@ -37,11 +35,6 @@ async def test_export_answers_privately_with_a_file(
     assert driver.messages_in(server.general) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (emulator): files uploaded with a message (multipart files[n]) are dropped; "
-    "Message has no attachments, so the test cannot read the exported JSON",
-)
 async def test_export_file_is_json_of_the_members_settings_subscriptions_and_deliveries(
     driver: Driver, bot: BotProcess, server: Server
 ) -> None:

@@ -18,7 +18,7 @@ from tests.emulator import errors as err
 from tests.emulator import interactions as ix
 from tests.emulator import permissions as perms
 from tests.emulator import validation
-from tests.emulator.state import Channel, Message, snowflake
+from tests.emulator.state import Attachment, Channel, Message, snowflake
 
 if TYPE_CHECKING:
     from tests.emulator.server import Emulator
@@ -95,15 +95,36 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
     return response
 
 
+UPLOADS: web.RequestKey[list[Attachment]] = web.RequestKey("uploads", list)
+
+
 async def _json_body(request: web.Request) -> Any:
-    """The JSON body, also from multipart ``payload_json`` (messages with files)."""
+    """The JSON body, also from multipart ``payload_json`` (messages with files).
+
+    Files sent along (``files[n]``, described by ``attachments[].id == n`` in the JSON) are
+    kept in ``request[UPLOADS]``; :func:`_attach_uploads` puts them on the message made.
+    """
     if request.content_type == "multipart/form-data":
         form = await request.post()
         raw = form.get("payload_json")
-        return json.loads(raw) if isinstance(raw, str) else {}
+        body = json.loads(raw) if isinstance(raw, str) else {}
+        uploads = []
+        for key, value in form.items():
+            if key.startswith("files[") and isinstance(value, web.FileField):
+                index = int(key[len("files[") : -1])
+                uploads.append(
+                    Attachment(index, value.filename, value.content_type, value.file.read())
+                )
+        request[UPLOADS] = uploads
+        return body
     if not request.can_read_body:
         return None
     return json.loads(await request.text())
+
+
+def _attach_uploads(request: web.Request, message: Message | None) -> None:
+    if message is not None and request.get(UPLOADS):
+        message.attachments = list(request[UPLOADS])
 
 
 def _reject(emu: Emulator, request: web.Request, body: Any, problems: list) -> web.Response:
@@ -364,6 +385,7 @@ async def create_message(request: web.Request) -> web.Response:
             emu.stats.nonce_dedupes += 1
             return err.json_response(emu.world.messages[seen[0]].to_payload())
     message = emu.create_message(channel, emu.world.bot, body)
+    _attach_uploads(request, message)
     if nonce is not None and body.get("enforce_nonce"):
         emu.nonces[(channel.id, str(nonce))] = (message.id, time.monotonic())
     emu.stats.record_send(channel.id)
@@ -402,6 +424,7 @@ async def edit_message(request: web.Request) -> web.Response:
     if message.author.id != emu.world.bot.id:
         return err.error_response((403, 50005, "Cannot edit a message authored by another user"))
     emu.edit_message(message, body)
+    _attach_uploads(request, message)
     return err.json_response(message.to_payload())
 
 
@@ -449,6 +472,8 @@ async def interaction_callback(request: web.Request) -> web.Response:
         ]
         return _reject(emu, request, body, problems)
     emu.apply_callback(record, kind, body.get("data") or {})
+    if kind in (ix.CHANNEL_MESSAGE, ix.UPDATE_MESSAGE):
+        _attach_uploads(request, record.original)
     if request.query.get("with_response") not in ("1", "true", "True"):
         return web.Response(status=204)
     return err.json_response(emu.callback_response(record))
@@ -472,6 +497,7 @@ async def execute_followup(request: web.Request) -> web.Response:
     if problems := validation.execute_webhook(body):
         return _reject(emu, request, body, problems)
     message = emu.add_followup(record, body)
+    _attach_uploads(request, message)
     if request.query.get("wait") in ("1", "true", "True"):
         return err.json_response(message.to_payload())
     return web.Response(status=204)
@@ -512,6 +538,7 @@ async def edit_webhook_message(request: web.Request) -> web.Response:
     if message is None or message.deleted:
         return err.error_response(err.UNKNOWN_MESSAGE)
     emu.edit_message(message, body)
+    _attach_uploads(request, message)
     return err.json_response(message.to_payload())
 
 

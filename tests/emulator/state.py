@@ -240,6 +240,29 @@ class Guild:
 
 
 @dataclass
+class Attachment:
+    """A file uploaded with a message (multipart ``files[n]``), kept so tests can read it."""
+
+    id: int
+    filename: str
+    content_type: str | None
+    data: bytes
+
+    def to_payload(self, message_id: int) -> dict[str, Any]:
+        url = f"https://cdn.discordapp.com/attachments/{message_id}/{self.id}/{self.filename}"
+        payload: dict[str, Any] = {
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": len(self.data),
+            "url": url,
+            "proxy_url": url,
+        }
+        if self.content_type:
+            payload["content_type"] = self.content_type
+        return payload
+
+
+@dataclass
 class Message:
     """A message as stored; ``ephemeral`` messages are only seen by ``visible_to``."""
 
@@ -261,6 +284,7 @@ class Message:
     edited_timestamp: str | None = None
     created_monotonic: float = field(default_factory=time.monotonic)
     deleted: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
 
     EPHEMERAL = 1 << 6
     LOADING = 1 << 7
@@ -288,7 +312,7 @@ class Message:
             "mentions": [],
             "mention_roles": [],
             "mention_channels": [],
-            "attachments": [],
+            "attachments": [a.to_payload(self.id) for a in self.attachments],
             "embeds": self.embeds,
             "components": self.components,
             "reactions": [],
