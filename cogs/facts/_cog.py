@@ -239,7 +239,7 @@ class Facts(commands.Cog):
     )
     @everywhere
     async def about(self, interaction: discord.Interaction) -> None:
-        embed = render.render_about(self.content, __version__)
+        embed = render.render_about(self.content, __version__, self.bot.tree.get_commands())
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="help", description="Every Steady command, one line each")

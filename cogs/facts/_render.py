@@ -342,9 +342,28 @@ def _render_topic(content: Content, topic: TipTopic) -> discord.Embed:
 # --- /about and /help -----------------------------------------------------------------------
 
 
-def render_about(content: Content, version: str) -> discord.Embed:
+def command_summary(commands: Iterable[object]) -> str:
+    """Every top-level command, groups with their subcommands: `/remind` (list, start, …)."""
+    parts = []
+    for item in sorted(commands, key=lambda c: getattr(c, "name", "")):
+        if isinstance(item, app_commands.Group):
+            subs = ", ".join(sorted(sub.name for sub in item.commands))
+            parts.append(f"`/{item.name}` ({subs})")
+        elif isinstance(item, app_commands.Command):
+            parts.append(f"`/{item.name}`")
+    return " · ".join(parts)
+
+
+def render_about(content: Content, version: str, commands: Iterable[object] = ()) -> discord.Embed:
     about = content.about
     embed = discord.Embed(title="About Steady", description=about.what_it_is, colour=INFO_COLOUR)
+    summary = command_summary(commands)
+    if summary:
+        embed.add_field(
+            name="Commands",
+            value=_cap(summary + "\n`/help` says what each one does.", limits.EMBED_FIELD_VALUE),
+            inline=False,
+        )
     embed.add_field(name="Not medical advice", value=_footer(content), inline=False)
     embed.add_field(name="What Steady keeps about you", value=about.data_kept, inline=False)
     entries = [f"**{s.id}** {s.publisher}" for s in content.sources]

@@ -291,13 +291,17 @@ async def test_a_member_with_closed_dms_gets_the_reminder_in_the_reminder_channe
     assert driver.messages_in(server.general) == []  # not in the channel he typed in
 
 
-async def test_help_lists_the_config_commands(
+async def test_help_and_about_list_the_config_commands(
     driver: Driver, bot: BotProcess, server: Server
 ) -> None:
-    """``/help`` shows the four /config commands with what each does."""
+    """``/help`` shows the four /config commands with what each does; ``/about`` names them."""
     reply = await driver.slash("help", user=server.member, guild=server.guild)
     for sub in SUBCOMMANDS:
         assert f"`/config {sub}` " in reply.text, f"/config {sub} missing from /help"
+    about = await driver.slash("about", user=server.member, guild=server.guild)
+    commands = next(f["value"] for f in about.embed["fields"] if f["name"] == "Commands")
+    assert "`/config` (daily-tip, daily-tip-off, reminder-channel, show)" in commands
+    assert "`/remind` (" in commands and "`/privacy` (delete, export)" in commands
 
 
 async def test_the_daily_tip_channel_picker_offers_only_text_channels(
