@@ -371,6 +371,15 @@ class ReminderService:
         """
         minutes = parse_snooze_minutes(minutes)
         delivery = await self._owned_delivery(delivery_id, user_id)
+        if (
+            delivery.subscription_id is not None
+            and await reminders.get(self.db, delivery.subscription_id) is None
+        ):
+            # Stop was pressed (or /remind stop used) since: a snooze would bring it back once.
+            raise UserFacingError(
+                "You stopped these reminders, so there is nothing to snooze. "
+                "Start them again with `/remind start`."
+            )
         now = self.clock()
         snooze = await reminders.add_snooze(
             self.db,

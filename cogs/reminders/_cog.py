@@ -85,7 +85,7 @@ class Reminders(
             interaction.user.id, interaction.guild_id, kind, time, every, zone
         )
         settings = await self.service.settings(interaction.user.id)
-        where = "by DM" if settings.delivery == "dm" else "in this server's reminder channel"
+        where = "by DM" if settings.delivery == "dm" else "in your server's reminder channel"
         times = ", ".join(render.clock(t) for t in view.times)
         next_line = (
             f" Next one {render.discord_time(view.next_fire, 'R')}." if view.next_fire else ""

@@ -489,6 +489,19 @@ async def test_stop_button_unsubscribes_that_kind_only(rig, cog) -> None:
     assert [v.kind for v in await rig.service.list_subscriptions(USER)] == ["sleep"]
 
 
+async def test_snooze_after_stop_brings_nothing_back(rig, cog) -> None:
+    """Stop, then Snooze on the same reminder: refused, and no extra reminder is stored."""
+    await start(rig, cog, "hydration")
+    delivery_id = await sent_reminder(rig, "hydration")
+    await press(rig, "stop", delivery_id)
+    before = await snapshot(rig.db)
+    assert await press(rig, "snooze", delivery_id) == (
+        "You stopped these reminders, so there is nothing to snooze. "
+        "Start them again with `/remind start`."
+    )
+    assert await snapshot(rig.db) == before
+
+
 @pytest.mark.parametrize("action", ["done", "snooze", "stop"])
 async def test_someone_else_pressing_changes_nothing(rig, cog, action: str) -> None:
     """A reminder in a server channel is visible to everyone there."""
