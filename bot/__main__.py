@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 
@@ -64,13 +63,8 @@ async def run() -> None:
 
 
 def main() -> int:
-    # Until settings are read, log at the level asked for (or INFO) so early problems show.
-    configure_logging(
-        os.environ.get("LOG_LEVEL", "INFO").upper()
-        if os.environ.get("LOG_LEVEL", "INFO").upper()
-        in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
-        else "INFO"
-    )
+    # Until the settings are read (and LOG_LEVEL checked), log at INFO so early problems show.
+    configure_logging("INFO")
     try:
         asyncio.run(run())
     except StartupError as error:

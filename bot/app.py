@@ -31,6 +31,9 @@ def intents() -> discord.Intents:
 
 class SteadyBot(commands.Bot):
     def __init__(self, *, settings: Settings, db: Database, content) -> None:
+        # Steady never joins voice: don't warn at every start that voice libraries are missing.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,  # no text commands; slash commands only
             intents=intents(),
