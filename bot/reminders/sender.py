@@ -1,16 +1,19 @@
 """The one paced sender for every reminder the bot posts.
 
 Claimed occurrences (ledger rows) wait in a priority queue, earliest ``scheduled_at`` first;
-a bounded pool of workers takes them one at a time and every request to Discord first takes
-a token from one shared :class:`~bot.reminders.pacing.TokenBucket`, so a burst of thousands
-due in the same minute goes out as fast as the global limit allows and no faster.
+a bounded pool of workers takes them one at a time and every request to Discord first waits
+for a slot of one shared, drift-free schedule (:class:`~bot.reminders.pacing.TokenBucket`,
+a hair under ``rate``), so a burst of thousands due in the same minute goes out as fast as
+the global limit allows and no faster.
 
 Per occurrence a worker decides the target (DM, the server's reminder channel, a guild
 channel for server-wide posts), renders the payload through the injected ``render``
 callback, records ``sending`` in the ledger, sends with the occurrence's nonce and
 ``enforce_nonce``, and records the result. A 429 is waited out however often it comes;
 5xx/network errors are retried with backoff for ``retry_for``; anything else is recorded
-as ``failed`` with the reason — an occurrence never disappears silently.
+as ``failed`` with the reason — an occurrence never disappears silently. A global 429
+blocks the shared schedule until Discord's window is over; the refused request goes again,
+with the same nonce, through the schedule (it is never dropped nor sent twice).
 """
 
 from __future__ import annotations
@@ -333,10 +336,13 @@ class Sender:
             try:
                 return await request()
             except RateLimited as error:
-                if error.is_global:
-                    self.bucket.block_for(error.retry_after)
+                # Never dropped: the same request (same nonce) goes again through the pacer.
                 log.info("rate limited; waiting %.2fs (delivery %s)", error.retry_after, d.id)
-                await self.sleep(error.retry_after)
+                if error.is_global:
+                    # Everyone waits for Discord's window to end; the schedule restarts there.
+                    self.bucket.block_for(error.retry_after)
+                else:
+                    await self.sleep(error.retry_after)
             except DiscordUnavailable as error:
                 if self.clock() - started >= self.retry_for:
                     raise _Outcome("failed", f"discord unavailable: {error}"[:200]) from None

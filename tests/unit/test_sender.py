@@ -147,6 +147,26 @@ async def test_429_is_waited_out_never_dropped(db):
     assert await rows(db, "SELECT state FROM deliveries") == [("sent",)]
 
 
+async def test_global_429_pauses_every_send_then_resends_once(db):
+    discord = FakeDiscord()
+    users = range(10, 15)
+    rig = await due_rig(db, discord, users=users)
+    for user in users:
+        await members.set_dm_channel(db, user, FakeDiscord.dm_channel_of(user), 0)
+    await rig.run()  # the first occurrences; now the ones a day later, with a 429 first
+    first = len(discord.requests)
+    discord.fail_next = [RateLimited(0.75, is_global=True)]
+    await rig.run_until(DUE + timedelta(days=1, seconds=1))
+    sends = [t for what, t in discord.requests[first:] if what == "send"]
+    assert len(sends) == 6  # five reminders, one of them refused once
+    # Nothing goes out until Discord's window is over; then one slot after another.
+    assert all(t - sends[0] >= 0.75 for t in sends[1:])
+    gaps = [b - a for a, b in zip(sends[1:], sends[2:], strict=False)]
+    assert all(gap == pytest.approx(1 / (45 * 0.998), abs=1e-5) for gap in gaps)
+    assert len(discord.messages) == 10 and len({m.nonce for m in discord.messages}) == 10
+    assert await rows(db, "SELECT state, count(*) FROM deliveries GROUP BY state") == [("sent", 10)]
+
+
 async def test_5xx_is_retried_with_backoff_then_recorded_failed(db):
     discord = FakeDiscord()
     rig = await due_rig(db, discord, retry_for=timedelta(minutes=2))
