@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -45,12 +46,39 @@ class SteadyBot(commands.Bot):
             chunk_guilds_at_startup=False,
             # on_ready only logs; nothing waits for every server to stream in first.
             guild_ready_timeout=0.5,
+            http_trace=self._global_rate_limit_trace(),
         )
         self.settings = settings
         self.db = db
         self.content = content
         self._ready_logged = False
         self.reminders: ReminderEngine | None = None
+
+    def _global_rate_limit_trace(self) -> aiohttp.TraceConfig:
+        """Tell the reminder pacer about global 429s that discord.py retries on its own.
+
+        discord.py waits out a global 429 and retries inside ``http.request``; the pacer would
+        otherwise keep handing out slots meanwhile and those requests would all go at once
+        when the window ends, over the limit again.
+        """
+        trace = aiohttp.TraceConfig()
+
+        async def on_request_end(session, context, params: aiohttp.TraceRequestEndParams) -> None:
+            response = params.response
+            headers = response.headers
+            is_global = headers.get("X-RateLimit-Global", "").lower() == "true" or (
+                headers.get("X-RateLimit-Scope") == "global"
+            )
+            if response.status != 429 or not is_global or self.reminders is None:
+                return
+            try:
+                retry_after = float((await response.json())["retry_after"])
+            except Exception:  # a body without it: fall back on the whole-second header
+                retry_after = float(headers.get("Retry-After", 1))
+            self.reminders.sender.bucket.yield_slot_to_retry(retry_after)
+
+        trace.on_request_end.append(on_request_end)
+        return trace
 
     @property
     def reminder_service(self):

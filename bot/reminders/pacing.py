@@ -90,3 +90,10 @@ class TokenBucket:
         now = self._clock()
         self._blocked_until = max(self._blocked_until, now + max(0.0, seconds))
         self._next = max(self._next or 0.0, self._blocked_until)
+
+    def yield_slot_to_retry(self, seconds: float) -> None:
+        """A request was refused with a global 429 that discord.py retries by itself when the
+        window ends: hand out nothing until then, and leave that retry a slot of its own, so
+        the window it lands in stays within the limit instead of refusing again."""
+        self.block_for(seconds)
+        self._next = self._blocked_until + self.interval

@@ -118,6 +118,18 @@ async def test_global_rate_limit_blocks_everyone_then_the_schedule_restarts():
     assert clock.t == pytest.approx(start + 3.0 + 1 / (45 * 0.998))
 
 
+async def test_a_retry_discord_py_makes_itself_gets_a_slot_of_its_own():
+    """discord.py retries a globally rate-limited request when the window ends; the pacer
+    waits until then and leaves that retry its own slot, so the two never go together."""
+    clock = Clock()
+    bucket = TokenBucket(45, clock=clock, sleep=clock.sleep)
+    await bucket.acquire()
+    bucket.yield_slot_to_retry(0.4)
+    start = clock.t
+    await bucket.acquire()
+    assert clock.t == pytest.approx(start + 0.4 + 1 / (45 * 0.998))
+
+
 def test_invalid_configuration():
     with pytest.raises(ValueError):
         TokenBucket(0)
