@@ -147,7 +147,7 @@ def table(figures: dict[str, dict[str, Any]], options: argparse.Namespace) -> Ta
         )
     )
     result.add_column("figure", no_wrap=True)
-    result.add_column("value", justify="right")
+    result.add_column("value", justify="right", no_wrap=True, min_width=12)
     result.add_column("goal", no_wrap=True)
     result.add_column("", justify="center")
     for key, (goal, check) in GOALS.items():
@@ -240,7 +240,8 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    console = Console(stderr=False)
+    # Wide enough for the table even when the output goes to a file or a pipe.
+    console = Console(stderr=False, width=max(100, Console().width))
     host = machine()
     console.print(
         f"[bold]Steady scale benchmark[/] on {host['cores']} cores, {host['memory_gb']} GB "
