@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -103,3 +104,28 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def design_figures(
+    *,
+    count: int,
+    start_to_ready: float,
+    rss: float,
+    baseline: float,
+    wakeup_costs: list[float],
+    next_fire_per_s: float,
+    sent_while_idle: int,
+) -> dict[str, float | int]:
+    """The figures both designs report, under the same keys (``engine.*`` and ``naive.*``)."""
+    costs = sorted(wakeup_costs)
+    return {
+        "subscriptions": count,
+        "start_to_ready_s": start_to_ready,
+        "rss_mb": rss,
+        "rss_baseline_mb": baseline,
+        "rss_net_mb": rss - baseline,
+        "idle_wakeup_ms": statistics.median(costs) * 1000,
+        "idle_wakeup_p99_ms": costs[int(len(costs) * 0.99) - 1] * 1000,
+        "next_fire_per_s": next_fire_per_s,
+        "sent_while_idle": sent_while_idle,
+    }

@@ -11,7 +11,6 @@ on the real clock; :class:`RelativeWaker` translates the engine's wake-up instan
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from benchmarks.child import rss_mb, settle_memory
+from benchmarks.child import design_figures, rss_mb, settle_memory
 from bot.reminders.dispatcher import APSchedulerWaker
 from bot.reminders.schedule import next_fire_ts
 from bot.wiring import build_engine
@@ -139,15 +138,12 @@ async def measure_engine(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, A
     await engine.stop()
     scheduler.shutdown(wait=False)
     await db.close()
-    costs.sort()
-    return {
-        "subscriptions": count,
-        "start_to_ready_s": start_to_ready,
-        "rss_mb": rss,
-        "rss_baseline_mb": baseline,
-        "rss_net_mb": rss - baseline,
-        "idle_wakeup_ms": statistics.median(costs) * 1000,
-        "idle_wakeup_p99_ms": costs[int(len(costs) * 0.99) - 1] * 1000,
-        "next_fire_per_s": rate,
-        "sent_while_idle": transport.sent,
-    }
+    return design_figures(
+        count=count,
+        start_to_ready=start_to_ready,
+        rss=rss,
+        baseline=baseline,
+        wakeup_costs=costs,
+        next_fire_per_s=rate,
+        sent_while_idle=transport.sent,
+    )

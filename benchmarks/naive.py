@@ -12,7 +12,6 @@ with ``list.insert``: adding K jobs is O(K²), which is why K defaults to 100,00
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 import bot.wiring  # noqa: F401 - the same process shape as the engine's child
-from benchmarks.child import rss_mb, settle_memory
+from benchmarks.child import design_figures, rss_mb, settle_memory
 from content import load_content
 from storage.database import Database
 
@@ -129,15 +128,12 @@ async def measure_naive(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, An
 
     scheduler.shutdown(wait=False)
     await db.close()
-    costs.sort()
-    return {
-        "subscriptions": count,
-        "start_to_ready_s": start_to_ready,
-        "rss_mb": rss,
-        "rss_baseline_mb": baseline,
-        "rss_net_mb": rss - baseline,
-        "idle_wakeup_ms": statistics.median(costs) * 1000,
-        "idle_wakeup_p99_ms": costs[int(len(costs) * 0.99) - 1] * 1000,
-        "next_fire_per_s": rate,
-        "sent_while_idle": sent,
-    }
+    return design_figures(
+        count=count,
+        start_to_ready=start_to_ready,
+        rss=rss,
+        baseline=baseline,
+        wakeup_costs=costs,
+        next_fire_per_s=rate,
+        sent_while_idle=sent,
+    )

@@ -42,20 +42,6 @@ def assert_wire_clean(emulator: Emulator, netguard_log: Path) -> None:
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    emu = await Emulator().start()
-    try:
-        yield emu
-    finally:
-        await emu.stop()
-
-
-@pytest.fixture
-def driver(emulator: Emulator) -> Driver:
-    return Driver(emulator)
-
-
-@pytest.fixture
 def netguard_log(tmp_path: Path) -> Path:
     return tmp_path / "netguard.log"
 

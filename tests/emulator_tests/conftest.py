@@ -12,20 +12,6 @@ from tests.emulator_tests.tiny_bot import TinyBot, point_discord_py_at, restore_
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    emu = await Emulator().start()
-    try:
-        yield emu
-    finally:
-        await emu.stop()
-
-
-@pytest.fixture
-def driver(emulator: Emulator) -> Driver:
-    return Driver(emulator)
-
-
-@pytest.fixture
 async def tiny(emulator: Emulator, driver: Driver) -> AsyncIterator[TinyBot]:
     """The tiny bot, logged in, connected, its commands synced globally."""
     old = point_discord_py_at(emulator)
