@@ -21,6 +21,19 @@ from storage.database import Database
 log = logging.getLogger("bot")
 
 
+def startup_refusal(error: discord.HTTPException, dev_guild_id: int | None) -> str:
+    """One line for a request Discord refused while the bot was starting."""
+    if error.status >= 500:
+        return f"Discord answered {error.status} during start-up; try again in a minute."
+    if isinstance(error, discord.Forbidden) and dev_guild_id is not None:
+        return (
+            f"DEV_GUILD_ID: Discord won't let the bot register commands in server {dev_guild_id}; "
+            "invite it there with the applications.commands scope."
+        )
+    detail = (error.text or "").splitlines()[0][:200] if error.text else ""
+    return f"Discord refused a start-up request ({error.status}, code {error.code}): {detail}"
+
+
 async def run() -> None:
     settings = load_settings()
     token = settings.discord_token.get_secret_value().strip()
@@ -52,11 +65,7 @@ async def run() -> None:
                 f"cannot reach Discord at {settings.discord_api_base}: {error.__class__.__name__}"
             ) from None
         except discord.HTTPException as error:
-            if error.status >= 500:
-                raise StartupError(
-                    f"Discord answered {error.status} during start-up; try again in a minute."
-                ) from None
-            raise
+            raise StartupError(startup_refusal(error, settings.dev_guild_id)) from None
     finally:
         await db.close()
     log.info("Steady stopped cleanly")

@@ -116,3 +116,25 @@ async def test_unreachable_discord(tmp_path):
     assert last_line(stderr).startswith(
         "steady: cannot start: cannot reach Discord at http://127.0.0.1:9/api/v10"
     )
+
+
+def test_refusals_at_start_are_one_line():
+    """What Discord refuses while the bot starts (e.g. the command sync) is named, not traced."""
+    from types import SimpleNamespace
+
+    import discord
+
+    from bot.__main__ import startup_refusal
+
+    def refused(cls, status: int, message: str):
+        response = SimpleNamespace(status=status, reason="x")
+        return cls(response, {"code": 50035 if status == 400 else 50001, "message": message})
+
+    assert startup_refusal(refused(discord.DiscordServerError, 503, "down"), None).startswith(
+        "Discord answered 503 during start-up"
+    )
+    assert "applications.commands scope" in startup_refusal(
+        refused(discord.Forbidden, 403, "Missing Access"), 42
+    )
+    line = startup_refusal(refused(discord.HTTPException, 400, "Invalid Form Body"), None)
+    assert line == "Discord refused a start-up request (400, code 50035): Invalid Form Body"
