@@ -34,7 +34,17 @@ def walk(payload: dict, path: str = ""):
 async def test_all_extensions_load_with_unique_top_level_names(bot):
     names = [command.name for command in bot.tree.get_commands()]
     assert len(names) == len(set(names))
-    expected = {"nutrient", "foods", "food", "compare", "causes", "tips", "see-a-doctor", "about", "help"}
+    expected = {
+        "nutrient",
+        "foods",
+        "food",
+        "compare",
+        "causes",
+        "tips",
+        "see-a-doctor",
+        "about",
+        "help",
+    }
     assert expected | {"remind", "privacy", "config"} <= set(names)
 
 

@@ -14,12 +14,19 @@ def perms(**flags: bool) -> discord.Permissions:
 
 
 def test_all_three_present_means_nothing_missing():
-    assert missing_channel_permissions(perms(view_channel=True, send_messages=True, embed_links=True)) == []
+    assert (
+        missing_channel_permissions(perms(view_channel=True, send_messages=True, embed_links=True))
+        == []
+    )
 
 
 def test_each_missing_permission_is_named():
-    assert missing_channel_permissions(perms(view_channel=True, send_messages=True)) == ["Embed Links"]
-    assert missing_channel_permissions(perms(view_channel=True, embed_links=True)) == ["Send Messages"]
+    assert missing_channel_permissions(perms(view_channel=True, send_messages=True)) == [
+        "Embed Links"
+    ]
+    assert missing_channel_permissions(perms(view_channel=True, embed_links=True)) == [
+        "Send Messages"
+    ]
     assert missing_channel_permissions(perms()) == ["View Channel", "Send Messages", "Embed Links"]
 
 
@@ -30,7 +37,9 @@ def test_administrator_needs_nothing_else():
 def test_manage_server_or_administrator_may_configure():
     assert can_manage_server(perms(manage_guild=True))
     assert can_manage_server(perms(administrator=True))
-    assert not can_manage_server(perms(manage_channels=True, manage_messages=True, kick_members=True))
+    assert not can_manage_server(
+        perms(manage_channels=True, manage_messages=True, kick_members=True)
+    )
     assert not can_manage_server(perms())
 
 
