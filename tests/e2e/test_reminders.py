@@ -230,6 +230,21 @@ async def test_remind_test_sends_one_reminder_now(
     assert driver.messages_in(server.general) == []
 
 
+async def test_a_discord_outage_delays_the_reminder_but_sends_it_once(
+    driver: Driver, bot: BotProcess, server: Server
+) -> None:
+    """Discord answers 503 to the first two sends. The member still gets exactly one test
+    reminder a few seconds later, and the bot tells them it was sent."""
+    member = server.member
+    outage = driver.fail_next("POST /channels/*/messages", status=503, count=2)
+    reply = await driver.slash("remind test", user=member, guild=server.guild, kind="hydration")
+    await reply.wait_for_followups(1)
+    assert outage.hits == 2  # both refusals really happened
+    assert "Sent a test reminder by DM" in reply.text
+    [reminder] = reminders_for(driver, member)
+    assert title(reminder) == "💧 Time for a glass of water (test)"
+
+
 async def test_closed_dms_pause_the_reminder_and_the_member_is_told_once(
     driver: Driver, start_bot: StartBot, server: Server
 ) -> None:
