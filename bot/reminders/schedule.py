@@ -104,23 +104,8 @@ def next_fire(local_times: Sequence[time], zone: ZoneInfo, after: datetime) -> d
     an aware UTC datetime.
     """
     _check_inputs(local_times, after)
-    after_utc = after.astimezone(UTC)
     times = sorted(local_times) if len(local_times) > 1 else local_times
-    local = after_utc.astimezone(zone)
-    day: date = local.date()
-    # Wall times on earlier local days always resolve to instants before the start of
-    # ``day``, which is at or before ``after``; so scanning starts at ``day``. Resolution is
-    # monotonic in wall time, so on that first day every time at or before ``after``'s own
-    # wall time resolves at or before ``after`` and can be skipped without resolving it.
-    first = bisect_right(times, local.time())
-    for _ in range(_MAX_DAYS_SCANNED):
-        for i in range(first, len(times)):
-            instant = _wall_to_utc(datetime.combine(day, times[i]), zone)
-            if instant > after_utc:
-                return instant
-        first = 0
-        day += _ONE_DAY
-    raise AssertionError("no fire time found within the scan window")  # pragma: no cover
+    return datetime.fromtimestamp(_scan_next(times, zone, after.timestamp()), UTC)
 
 
 def previous_fire(local_times: Sequence[time], zone: ZoneInfo, at_or_before: datetime) -> datetime:
@@ -232,8 +217,17 @@ def next_fire_ts(times_text: str, zone_name: str, after_ts: int) -> int:
 
     The dispatcher's hot path: the same scan as :func:`next_fire`, in integers.
     """
-    times = parse_times(times_text)
-    zone = zone_named(zone_name)
+    return _scan_next(parse_times(times_text), zone_named(zone_name), after_ts)
+
+
+def _scan_next(times: Sequence[time], zone: ZoneInfo, after_ts: float) -> int:
+    """The scan behind :func:`next_fire` and :func:`next_fire_ts`, in unix seconds.
+
+    ``times`` are sorted. Wall times on earlier local days always resolve to instants before
+    the start of ``after``'s local day; resolution is monotonic in wall time, so on that
+    first day every time at or before ``after``'s own wall time resolves at or before
+    ``after`` and is skipped without resolving it.
+    """
     local = datetime.fromtimestamp(after_ts, zone)
     day: date = local.date()
     first = bisect_right(times, local.time())
