@@ -1,6 +1,7 @@
 """Request bodies checked against Discord's official OpenAPI spec.
 
-The spec (``shared/discord-api-spec/openapi.json``, 1.2 MB) is loaded once, on the first
+The spec (``tests/emulator/discord-api-spec/openapi.json``, 1.2 MB, vendored with its source,
+commit and licence beside it) is loaded once, on the first
 request that needs it; one compiled ``jsonschema`` validator is cached per schema, so
 thousands of requests cost a dict look-up and a validation each.
 
@@ -27,22 +28,17 @@ from tests.emulator.errors import FieldError
 
 SPEC_ENV = "DISCORD_OPENAPI_SPEC"
 _SPEC_URI = "urn:discord-openapi"
-# tests/emulator/openapi.py -> parents[2] is the repository root; CI puts shared/ beside it.
-_RELATIVE_SPEC = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "discord-api-spec" / "openapi.json"
-)
+_VENDORED_SPEC = Path(__file__).resolve().parent / "discord-api-spec" / "openapi.json"
 
 
 def spec_path() -> Path:
-    """Where the spec is: next to the checkout, or wherever ``DISCORD_OPENAPI_SPEC`` says."""
-    if _RELATIVE_SPEC.is_file():
-        return _RELATIVE_SPEC.resolve()
+    """The vendored spec, unless ``DISCORD_OPENAPI_SPEC`` names a newer copy to try."""
     override = os.environ.get(SPEC_ENV)
-    if override and Path(override).is_file():
+    if override:
+        if not Path(override).is_file():
+            raise FileNotFoundError(f"{SPEC_ENV}={override}: no such file")
         return Path(override)
-    raise FileNotFoundError(
-        f"Discord's OpenAPI spec not found at {_RELATIVE_SPEC} ; set {SPEC_ENV} to its path"
-    )
+    return _VENDORED_SPEC
 
 
 def _patch_spec_quirks(spec: dict[str, Any]) -> None:
