@@ -2,7 +2,7 @@
 
 Rows are what ``/remind`` would have written: a member per two subscriptions, one of 50 IANA
 zones, a wake-up time between 05:00 and 09:30 and a bedtime between 21:00 and 01:00 (15-minute
-steps), and the kinds' default times derived from them (PRODUCT.md §3), so ``next_fire_at``
+steps), and the kinds' default times derived from them (``default_times``), so ``next_fire_at``
 is spread over the whole day. The schema comes from the real migrations; the rows go in with
 one ``executemany`` per table in one transaction.
 """

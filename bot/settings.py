@@ -1,4 +1,4 @@
-"""Settings read from the environment (PRODUCT.md §7).
+"""Settings read from the environment (the README's Environment table).
 
 pydantic-settings gives typed values, a ``SecretStr`` token that never prints, and one
 clear validation error per bad variable; a hand-written ``os.environ`` parser would have to

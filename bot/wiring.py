@@ -6,10 +6,9 @@ Kept apart from the bot class so the same wiring can be built in tests and bench
 from __future__ import annotations
 
 import logging
-from datetime import UTC
 
 from bot.reminders.engine import ReminderEngine
-from bot.reminders.schedule import ReminderKind, zone_named
+from bot.reminders.schedule import ReminderKind, zone_or_utc
 from bot.reminders.sender import Occurrence
 from bot.reminders.transport import DiscordTransport
 from cogs.reminders._render import daily_tip_payload, reminder_payload
@@ -34,7 +33,7 @@ async def tip_day(db: Database, occurrence: Occurrence) -> int:
     subscription = (
         await reminders.get(db, occurrence.subscription_id) if occurrence.subscription_id else None
     )
-    zone = zone_named(subscription.zone) if subscription else UTC
+    zone = zone_or_utc(subscription.zone if subscription else None)
     return occurrence.scheduled_at.astimezone(zone).date().toordinal()
 
 

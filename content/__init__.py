@@ -1,4 +1,4 @@
-"""Health content as data: YAML files validated at start-up (PRODUCT.md §5)."""
+"""Health content as data: YAML files validated at start-up."""
 
 from content.loader import load_content
 from content.model import Content

@@ -1,8 +1,8 @@
 """Discord's message limits, in one place.
 
 The content schema checks each text against the limit of whatever it becomes in an embed,
-and the renderers in ``cogs/facts/_render.py`` check the finished embeds against the same
-numbers, so a limit can never drift between the two.
+and the renderers check the finished embeds against the same
+numbers (``bot/embeds.py``), so a limit can never drift between the two.
 """
 
 from __future__ import annotations

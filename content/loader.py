@@ -6,7 +6,6 @@ Every problem becomes ``<file>: <entry>.<field>: <reason>``, with list entries n
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.errors import StartupError
+from content.citations import citations_in
 from content.matching import normalise
 from content.model import Content
 from content.schema import FILES
@@ -277,9 +277,6 @@ def _source_refs(data: Any, path: str = "") -> list[tuple[str, str]]:
     return found
 
 
-_CITATION = re.compile(r"\[([A-Z][A-Za-z0-9]*(?:,\s*[A-Z][A-Za-z0-9]*)*)\]")
-
-
 def _inline_citations(
     data: Any, path: str = "", listed: frozenset[str] | None = None
 ) -> list[tuple[str, str, frozenset[str] | None]]:
@@ -297,7 +294,5 @@ def _inline_citations(
             name = item.get("id") if isinstance(item, dict) else None
             found += _inline_citations(item, f"{path}[{name if name else index}]", listed)
     elif isinstance(data, str):
-        for match in _CITATION.finditer(data):
-            for ref in match.group(1).split(","):
-                found.append((path, ref.strip(), listed))
+        found += [(path, ref, listed) for ref in citations_in(data)]
     return found

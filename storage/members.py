@@ -1,4 +1,4 @@
-"""The ``members`` table: a member's reminder settings and caches (PRODUCT.md §3, §6)."""
+"""The ``members`` table: a member's reminder settings and caches."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-member reminders (PRODUCT.md §3): schedule maths, the dispatcher, the paced sender.
+"""Per-member reminders: schedule maths, the dispatcher, the paced sender.
 
 The cog talks to :class:`ReminderService` (``engine.service``); the bot creates one
 :class:`ReminderEngine` in ``setup_hook`` and stops it on shutdown.

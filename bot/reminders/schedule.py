@@ -52,7 +52,7 @@ DEFAULT_WAKE = time(7, 0)
 DEFAULT_BED = time(23, 0)
 DEFAULT_HYDRATION_EVERY_H = 2
 
-# How late an occurrence missed while the bot was down may still be sent (PRODUCT §3).
+# How late an occurrence missed while the bot was down may still be sent.
 GRACE = timedelta(minutes=30)
 GRACE_BY_KIND: dict[str, timedelta] = {ReminderKind.CAFFEINE: timedelta(minutes=60)}
 
@@ -65,6 +65,11 @@ def grace_for(kind: str) -> timedelta:
 def zone_named(name: str) -> ZoneInfo:
     """The ``ZoneInfo`` for a stored IANA name; cached so hot paths never re-read tzdata."""
     return ZoneInfo(name)
+
+
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """The zone to show a member's times in: theirs, or UTC while they have not set one."""
+    return zone_named(name or "UTC")
 
 
 def _wall_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
@@ -134,7 +139,7 @@ def wall_time_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     return _wall_to_utc(local.replace(tzinfo=None), zone)
 
 
-# --- Default times (PRODUCT §3) -----------------------------------------------------------
+# --- Default times ---------------------------------------------------------------------
 
 
 def _minutes(t: time) -> int:

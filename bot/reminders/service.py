@@ -24,6 +24,7 @@ from bot.reminders.schedule import (
     parse_times,
     wall_time_to_utc,
     zone_named,
+    zone_or_utc,
 )
 from bot.reminders.sender import DeliveryResult, utc_now
 from bot.reminders.timeparse import parse_days, parse_every, parse_snooze_minutes, parse_time
@@ -158,7 +159,7 @@ class ReminderService:
 
     async def settings(self, user_id: int) -> MemberView:
         member = await members.get_or_default(self.db, user_id)
-        zone = zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
+        zone = zone_or_utc(member.timezone)
         paused = (
             datetime.fromtimestamp(member.paused_until, UTC).astimezone(zone)
             if member.paused_until is not None and member.paused_until > _ts(self.clock())
@@ -257,7 +258,7 @@ class ReminderService:
         days = parse_days(days)
         now = self.clock()
         member = await members.get_or_default(self.db, user_id)
-        zone = zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
+        zone = zone_or_utc(member.timezone)
         local = now.astimezone(zone).replace(tzinfo=None) + timedelta(days=days)
         until = wall_time_to_utc(local, zone)
         await members.update(self.db, user_id, _ts(now), paused_until=_ts(until))
@@ -390,7 +391,7 @@ class ReminderService:
         await ledger.set_outcome(self.db, delivery_id, "snoozed", _ts(now))
         self.on_change()
         member = await members.get_or_default(self.db, user_id)
-        zone = zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
+        zone = zone_or_utc(member.timezone)
         return datetime.fromtimestamp(snooze.fire_at, UTC).astimezone(zone)
 
     async def stop_from_button(self, delivery_id: int, user_id: int) -> str:
@@ -406,7 +407,7 @@ class ReminderService:
         """Done / snoozed / sent counts and the Done streak per kind over the last ``days``."""
         now = self.clock()
         member = await members.get_or_default(self.db, user_id)
-        zone = zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
+        zone = zone_or_utc(member.timezone)
         rows = [
             d
             for d in await ledger.for_user_since(self.db, user_id, _ts(now - timedelta(days=days)))

@@ -8,14 +8,16 @@ because a server can override the default and a crafted interaction can arrive a
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import discord
 from discord import Interaction, app_commands
 from discord.ext import commands
 
+from bot.autocomplete import zone_autocomplete
+from bot.embeds import STEADY_COLOUR, discord_time
 from bot.errors import UserFacingError
 from bot.reminders.schedule import ReminderKind
-from bot.reminders.zones import suggest_zones
 from cogs.config._permissions import (
     can_manage_server,
     describe_missing,
@@ -26,13 +28,6 @@ from storage import guild_settings, reminders
 log = logging.getLogger(__name__)
 
 TEXT_CHANNELS = [discord.ChannelType.text, discord.ChannelType.news]
-COLOUR = discord.Colour.from_rgb(88, 166, 255)
-
-
-async def zone_autocomplete(
-    interaction: Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=z, value=z) for z in suggest_zones(current[:100], limit=25)]
 
 
 class PostableChannel(app_commands.Transformer):
@@ -140,7 +135,7 @@ class Config(
         view = await self.service.set_daily_tip(guild.id, channel.id, time, timezone)
         await guild_settings.set_daily_tip_problem(self.db, guild.id, None)
         when = view.times[0].strftime("%H:%M")
-        next_post = f" First one <t:{int(view.next_fire.timestamp())}:R>." if view.next_fire else ""
+        next_post = f" First one {discord_time(view.next_fire, 'R')}." if view.next_fire else ""
         await interaction.response.send_message(
             f"💡 A daily tip will be posted in {channel.mention} at {when} ({view.zone}).{next_post}",
             ephemeral=True,
@@ -165,7 +160,7 @@ class Config(
         guild = require_admin(interaction)
         settings = await guild_settings.get(self.db, guild.id)
         tip = await reminders.for_guild(self.db, guild.id, ReminderKind.DAILY_TIP.value)
-        embed = discord.Embed(title=f"Steady settings for {guild.name}", colour=COLOUR)
+        embed = discord.Embed(title=f"Steady settings for {guild.name}", colour=STEADY_COLOUR)
         embed.add_field(
             name="Reminder channel",
             value=describe_channel_setting(
@@ -180,7 +175,8 @@ class Config(
                 guild, tip.channel_id, settings.daily_tip_problem
             )
             if tip.next_fire_at:
-                tip_text += f"\nNext post <t:{tip.next_fire_at}:R>."
+                next_post = datetime.fromtimestamp(tip.next_fire_at, UTC)
+                tip_text += f"\nNext post {discord_time(next_post, 'R')}."
             elif not tip.active:
                 tip_text += "\n⚠️ Paused after a failed post; set it again with `/config daily-tip`."
         embed.add_field(name="Daily tip", value=tip_text, inline=False)

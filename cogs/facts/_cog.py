@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
+from bot.embeds import cap
 from bot.errors import UserFacingError
 from cogs.facts import _render as render
 from content import Content, limits
@@ -67,9 +68,7 @@ def autocomplete_choices(
     query = (current or "")[: limits.MAX_QUERY]
     found = suggest(query, candidates, limit=limits.AUTOCOMPLETE_CHOICES)
     return [
-        app_commands.Choice(
-            name=render._cap(c.name, limits.CHOICE_NAME), value=c.id[: limits.CHOICE_VALUE]
-        )
+        app_commands.Choice(name=cap(c.name, limits.CHOICE_NAME), value=c.id[: limits.CHOICE_VALUE])
         for c in found
     ]
 
@@ -137,7 +136,7 @@ class Facts(commands.Cog):
                 nutrient = self.content.nutrient(member)
                 choices.setdefault(member, Candidate(nutrient.id, nutrient.name))
         return [
-            app_commands.Choice(name=render._cap(c.name, limits.CHOICE_NAME), value=c.id)
+            app_commands.Choice(name=cap(c.name, limits.CHOICE_NAME), value=c.id)
             for c in list(choices.values())[: limits.AUTOCOMPLETE_CHOICES]
         ]
 

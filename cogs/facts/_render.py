@@ -8,88 +8,23 @@ the fixed texts leave, so an answer can never pass Discord's limits.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 import discord
 from discord import app_commands
 
+from bot.embeds import (
+    BULLET,
+    HEALTH_COLOUR,
+    INFO_COLOUR,
+    RED_FLAG_COLOUR,
+    cap,
+    fit_lines,
+    pack_lines,
+)
 from content import Content, limits
+from content.citations import cited_ids
 from content.schema import Amount, Food, Nutrient, TipTopic
-
-HEALTH_COLOUR = discord.Colour.teal()
-RED_FLAG_COLOUR = discord.Colour.orange()
-INFO_COLOUR = discord.Colour.blurple()
-
-_CITATION = re.compile(r"\[([A-Z][A-Za-z0-9]*(?:,\s*[A-Z][A-Za-z0-9]*)*)\]")
-_BULLET = "• "
-
-
-# --- limits ---------------------------------------------------------------------------------
-
-
-def embed_limit_problems(embed: discord.Embed) -> list[str]:
-    """Every way ``embed`` breaks Discord's limits (empty when it is fine)."""
-    problems: list[str] = []
-
-    def over(what: str, text: str | None, limit: int) -> None:
-        if text is not None and len(text) > limit:
-            problems.append(f"{what}: {len(text)} characters > {limit}")
-
-    over("title", embed.title, limits.EMBED_TITLE)
-    over("description", embed.description, limits.EMBED_DESCRIPTION)
-    over("footer", embed.footer.text, limits.EMBED_FOOTER)
-    if len(embed.fields) > limits.EMBED_FIELDS:
-        problems.append(f"{len(embed.fields)} fields > {limits.EMBED_FIELDS}")
-    for index, field in enumerate(embed.fields):
-        over(f"field {index} name", field.name, limits.EMBED_FIELD_NAME)
-        over(f"field {index} value", field.value, limits.EMBED_FIELD_VALUE)
-        if not (field.name or "").strip() or not (field.value or "").strip():
-            problems.append(f"field {index} is empty (Discord rejects empty fields)")
-    if len(embed) > limits.EMBED_TOTAL:
-        problems.append(f"total: {len(embed)} characters > {limits.EMBED_TOTAL}")
-    return problems
-
-
-def check_embed_limits(embed: discord.Embed) -> None:
-    """Raise ``ValueError`` naming the first broken limit."""
-    problems = embed_limit_problems(embed)
-    if problems:
-        raise ValueError("; ".join(problems))
-
-
-# --- small helpers ------------------------------------------------------------------------
-
-
-def _cap(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def fit_lines(lines: Sequence[str], limit: int, more: str = "…and {n} more") -> str:
-    """Join as many whole lines as fit in ``limit``, then say how many were left out."""
-    kept: list[str] = []
-    used = 0
-    for index, line in enumerate(lines):
-        cost = len(line) + (1 if kept else 0)
-        rest = len(lines) - index - 1
-        tail = len(more.format(n=rest + 1)) + 1 if rest else 0
-        if used + cost + tail > limit:
-            left = len(lines) - index
-            note = more.format(n=left)
-            return "\n".join(kept + [note]) if kept else _cap(note, limit)
-        kept.append(line)
-        used += cost
-    return "\n".join(kept)
-
-
-def cited_ids(*texts: str | None, listed: Iterable[str] = ()) -> list[str]:
-    """Source ids cited inline in ``texts`` plus ``listed``, in first-seen order."""
-    ids: list[str] = []
-    for text in texts:
-        for match in _CITATION.finditer(text or ""):
-            ids += [ref.strip() for ref in match.group(1).split(",")]
-    ids += list(listed)
-    return list(dict.fromkeys(ids))
 
 
 def source_lines(content: Content, ids: Iterable[str]) -> list[str]:
@@ -107,19 +42,6 @@ def _footer(content: Content) -> str:
     return f"{content.disclaimer} {content.see_doctor_pointer}"
 
 
-def _pack(lines: Sequence[str], limit: int) -> tuple[str, int]:
-    """As many whole lines as fit in ``limit``, and how many that was."""
-    kept: list[str] = []
-    used = 0
-    for line in lines:
-        cost = len(line) + (1 if kept else 0)
-        if used + cost > limit:
-            break
-        kept.append(line)
-        used += cost
-    return "\n".join(kept), len(kept)
-
-
 def _finish(embed: discord.Embed, content: Content, source_ids: list[str]) -> discord.Embed:
     """Add the Sources field(s) in the room left, then the footer every health answer carries."""
     footer = _footer(content)
@@ -130,7 +52,7 @@ def _finish(embed: discord.Embed, content: Content, source_ids: list[str]) -> di
         room = min(left, limits.EMBED_FIELD_VALUE)
         if room < 60:
             break
-        text, count = _pack(lines, room)
+        text, count = pack_lines(lines, room)
         if count == len(lines):
             embed.add_field(name=name, value=text, inline=False)
             break
@@ -184,7 +106,7 @@ def render_nutrient(content: Content, nutrient: Nutrient) -> discord.Embed:
 
     amounts = {f.id: a for f in content.foods for a in f.amounts if a.nutrient == nutrient.id}
     food_lines = [
-        f"{_BULLET}{content.food(food_id).name}, {content.food(food_id).serving}: "
+        f"{BULLET}{content.food(food_id).name}, {content.food(food_id).serving}: "
         f"{format_amount(nutrient, amounts[food_id])}"
         for food_id in nutrient.best_foods
     ]
@@ -206,7 +128,7 @@ def render_foods(content: Content, nutrient: Nutrient) -> discord.Embed:
         f"Amounts computed from USDA SR28 [S14]."
     )
     lines = [
-        f"{_BULLET}**{food.name}**, {food.serving}: {format_amount(nutrient, amount)}"
+        f"{BULLET}**{food.name}**, {food.serving}: {format_amount(nutrient, amount)}"
         for food, amount in content.foods_for(nutrient.id)
     ]
     caveat_name = "Good to know"
@@ -216,7 +138,7 @@ def render_foods(content: Content, nutrient: Nutrient) -> discord.Embed:
     room = min(limits.EMBED_DESCRIPTION, limits.EMBED_TOTAL - reserve - 300) - len(header) - 2
     body = fit_lines(lines, room) if lines else "No foods are listed for this nutrient yet."
     embed = discord.Embed(
-        title=_cap(f"{nutrient.name}: amounts in foods", limits.EMBED_TITLE),
+        title=cap(f"{nutrient.name}: amounts in foods", limits.EMBED_TITLE),
         description=f"{header}\n\n{body}",
         colour=HEALTH_COLOUR,
     )
@@ -230,7 +152,7 @@ def render_foods(content: Content, nutrient: Nutrient) -> discord.Embed:
 def render_food(content: Content, food: Food) -> discord.Embed:
     order = {n.id: i for i, n in enumerate(content.nutrients)}
     lines = [
-        f"{_BULLET}**{content.nutrient(a.nutrient).name}**: "
+        f"{BULLET}**{content.nutrient(a.nutrient).name}**: "
         f"{format_amount(content.nutrient(a.nutrient), a)}"
         for a in sorted(food.amounts, key=lambda a: order[a.nutrient])
     ]
@@ -240,7 +162,7 @@ def render_food(content: Content, food: Food) -> discord.Embed:
     )
     embed = discord.Embed(
         title=food.name,
-        description=_cap(description, limits.EMBED_DESCRIPTION),
+        description=cap(description, limits.EMBED_DESCRIPTION),
         colour=HEALTH_COLOUR,
     )
     if food.note:
@@ -265,9 +187,7 @@ def render_compare(content: Content) -> discord.Embed:
             f"**Key deficiency symptom:** {row.deficiency_symptom}\n"
             f"**Best sources:** {row.best_sources}"
         )
-        embed.add_field(
-            name=row.nutrient, value=_cap(value, limits.EMBED_FIELD_VALUE), inline=False
-        )
+        embed.add_field(name=row.nutrient, value=cap(value, limits.EMBED_FIELD_VALUE), inline=False)
     return _finish(embed, content, cited_ids(compare.intro, listed=compare.sources))
 
 
@@ -295,7 +215,7 @@ def render_see_a_doctor(content: Content) -> discord.Embed:
         ("See a health professional if…", flags.see_a_professional),
         ("Get medical help straight away if…", flags.get_help_now),
     ):
-        lines = [f"{_BULLET}{flag.text}{_cite(flag.sources)}" for flag in entries]
+        lines = [f"{BULLET}{flag.text}{_cite(flag.sources)}" for flag in entries]
         embed.add_field(name=name, value=fit_lines(lines, limits.EMBED_FIELD_VALUE), inline=False)
     embed.add_field(name="What happens next", value=flags.what_happens_next, inline=False)
     ids = cited_ids(
@@ -322,13 +242,13 @@ def render_tips(content: Content, topic_id: str | None = None) -> discord.Embed:
     for topic in content.tip_topics:
         first = topic.tips[0]
         value = f"{topic.summary}\n**Try this:** {first.text}"
-        embed.add_field(name=topic.name, value=_cap(value, limits.EMBED_FIELD_VALUE), inline=False)
+        embed.add_field(name=topic.name, value=cap(value, limits.EMBED_FIELD_VALUE), inline=False)
         ids += cited_ids(topic.summary, first.text, listed=first.sources)
     return _finish(embed, content, list(dict.fromkeys(ids)))
 
 
 def _render_topic(content: Content, topic: TipTopic) -> discord.Embed:
-    lines = [f"{_BULLET}{tip.text}" for tip in topic.tips]
+    lines = [f"{BULLET}{tip.text}" for tip in topic.tips]
     room = limits.EMBED_DESCRIPTION - len(topic.summary) - 2
     embed = discord.Embed(
         title=f"Tips: {topic.name}",
@@ -361,7 +281,7 @@ def render_about(content: Content, version: str, commands: Iterable[object] = ()
     if summary:
         embed.add_field(
             name="Commands",
-            value=_cap(summary + "\n`/help` says what each one does.", limits.EMBED_FIELD_VALUE),
+            value=cap(summary + "\n`/help` says what each one does.", limits.EMBED_FIELD_VALUE),
             inline=False,
         )
     embed.add_field(name="Not medical advice", value=_footer(content), inline=False)
@@ -376,7 +296,7 @@ def render_about(content: Content, version: str, commands: Iterable[object] = ()
         + "\nEach answer links the exact pages it uses.",
         inline=False,
     )
-    embed.add_field(name="Version", value=_cap(version or "unknown", 100), inline=False)
+    embed.add_field(name="Version", value=cap(version or "unknown", 100), inline=False)
     return embed
 
 
@@ -404,7 +324,7 @@ def render_help(lines: Sequence[str]) -> discord.Embed:
     chunks: list[list[str]] = [[]]
     limit = limits.EMBED_DESCRIPTION
     for line in lines:
-        line = _cap(line, limits.EMBED_FIELD_VALUE)
+        line = cap(line, limits.EMBED_FIELD_VALUE)
         current = chunks[-1]
         if len("\n".join([*current, line])) > limit:
             chunks.append([line])

@@ -10,18 +10,15 @@ from discord import Interaction, app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
+from bot.autocomplete import zone_autocomplete
+from bot.embeds import discord_time
 from bot.reminders.service import STATS_DAYS, ReminderService
-from bot.reminders.zones import suggest_zones
 from cogs.reminders import _render as render
 
 KIND_CHOICES = [
     Choice(name=render.KIND_NAMES[k], value=k)
     for k in ("hydration", "stretching", "sleep", "caffeine")
 ]
-
-
-async def zone_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
-    return [Choice(name=zone, value=zone) for zone in suggest_zones(current[:100], limit=25)]
 
 
 @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -87,9 +84,7 @@ class Reminders(
         settings = await self.service.settings(interaction.user.id)
         where = "by DM" if settings.delivery == "dm" else "in your server's reminder channel"
         times = ", ".join(render.clock(t) for t in view.times)
-        next_line = (
-            f" Next one {render.discord_time(view.next_fire, 'R')}." if view.next_fire else ""
-        )
+        next_line = f" Next one {discord_time(view.next_fire, 'R')}." if view.next_fire else ""
         await interaction.response.send_message(
             f"✅ **{render.KIND_NAMES[view.kind]}** reminders on at {times} ({view.zone}), {where}.{next_line}",
             ephemeral=True,
@@ -122,7 +117,7 @@ class Reminders(
     async def pause(self, interaction: Interaction, days: app_commands.Range[int, 1, 30]) -> None:
         until = await self.service.pause(interaction.user.id, days)
         await interaction.response.send_message(
-            f"⏸️ Paused until {until.strftime('%a %d %b %H:%M')} ({render.discord_time(until, 'R')}); "
+            f"⏸️ Paused until {until.strftime('%a %d %b %H:%M')} ({discord_time(until, 'R')}); "
             "they resume by themselves. `/remind resume` restarts them sooner.",
             ephemeral=True,
         )

@@ -6,15 +6,14 @@ The sender adds the ``nonce``; everything else about the message is decided here
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import time
 
 import discord
 
+from bot.embeds import STEADY_COLOUR, discord_time
 from bot.reminders.sender import Occurrence
 from bot.reminders.service import KindStats, MemberView, SubscriptionView
 from content import Content
-
-REMINDER_COLOUR = discord.Colour.from_rgb(88, 166, 255)
 
 KIND_TITLES: dict[str, str] = {
     "hydration": "💧 Time for a glass of water",
@@ -43,7 +42,7 @@ def reminder_embed(content: Content, occurrence: Occurrence) -> discord.Embed:
         title += " (snoozed)"
     elif occurrence.source == "test":
         title += " (test)"
-    embed = discord.Embed(title=title, description=message, colour=REMINDER_COLOUR)
+    embed = discord.Embed(title=title, description=message, colour=STEADY_COLOUR)
     embed.add_field(name="Tip", value=tip.text, inline=False)
     embed.set_footer(text=content.disclaimer)
     return embed
@@ -67,7 +66,7 @@ def daily_tip_payload(content: Content, position: int, guild_id: int) -> dict:
     tips = content.all_tips()
     _tip_id, text = tips[(guild_id + position) % len(tips)]
     embed = discord.Embed(
-        title="💡 Today's tip for calmer muscles", description=text, colour=REMINDER_COLOUR
+        title="💡 Today's tip for calmer muscles", description=text, colour=STEADY_COLOUR
     )
     embed.set_footer(text=content.disclaimer)
     return {"embeds": [embed.to_dict()], "components": [], "allowed_mentions": {"parse": []}}
@@ -75,11 +74,6 @@ def daily_tip_payload(content: Content, position: int, guild_id: int) -> dict:
 
 def clock(t: time) -> str:
     return t.strftime("%H:%M")
-
-
-def discord_time(moment: datetime, style: str = "f") -> str:
-    """A Discord timestamp: each reader's client shows it in their own local time."""
-    return f"<t:{int(moment.timestamp())}:{style}>"
 
 
 def describe_subscription(view: SubscriptionView) -> str:
@@ -94,7 +88,7 @@ def describe_subscription(view: SubscriptionView) -> str:
 
 
 def list_embed(settings: MemberView, views: list[SubscriptionView]) -> discord.Embed:
-    embed = discord.Embed(title="Your reminders", colour=REMINDER_COLOUR)
+    embed = discord.Embed(title="Your reminders", colour=STEADY_COLOUR)
     if not views:
         embed.description = "You have no reminders yet. Start one with `/remind start`."
     for view in views:
@@ -115,7 +109,7 @@ def list_embed(settings: MemberView, views: list[SubscriptionView]) -> discord.E
 
 
 def stats_embed(stats: list[KindStats], days: int) -> discord.Embed:
-    embed = discord.Embed(title=f"Your last {days} days", colour=REMINDER_COLOUR)
+    embed = discord.Embed(title=f"Your last {days} days", colour=STEADY_COLOUR)
     for row in stats:
         streak = f"{row.streak} day" + ("" if row.streak == 1 else "s")
         embed.add_field(

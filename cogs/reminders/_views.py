@@ -12,6 +12,7 @@ import re
 
 import discord
 
+from bot.embeds import discord_time
 from bot.tree import answer_error
 
 SNOOZE_MINUTES = 30
@@ -58,7 +59,7 @@ class ReminderButton(
             return "This reminder is already marked as done ✅"
         if self.action == "snooze":
             at = await service.snooze(self.delivery_id, user_id, SNOOZE_MINUTES)
-            return f"Snoozed ⏰ I'll remind you once more at {at.strftime('%H:%M')} (<t:{int(at.timestamp())}:R>)."
+            return f"Snoozed ⏰ I'll remind you once more at {at.strftime('%H:%M')} ({discord_time(at, 'R')})."
         kind = await service.stop_from_button(self.delivery_id, user_id)
         return f"Stopped your {kind} reminders. Start them again any time with `/remind start`."
 

@@ -1,4 +1,4 @@
--- Reminders (PRODUCT.md section 3). The database is the source of truth for everything
+-- Reminders. The database is the source of truth for everything
 -- scheduled: one dispatcher claims due subscriptions by next_fire_at and records each
 -- occurrence in the deliveries ledger before sending it.
 -- All instants are unix seconds UTC. Local times are 'HH:MM' in the row's IANA zone.

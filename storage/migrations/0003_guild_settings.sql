@@ -1,4 +1,4 @@
--- Per-server settings chosen with /config (PRODUCT.md §4). The daily tip itself is a
+-- Per-server settings chosen with /config. The daily tip itself is a
 -- subscription (kind 'daily_tip', user_id NULL) in the reminder engine's tables, so it shares
 -- the schedule maths, ledger, nonce and paced sender. A *_problem column holds why the last
 -- send to that channel failed (shown by /config show); setting the channel again clears it.

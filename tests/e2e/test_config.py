@@ -1,4 +1,4 @@
-"""Server configuration (PRODUCT.md §4) as a server's admins and members see it: ``/config
+"""Server configuration as a server's admins and members see it: ``/config
 reminder-channel``, ``/config daily-tip``, ``/config daily-tip-off`` and ``/config show``.
 
 The daily tip arriving at its time, and a tip channel that breaks later, are in

@@ -1,5 +1,5 @@
-"""The daily tip and scheduled server posts over time (PRODUCT.md §4, riding the reminder
-engine of §3), with the bot's clock under libfaketime running 60x fast.
+"""The daily tip and scheduled server posts over time (riding the reminder
+engine), with the bot's clock under libfaketime running 60x fast.
 
 The fake clock only runs inside the bot process; the emulator and its 3 s interaction
 deadline keep real time. To get from one day to the next the test stops the bot and starts it

@@ -1,4 +1,4 @@
-"""Fact commands (PRODUCT.md §2) as a member sees them, in a server and in DMs with the bot."""
+"""Fact commands as a member sees them, in a server and in DMs with the bot."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Privacy (PRODUCT.md §6): a member sees, and erases, everything Steady stores about them."""
+"""Privacy: a member sees, and erases, everything Steady stores about them."""
 
 from __future__ import annotations
 

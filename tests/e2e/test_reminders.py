@@ -1,4 +1,4 @@
-"""Reminders (PRODUCT.md §3) as a member sees them: ``/remind …`` and the buttons on a reminder.
+"""Reminders as a member sees them: ``/remind …`` and the buttons on a reminder.
 
 Tests that need a reminder to come due run the bot on a faked clock (see
 ``reminder_helpers``): it starts at a fixed instant and runs 60–300× fast, so "in two

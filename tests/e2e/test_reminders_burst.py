@@ -1,7 +1,7 @@
 """Many members due in the same minute, and a crash in the middle of sending them.
 
 Discord allows about 50 requests a second per bot (the emulator enforces 50/s, plus 10 DM
-channel creations a second); PRODUCT.md §3: a burst is queued and sent as fast as the limit
+channel creations a second). A burst is queued and sent as fast as the limit
 allows, without losing any reminder and without sending any twice, even across a kill -9.
 """
 

@@ -1,4 +1,4 @@
-"""When reminders fire (PRODUCT.md §3): across daylight-saving changes and after downtime.
+"""When reminders fire: across daylight-saving changes and after downtime.
 
 The bot runs on a faked clock (see ``reminder_helpers``) that starts a few minutes before
 the moment under test and runs fast; the emulator and the test keep real time.

@@ -6,8 +6,10 @@ import discord
 import pytest
 from discord import app_commands
 
+from bot.embeds import check_embed_limits
 from cogs.facts import _render as render
-from content import limits, load_content
+from content import load_content
+from content.citations import cited_ids
 
 CONTENT = load_content()
 
@@ -31,7 +33,7 @@ HEALTH = _health_embeds()
 
 @pytest.mark.parametrize(("name", "embed"), HEALTH, ids=[n for n, _ in HEALTH])
 def test_health_answers_fit_and_carry_the_disclaimer(name: str, embed: discord.Embed) -> None:
-    render.check_embed_limits(embed)
+    check_embed_limits(embed)
     assert CONTENT.disclaimer in embed.footer.text
     assert "/see-a-doctor" in embed.footer.text
     assert any(f.name.startswith("Sources") for f in embed.fields), name
@@ -40,7 +42,7 @@ def test_health_answers_fit_and_carry_the_disclaimer(name: str, embed: discord.E
 @pytest.mark.parametrize(("name", "embed"), HEALTH, ids=[n for n, _ in HEALTH])
 def test_every_inline_citation_is_resolved(name: str, embed: discord.Embed) -> None:
     texts = [embed.description or "", *(f.value for f in embed.fields)]
-    cited = render.cited_ids(*texts)
+    cited = cited_ids(*texts)
     sources = "\n".join(f.value for f in embed.fields if f.name.startswith("Sources"))
     for source_id in cited:
         assert f"**{source_id}**" in sources or "more in /about" in sources, (name, source_id)
@@ -48,7 +50,7 @@ def test_every_inline_citation_is_resolved(name: str, embed: discord.Embed) -> N
 
 def test_about_fits_and_says_what_is_kept() -> None:
     embed = render.render_about(CONTENT, "1.2.3")
-    render.check_embed_limits(embed)
+    check_embed_limits(embed)
     text = " ".join(f.value for f in embed.fields)
     assert "/privacy export" in text and "/privacy delete" in text
     assert "message content" in text and "1.2.3" in text and CONTENT.disclaimer in text
@@ -88,26 +90,6 @@ def test_help_lists_commands_and_group_subcommands() -> None:
 def test_help_spills_into_fields_and_stays_within_limits() -> None:
     lines = [f"`/command-{i:03}` " + "d" * 90 for i in range(120)]
     embed = render.render_help(lines)
-    render.check_embed_limits(embed)
+    check_embed_limits(embed)
     assert embed.fields  # did not fit the description alone
     assert render.render_help([]).description
-
-
-def test_check_embed_limits_catches_each_kind_of_overflow() -> None:
-    embed = discord.Embed(title="t" * 257, description="d" * 4097)
-    for _ in range(26):
-        embed.add_field(name="n", value="v" * 1025)
-    embed.set_footer(text="f" * 2049)
-    problems = " | ".join(render.embed_limit_problems(embed))
-    for part in ("title", "description", "footer", "26 fields", "field 0 value", "total"):
-        assert part in problems
-    with pytest.raises(ValueError):
-        render.check_embed_limits(embed)
-
-
-def test_fit_lines_keeps_whole_lines_and_counts_the_rest() -> None:
-    lines = [f"line {i}" for i in range(100)]
-    text = render.fit_lines(lines, 60)
-    assert len(text) <= 60 and text.endswith("more")
-    assert render.fit_lines(["short"], 60) == "short"
-    assert len(render.fit_lines(["x" * 500], limits.CHOICE_NAME)) <= limits.CHOICE_NAME

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import discord
 import pytest
 
+from bot.embeds import check_embed_limits
 from bot.reminders.sender import Occurrence
 from bot.reminders.service import KindStats, MemberView, SubscriptionView
-from cogs.facts._render import check_embed_limits
 from cogs.reminders import ReminderButton
 from cogs.reminders._render import (
     KIND_NAMES,
