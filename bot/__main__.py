@@ -11,10 +11,10 @@ import aiohttp
 import discord
 
 from bot import __version__, gateway
-from bot.app import SteadyBot
 from bot.errors import StartupError
 from bot.logs import configure_logging
 from bot.settings import load_settings
+from bot.sharded_bot import make_bot
 from content import load_content
 from storage.database import Database
 
@@ -37,7 +37,8 @@ def startup_refusal(error: discord.HTTPException, dev_guild_id: int | None) -> s
 async def run() -> None:
     settings = load_settings()
     token = settings.discord_token.get_secret_value().strip()
-    configure_logging(settings.log_level, secrets=[token])
+    plan = settings.shard_plan
+    configure_logging(settings.log_level, secrets=[token], tag=plan.label if plan else None)
     log.info("Steady %s starting", __version__)
     gateway.point_rest_at(settings.discord_api_base)
 
@@ -45,7 +46,7 @@ async def run() -> None:
     try:
         await db.migrate()
         content = load_content(settings.content_dir)
-        bot = SteadyBot(settings=settings, db=db, content=content)
+        bot = make_bot(settings=settings, db=db, content=content)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             # Closing the bot ends bot.start(); in-flight work finishes in bot.close().

@@ -31,7 +31,7 @@ def intents() -> discord.Intents:
 
 
 class SteadyBot(commands.Bot):
-    def __init__(self, *, settings: Settings, db: Database, content) -> None:
+    def __init__(self, *, settings: Settings, db: Database, content, **options) -> None:
         # Steady never joins voice: don't warn at every start that voice libraries are missing.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -47,6 +47,7 @@ class SteadyBot(commands.Bot):
             # on_ready only logs; nothing waits for every server to stream in first.
             guild_ready_timeout=0.5,
             http_trace=self._global_rate_limit_trace(),
+            **options,  # shard_count and shard_ids for ShardedSteadyBot (bot/sharded_bot.py)
         )
         self.settings = settings
         self.db = db

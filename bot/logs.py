@@ -30,9 +30,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", secrets: list[str] | None = None) -> None:
+def configure_logging(
+    level: str = "INFO", secrets: list[str] | None = None, *, tag: str | None = None
+) -> None:
+    """``tag`` names the process in every line (its shards), for logs merged from several."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(
+        logging.Formatter(_FORMAT.replace("%(name)s", f"[{tag}] %(name)s") if tag else _FORMAT)
+    )
     handler.addFilter(RedactSecrets(secrets or []))
     root = logging.getLogger()
     root.handlers[:] = [handler]

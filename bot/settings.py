@@ -8,10 +8,12 @@ re-invent all three.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import shards
 from bot.errors import StartupError
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -32,6 +34,11 @@ class Settings(BaseSettings):
     # ~49.9/s; 45 leaves room for the bot's other requests that count (e.g. DM opens).
     send_rate_per_s: float = Field(default=45.0, gt=0)
     send_workers: int = Field(default=8, ge=1, le=64)
+    # Sharding (bot/shards.py). Unset: one gateway connection, exactly as before.
+    shard_count: int | None = Field(default=None, ge=1, le=shards.MAX_SHARD_COUNT)
+    # "0,1" or "0-3"; unset with SHARD_COUNT set = every shard in this process. NoDecode:
+    # pydantic-settings would otherwise try to read the text as JSON.
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
     @field_validator("discord_api_base")
     @classmethod
@@ -43,6 +50,23 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _empty_count_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: object, info: ValidationInfo) -> object:
+        if value == "":
+            return None
+        if not isinstance(value, str):
+            return value
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("needs SHARD_COUNT, the total number of shards of the bot")
+        return shards.parse_shard_ids(value, count)
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -50,6 +74,10 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @property
+    def shard_plan(self) -> shards.ShardPlan | None:
+        return shards.ShardPlan.from_settings(self.shard_count, self.shard_ids)
 
     @property
     def api_base_is_custom(self) -> bool:

@@ -18,6 +18,7 @@ from bot.autocomplete import zone_autocomplete
 from bot.embeds import STEADY_COLOUR, discord_time
 from bot.errors import UserFacingError
 from bot.reminders.schedule import ReminderKind
+from bot.shards import process_owns_guild
 from cogs.config._permissions import (
     can_manage_server,
     describe_missing,
@@ -205,9 +206,10 @@ class Config(
         """Called by the bot on READY, before it says it is ready."""
         # READY lists every server the bot is in (unavailable ones too, during an outage), so
         # a configured server missing from it has removed the bot.
+        # With shards in several processes, READY only lists this process's servers.
         present = {guild.id for guild in self.bot.guilds}
         for guild_id in await guild_settings.configured_guilds(self.db):
-            if guild_id not in present:
+            if guild_id not in present and process_owns_guild(self.bot, guild_id):
                 await self.forget_server(guild_id)
                 log.info(
                     "server %s removed the bot while it was offline; its settings cleared", guild_id

@@ -142,14 +142,19 @@ class Driver:
         bot_permissions: int = perms.DEFAULT_BOT,
         everyone_permissions: int = perms.DEFAULT_EVERYONE,
         channels: Iterable[str] = ("general",),
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        """A server with the bot in it (GUILD_CREATE is sent if the bot is connected)."""
+        """A server with the bot in it (GUILD_CREATE is sent if the bot is connected).
+
+        ``shard=(shard_id, shard_count)`` picks an id whose events go to that shard.
+        """
         owner = owner or self.add_user(f"{name.lower().replace(' ', '-')}-owner")
         guild = self.world.add_guild(
             name,
             owner=owner,
             everyone_permissions=everyone_permissions,
             bot_permissions=bot_permissions,
+            shard=shard,
         )
         for user in members:
             self.world.add_member(guild, user)
@@ -322,9 +327,11 @@ class Driver:
         *,
         message: Message | None = None,
     ) -> ix.InteractionRecord:
-        if not self.emulator.gateway.live_connections():
+        gateway = self.emulator.gateway
+        guild_id = guild.id if guild else None
+        if not gateway.connected_for(guild_id):
             await self.emulator.wait_until(
-                self.emulator.gateway.live_connections, what="the bot to be connected"
+                lambda: gateway.connected_for(guild_id), what="the bot's shard to be connected"
             )
         interaction_id, token, payload = ix.interaction_payload(
             self.world,

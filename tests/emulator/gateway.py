@@ -3,7 +3,15 @@
 What a client sees: HELLO, then IDENTIFY -> READY + one GUILD_CREATE per guild, heartbeats
 answered with ACKs, dispatches numbered by ``s``; RESUME replays what was sent after the
 client's last sequence number (events dispatched while it was away are kept, as Discord
-does). Transport compression is ``zlib-stream``: one zlib context per connection, each
+does).
+
+Sharding as Discord does it: IDENTIFY may carry ``shard: [shard_id, shard_count]`` (checked:
+4010 Invalid shard; 4011 Sharding required when one shard would hold more than
+``max_guilds_per_shard`` servers). A session then gets only its own servers' events, server
+``g`` going to shard ``(g >> 22) % shard_count``; events without a server (DMs, DM
+interactions) go to shard 0 only. IDENTIFYs are limited per rate-limit key
+``shard_id % max_concurrency`` to one every 5 s when ``enforce_identify_rate`` is on (too fast:
+op 9, recorded in ``identify_rate_violations``). Transport compression is ``zlib-stream``: one zlib context per connection, each
 message ending in a ``Z_SYNC_FLUSH`` marker, which is what discord.py's decompressor expects.
 """
 
@@ -13,6 +21,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -46,6 +55,21 @@ EVENT_INTENTS = {
     "GUILD_ROLE_UPDATE": GUILDS_INTENT,
 }
 REPLAY_BUFFER = 5000
+# Discord: each identify rate-limit key allows one IDENTIFY per 5 seconds.
+IDENTIFY_SPACING_S = 5.0
+# Discord requires sharding past 2,500 servers per connection.
+MAX_GUILDS_PER_SHARD = 2500
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    return (guild_id >> 22) % shard_count
+
+
+def guild_of_event(event: str, data: Any) -> int | None:
+    """The server an event belongs to, which decides its shard; ``None`` for DMs."""
+    key = "id" if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else "guild_id"
+    raw = data.get(key) if isinstance(data, dict) else None
+    return int(raw) if raw else None
 
 
 @dataclass
@@ -58,6 +82,14 @@ class Session:
     buffer: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_BUFFER))
     connection: Connection | None = None
     identify: dict[str, Any] = field(default_factory=dict)
+    shard_id: int = 0
+    shard_count: int = 1
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether this session's shard gets events of ``guild_id`` (``None``: a DM)."""
+        if guild_id is None:
+            return self.shard_id == 0
+        return shard_of(guild_id, self.shard_count) == self.shard_id
 
 
 class Connection:
@@ -103,6 +135,15 @@ class Gateway:
         self.refused_compression: list[str] = []
         #: ``compress`` query of every connection, e.g. ["zlib-stream", "zlib-stream"].
         self.compressions: list[str | None] = []
+        #: What ``GET /gateway/bot`` announces; ``None``: one shard per 1,000 servers.
+        self.recommended_shards: int | None = None
+        self.max_concurrency = 1
+        self.max_guilds_per_shard = MAX_GUILDS_PER_SHARD
+        #: Off by default: tests restart bots faster than Discord would allow.
+        self.enforce_identify_rate = False
+        #: (monotonic time, shard id, shard count) of every accepted IDENTIFY.
+        self.identify_log: list[tuple[float, int, int]] = []
+        self.identify_rate_violations: list[tuple[int, float]] = []
         # Cleared by :meth:`hold`: new connections wait before HELLO (an outage window).
         self._open = asyncio.Event()
         self._open.set()
@@ -184,12 +225,30 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~world.privileged_intents_enabled:
             await connection.close(4014, "Disallowed intent(s)")
             return
+        shard = d.get("shard", [0, 1])
+        if not _valid_shard(shard):
+            await connection.close(4010, "Invalid shard")
+            return
+        shard_id, shard_count = shard
+        guilds = [g for g in world.visible_guilds() if shard_of(g.id, shard_count) == shard_id]
+        if len(guilds) > self.max_guilds_per_shard:
+            await connection.close(4011, "Sharding required")
+            return
+        if self._identify_too_soon(shard_id):
+            await connection.send_op(INVALID_SESSION, False)
+            return
         self.identifies += 1
-        session = Session(id=secrets.token_hex(16), intents=intents, identify=d)
+        self.identify_log.append((time.monotonic(), shard_id, shard_count))
+        session = Session(
+            id=secrets.token_hex(16),
+            intents=intents,
+            identify=d,
+            shard_id=shard_id,
+            shard_count=shard_count,
+        )
         self.sessions[session.id] = session
         connection.session = session
         session.connection = connection
-        guilds = world.visible_guilds()
         ready = {
             "v": 10,
             "user": {**world.bot.to_payload(), "verified": True, "mfa_enabled": False},
@@ -214,6 +273,26 @@ class Gateway:
         for guild in guilds:
             await self._dispatch_to(session, "GUILD_CREATE", guild.to_payload(world.bot))
         self.emu.notify()
+
+    def _identify_too_soon(self, shard_id: int) -> bool:
+        """Discord's identify rate limit, per key ``shard_id % max_concurrency``; recorded."""
+        now = time.monotonic()
+        key = shard_id % self.max_concurrency
+        last = max(
+            (t for t, sid, _ in self.identify_log if sid % self.max_concurrency == key),
+            default=None,
+        )
+        if last is None or now - last >= IDENTIFY_SPACING_S:
+            return False
+        self.identify_rate_violations.append((shard_id, now - last))
+        self.emu.notify()
+        return self.enforce_identify_rate
+
+    def shards_for(self, guild_count: int) -> int:
+        """``shards`` of ``GET /gateway/bot``."""
+        if self.recommended_shards is not None:
+            return self.recommended_shards
+        return max(1, -(-guild_count // 1000))
 
     async def _resume(self, connection: Connection, d: dict[str, Any]) -> None:
         session = self.sessions.get(d.get("session_id") or "")
@@ -247,21 +326,29 @@ class Gateway:
         if session.connection is not None:
             await session.connection.send(text)
 
+    def sessions_for(self, guild_id: int | None, intent: int = 0) -> list[Session]:
+        """Sessions that get an event of ``guild_id`` (``None``: a DM) needing ``intent``."""
+        return [
+            session
+            for session in self.sessions.values()
+            if session.receives(guild_id) and (not intent or session.intents & intent)
+        ]
+
     async def dispatch(self, event: str, data: Any) -> int:
-        """Send an event to every live session whose intents cover it; return how many."""
-        needed = EVENT_INTENTS.get(event, 0)
-        sent = 0
-        for session in list(self.sessions.values()):
-            if needed and not session.intents & needed:
-                continue
+        """Send an event to every session of its shard whose intents cover it; return how many."""
+        targets = self.sessions_for(guild_of_event(event, data), EVENT_INTENTS.get(event, 0))
+        for session in targets:
             await self._dispatch_to(session, event, data)
-            sent += 1
-        return sent
+        return len(targets)
 
     # --- faults on demand --------------------------------------------------------------------
 
     def live_connections(self) -> list[Connection]:
         return [c for c in self.connections if c.session is not None and not c.ws.closed]
+
+    def connected_for(self, guild_id: int | None) -> bool:
+        """Whether the shard that gets ``guild_id``'s events (``None``: DMs) is connected."""
+        return any(c.session.receives(guild_id) for c in self.live_connections() if c.session)
 
     async def request_reconnect(self) -> None:
         """Op 7: Discord asks the client to reconnect and RESUME."""
@@ -291,3 +378,13 @@ class Gateway:
         self._open.set()
         await self.close_connections(1001, "emulator shutting down")
         self.sessions.clear()
+
+
+def _valid_shard(shard: Any) -> bool:
+    return (
+        isinstance(shard, list)
+        and len(shard) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
+        and shard[1] >= 1
+        and 0 <= shard[0] < shard[1]
+    )

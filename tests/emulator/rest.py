@@ -179,15 +179,16 @@ async def get_gateway(request: web.Request) -> web.Response:
 
 async def get_gateway_bot(request: web.Request) -> web.Response:
     emu = _emu(request)
+    gateway = emu.gateway
     return err.json_response(
         {
             "url": emu.gateway_url,
-            "shards": 1,
+            "shards": gateway.shards_for(len(emu.world.visible_guilds())),
             "session_start_limit": {
                 "total": 1000,
-                "remaining": 999,
+                "remaining": max(0, 1000 - gateway.identifies),
                 "reset_after": 86_400_000,
-                "max_concurrency": 1,
+                "max_concurrency": gateway.max_concurrency,
             },
         }
     )

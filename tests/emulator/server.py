@@ -186,9 +186,8 @@ class Emulator:
             guild = self.world.guild_of(channel)
             if guild and message.author.id in guild.members:
                 payload["member"] = guild.members[message.author.id].to_payload(with_user=False)
-        for session in list(self.gateway.sessions.values()):
-            if session.intents & intent:
-                await self.gateway._dispatch_to(session, "MESSAGE_CREATE", payload)
+        for session in self.gateway.sessions_for(channel.guild_id, intent):
+            await self.gateway._dispatch_to(session, "MESSAGE_CREATE", payload)
 
     def edit_message(self, message: Message, body: dict[str, Any]) -> None:
         """PATCH semantics: only the fields present change; a deferred reply stops loading."""

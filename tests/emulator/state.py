@@ -19,9 +19,16 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 _increment = itertools.count()
 
 
-def snowflake() -> int:
-    """A new, unique, time-ordered Discord id (timestamp << 22 | increment)."""
+def snowflake(*, shard: tuple[int, int] | None = None) -> int:
+    """A new, unique, time-ordered Discord id (timestamp << 22 | increment).
+
+    ``shard=(shard_id, shard_count)``: a server id whose events go to that shard (its
+    timestamp moved up to count-1 ms ahead, since ``(id >> 22) % count`` picks the shard).
+    """
     ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    if shard is not None:
+        shard_id, shard_count = shard
+        ms += (shard_id - ms) % shard_count
     return (ms << 22) | (next(_increment) & 0xFFF)
 
 
@@ -367,8 +374,9 @@ class World:
         owner: User,
         everyone_permissions: int = perms.DEFAULT_EVERYONE,
         bot_permissions: int = perms.DEFAULT_BOT,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        guild = Guild(id=snowflake(), name=name, owner_id=owner.id)
+        guild = Guild(id=snowflake(shard=shard), name=name, owner_id=owner.id)
         guild.roles[guild.id] = Role(
             id=guild.id, name="@everyone", permissions=everyone_permissions
         )
