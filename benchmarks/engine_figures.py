@@ -69,12 +69,12 @@ class RelativeWaker:
 
 
 async def sample_rows(db: Database, limit: int) -> list[tuple[str, str, int]]:
-    async with db.conn.execute(
+    rows = await db.fetchall(
         "SELECT times, zone, next_fire_at FROM subscriptions WHERE next_fire_at IS NOT NULL "
         "ORDER BY random() LIMIT ?",
         (limit,),
-    ) as cursor:
-        return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def next_fire_rate(rows: list[tuple[str, str, int]], seconds: float) -> float:
@@ -133,8 +133,7 @@ async def measure_engine(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, A
     rate = next_fire_rate(rows, NEXT_FIRE_SECONDS) if rows else 0.0
     emit("progress", (3, 3))
 
-    async with db.conn.execute("SELECT count(*) FROM subscriptions") as cursor:
-        (count,) = await cursor.fetchone()
+    count = await db.fetchval("SELECT count(*) FROM subscriptions")
     await engine.stop()
     scheduler.shutdown(wait=False)
     await db.close()

@@ -81,10 +81,10 @@ async def measure_naive(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, An
     started = time.perf_counter()
     db = await Database.open(f"sqlite:///{db_path}")
     await db.migrate()
-    async with db.conn.execute(
+    found = await db.fetchall(
         "SELECT id, times, zone FROM subscriptions WHERE active = 1 ORDER BY id"
-    ) as cursor:
-        rows = [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+    )
+    rows = [(row[0], row[1], row[2]) for row in found]
     scheduler.start()
     total = len(rows)
     step = max(1, total // 200)

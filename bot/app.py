@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.sync import sync_if_changed
 from bot.tree import SteadyTree
 from bot.wiring import build_engine
-from storage.database import Database
+from storage.database import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,10 @@ class SteadyBot(commands.Bot):
         """Tell a member, once, about something that happened to their reminders meanwhile."""
         if self.reminders is None:
             return
-        notice = await self.reminder_service.pop_notice(interaction.user.id)
+        try:
+            notice = await self.reminder_service.pop_notice(interaction.user.id)
+        except DatabaseUnavailable:
+            return  # the command itself was answered; the notice waits for the next one
         if notice:
             try:
                 await interaction.followup.send(notice, ephemeral=True)

@@ -13,9 +13,14 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserFacingError
+from storage.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
+DATABASE_AWAY = (
+    "I can't reach my database right now, so I can't do that this second. "
+    "Please try again in a moment."
+)
 APOLOGY = (
     "Sorry, something went wrong on our side while answering that. "
     "It has been logged; please try again in a moment."
@@ -27,6 +32,8 @@ def user_message_for(error: app_commands.AppCommandError) -> str | None:
     original = getattr(error, "original", None)
     if isinstance(original, UserFacingError):
         return str(original)
+    if isinstance(original, DatabaseUnavailable):
+        return DATABASE_AWAY
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works in servers only, not in DMs."
     if isinstance(error, app_commands.MissingPermissions):
@@ -65,6 +72,8 @@ async def answer_error(interaction: discord.Interaction, error: Exception, where
     """
     if isinstance(error, UserFacingError):
         message: str | None = str(error)
+    elif isinstance(error, DatabaseUnavailable):
+        message = DATABASE_AWAY
     elif isinstance(error, app_commands.AppCommandError):
         message = user_message_for(error)
     else:

@@ -1,29 +1,146 @@
-"""The database connection and its numbered migrations.
+"""The database: one storage API over two backends, and their numbered migrations.
 
-SQLite through aiosqlite is the embedded default. Migrations are the numbered files in
-``storage/migrations`` (``0001_initial.sql``, ``0002_….sql``); each pending file is applied
-in its own transaction together with the bump of ``PRAGMA user_version``, so a crash
-mid-migration leaves the database at the previous version, never half-way.
+``DATABASE_URL`` picks the backend: ``sqlite:///…`` (the embedded default, one process,
+:mod:`storage.sqlite`) or ``postgresql://user:pass@host:port/db`` (several processes on one
+database, :mod:`storage.postgres`). The table modules (``storage.members``, ``.reminders``,
+``.ledger``…) and everything above them see only :class:`Database` and :class:`Queries`:
+
+* ``fetchone`` / ``fetchall`` / ``fetchval`` read, ``execute`` (returns the row count) and
+  ``executemany`` write, one statement each, committed on their own;
+* ``async with db.transaction() as tx`` runs several statements atomically (``tx`` has the
+  same five methods). A write whose rows are read back (``RETURNING``) goes through a
+  transaction too: on SQLite the ``fetch*`` methods of the database take no write lock.
+
+SQL is written once, with ``?`` placeholders (``?1``, ``?2`` to reuse one), in the dialect
+both engines share (``ON CONFLICT … DO UPDATE``, ``RETURNING``, partial indexes). The
+PostgreSQL backend rewrites placeholders to ``$1…``. Where the SQL must differ (claiming
+with ``FOR UPDATE SKIP LOCKED``, schema versions, advisory locks, LISTEN/NOTIFY), the
+table module asks ``db.dialect`` or the backend implements a method of its own.
+
+Migrations: ``storage/migrations/NNNN_name.sql`` for SQLite and
+``storage/migrations/postgresql/NNNN_name.sql`` for PostgreSQL, the same numbers and names
+for the same change. Each pending one is applied in its own transaction together with the
+record of the schema version, so a crash mid-migration leaves the previous version.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-
-import aiosqlite
+from typing import Any, ClassVar, Literal, Protocol
 
 from bot.errors import StartupError
 
-log = logging.getLogger(__name__)
-
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+Dialect = Literal["sqlite", "postgresql"]
+Params = Sequence[Any]
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached right now (PostgreSQL restarting, network down).
+
+    Raised instead of the driver's many connection errors so that callers can answer
+    "try again in a moment" without knowing which backend they talk to.
+    """
+
+
+class Row(Protocol):
+    """A result row: by position or by column name (``aiosqlite.Row`` and ``asyncpg.Record``)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __iter__(self) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+
+class Queries(Protocol):
+    """What a table module runs SQL on: the database itself or an open transaction."""
+
+    dialect: Dialect
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any: ...
+
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+
+DueChanged = Callable[[], None]
+
+
+class Database(ABC):
+    """One database, whichever engine. Open it with :meth:`open`."""
+
+    dialect: ClassVar[Dialect]
+    #: Whether several bot processes may share this database (claims then carry leases that
+    #: others honour); a SQLite file has exactly one bot process.
+    shared: ClassVar[bool]
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Queries]:
+        """Several statements committed together (rolled back on any error)."""
+
+    @abstractmethod
+    async def migrate(self, migrations: list[Migration] | None = None) -> int:
+        """Apply pending migrations; returns the schema version now in force."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    # --- telling other processes that something became due -----------------------------
+
+    async def announce_due_change(self) -> None:
+        """Tell the other processes' dispatchers to look again (no-op with one process)."""
+        return None
+
+    async def listen_due_changes(self, callback: DueChanged) -> None:
+        """Call ``callback`` when another process announces a change (no-op with one process)."""
+        return None
+
+    @staticmethod
+    async def open(url: str) -> Database:
+        """Connect to ``DATABASE_URL``, or raise :class:`StartupError` with one line (no secret)."""
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme in ("postgresql", "postgres"):
+            from storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(url)
+        if scheme == "sqlite":
+            from storage.sqlite import SqliteDatabase
+
+            return await SqliteDatabase.connect(url)
+        shown = scheme or url.split(":", 1)[0][:20]
+        raise StartupError(
+            f"DATABASE_URL: unsupported scheme {shown!r}; use sqlite:///path/to/file.sqlite3 "
+            "or postgresql://user:password@host:port/database"
+        )
 
 
 @dataclass(frozen=True)
@@ -33,126 +150,14 @@ class Migration:
     sql: str
 
 
-def sqlite_path_from_url(url: str) -> Path | str:
-    """``sqlite:///relative/path`` or ``sqlite:////absolute/path`` or ``sqlite://:memory:``."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        raise StartupError(
-            "DATABASE_URL: PostgreSQL is not supported by this version yet; "
-            "use sqlite:///path/to/file.sqlite3"
-        )
-    if not url.startswith("sqlite://"):
-        scheme = url.split(":", 1)[0] if ":" in url else url
-        raise StartupError(
-            f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path/to/file.sqlite3"
-        )
-    rest = url[len("sqlite://") :]
-    if rest in (":memory:", "/:memory:"):
-        return ":memory:"
-    if not rest.startswith("/") or rest == "/":
-        raise StartupError("DATABASE_URL: expected sqlite:///path/to/file.sqlite3")
-    return Path(rest[1:]) if not rest.startswith("//") else Path(rest[1:])
-
-
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     migrations = []
     for path in sorted(directory.glob("*.sql")):
         match = _MIGRATION_NAME.match(path.name)
         if not match:
-            raise StartupError(f"storage/migrations/{path.name}: name must be NNNN_name.sql")
+            raise StartupError(f"{directory.name}/{path.name}: name must be NNNN_name.sql")
         migrations.append(Migration(int(match.group(1)), path.name, path.read_text("utf-8")))
     numbers = [m.number for m in migrations]
     if numbers != list(range(1, len(numbers) + 1)):
-        raise StartupError(f"storage/migrations: numbers must run 1, 2, 3… without gaps: {numbers}")
+        raise StartupError(f"{directory}: numbers must run 1, 2, 3… without gaps: {numbers}")
     return migrations
-
-
-def _split_statements(sql: str) -> list[str]:
-    # Migration files hold plain DDL/DML without triggers, so ';' ends every statement.
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
-
-
-class Database:
-    """One aiosqlite connection shared by the bot; all SQL lives in ``storage`` modules.
-
-    The connection is in autocommit mode and shared by every coroutine. An explicit
-    ``BEGIN … COMMIT`` on it would swallow whatever statement another coroutine runs
-    meanwhile (and roll it back with ours on error), and a second ``BEGIN`` would fail. So
-    every write, one statement or many, goes through :meth:`write` or :meth:`transaction`,
-    which take one lock per database. Reads need no lock.
-    """
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
-        self._write_lock = asyncio.Lock()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error), one at a time."""
-        async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            await self.conn.execute("COMMIT")
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Autocommit statements, kept out of any transaction another coroutine holds."""
-        async with self._write_lock:
-            yield self.conn
-
-    @classmethod
-    async def open(cls, url: str) -> Database:
-        path = sqlite_path_from_url(url)
-        if isinstance(path, Path):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise StartupError(
-                    f"DATABASE_URL: cannot create folder {path.parent}: {error.strerror}"
-                ) from None
-        try:
-            conn = await aiosqlite.connect(str(path), isolation_level=None)
-        except Exception as error:  # sqlite3.OperationalError, permission errors…
-            raise StartupError(f"DATABASE_URL: cannot open {path}: {error}") from None
-        conn.row_factory = aiosqlite.Row
-        db = cls(conn)
-        try:
-            await conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is durable across process crashes in WAL mode (only an OS crash may lose
-            # the last commits), and much faster than FULL for the delivery ledger's writes.
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=5000")
-        except Exception as error:
-            await conn.close()
-            raise StartupError(
-                f"DATABASE_URL: {path} is not a usable SQLite database: {error}"
-            ) from None
-        return db
-
-    async def migrate(self, migrations: list[Migration] | None = None) -> int:
-        """Apply pending migrations; returns the schema version now in force."""
-        migrations = load_migrations() if migrations is None else migrations
-        async with self.conn.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        current = row[0]
-        for migration in migrations:
-            if migration.number <= current:
-                continue
-            try:
-                async with self.transaction() as conn:
-                    for statement in _split_statements(migration.sql):
-                        await conn.execute(statement)
-                    await conn.execute(f"PRAGMA user_version = {migration.number:d}")
-            except Exception as error:
-                raise StartupError(f"migration {migration.name} failed: {error}") from None
-            log.info("applied migration %s", migration.name)
-            current = migration.number
-        return current
-
-    async def close(self) -> None:
-        await self.conn.close()

@@ -25,70 +25,63 @@ def _now() -> int:
 
 
 async def get(db: Database, guild_id: int) -> GuildSettings:
-    async with db.conn.execute(
+    row = await db.fetchone(
         "SELECT guild_id, reminder_channel_id, reminder_channel_problem, daily_tip_problem "
         "FROM guild_settings WHERE guild_id = ?",
         (guild_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return GuildSettings(*row) if row else GuildSettings(guild_id=guild_id)
 
 
 async def configured_guilds(db: Database) -> list[int]:
     """Every server with a setting or a daily tip stored."""
-    async with db.conn.execute(
+    rows = await db.fetchall(
         "SELECT guild_id FROM guild_settings UNION "
         "SELECT guild_id FROM subscriptions WHERE user_id IS NULL AND guild_id IS NOT NULL"
-    ) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+    )
+    return [row[0] for row in rows]
 
 
 async def reminder_channel(db: Database, guild_id: int) -> int | None:
-    async with db.conn.execute(
+    value = await db.fetchval(
         "SELECT reminder_channel_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    return row[0] if row else None
+    )
+    return None if value is None else int(value)
 
 
 async def set_reminder_channel(db: Database, guild_id: int, channel_id: int) -> None:
-    # Through db.write(): the connection is shared, so a bare write could join (and be
-    # rolled back with) another coroutine's open transaction.
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO guild_settings (guild_id, reminder_channel_id, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET reminder_channel_id = excluded.reminder_channel_id, "
-            "reminder_channel_problem = NULL, updated_at = excluded.updated_at",
-            (guild_id, channel_id, _now()),
-        )
+    await db.execute(
+        "INSERT INTO guild_settings (guild_id, reminder_channel_id, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (guild_id) DO UPDATE SET reminder_channel_id = excluded.reminder_channel_id, "
+        "reminder_channel_problem = NULL, updated_at = excluded.updated_at",
+        (guild_id, channel_id, _now()),
+    )
 
 
 async def set_daily_tip_problem(db: Database, guild_id: int, problem: str | None) -> None:
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO guild_settings (guild_id, daily_tip_problem, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET daily_tip_problem = excluded.daily_tip_problem, "
-            "updated_at = excluded.updated_at",
-            (guild_id, problem, _now()),
-        )
+    await db.execute(
+        "INSERT INTO guild_settings (guild_id, daily_tip_problem, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (guild_id) DO UPDATE SET daily_tip_problem = excluded.daily_tip_problem, "
+        "updated_at = excluded.updated_at",
+        (guild_id, problem, _now()),
+    )
 
 
 async def set_reminder_channel_problem(db: Database, guild_id: int, problem: str | None) -> None:
-    async with db.write() as conn:
-        await conn.execute(
-            "UPDATE guild_settings SET reminder_channel_problem = ?, updated_at = ? WHERE guild_id = ?",
-            (problem, _now(), guild_id),
-        )
+    await db.execute(
+        "UPDATE guild_settings SET reminder_channel_problem = ?, updated_at = ? WHERE guild_id = ?",
+        (problem, _now(), guild_id),
+    )
 
 
 async def forget_reminder_channel(db: Database, channel_id: int) -> list[int]:
     """A channel was deleted: clear the reminder-channel settings naming it; returns the servers."""
-    async with db.write() as conn:
-        async with conn.execute(
+    async with db.transaction() as tx:
+        rows = await tx.fetchall(
             "SELECT guild_id FROM guild_settings WHERE reminder_channel_id = ?", (channel_id,)
-        ) as cursor:
-            guilds = [row[0] for row in await cursor.fetchall()]
-        await conn.execute(
+        )
+        guilds = [row[0] for row in rows]
+        await tx.execute(
             "UPDATE guild_settings SET reminder_channel_id = NULL, reminder_channel_problem = NULL, "
             "updated_at = ? WHERE reminder_channel_id = ?",
             (_now(), channel_id),
@@ -98,5 +91,4 @@ async def forget_reminder_channel(db: Database, channel_id: int) -> list[int]:
 
 async def forget_guild(db: Database, guild_id: int) -> None:
     """The bot was removed from the server: its settings go."""
-    async with db.write() as conn:
-        await conn.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
+    await db.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))

@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.database import Database
+from storage.database import Database, Queries
 
 SOURCES = ("schedule", "snooze", "test")
 PENDING_STATES = ("claimed", "sending")
@@ -94,12 +92,12 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(*row)
 
 
-async def insert(conn: aiosqlite.Connection, new: NewDelivery, now: int) -> Delivery | None:
+async def insert(tx: Queries, new: NewDelivery, now: int) -> Delivery | None:
     """Insert an occurrence; None if that occurrence (nonce) was already recorded.
 
-    Takes the connection because it runs inside the caller's transaction.
+    Takes ``tx`` because it may run inside the caller's transaction.
     """
-    async with conn.execute(
+    row = await tx.fetchone(
         "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
         "guild_id, state, error, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         f"ON CONFLICT (nonce) DO NOTHING RETURNING {_COLUMNS}",
@@ -116,15 +114,14 @@ async def insert(conn: aiosqlite.Connection, new: NewDelivery, now: int) -> Deli
             now,
             now,
         ),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return _delivery(row) if row else None
 
 
-async def insert_many_final(conn: aiosqlite.Connection, rows: list[NewDelivery], now: int) -> None:
+async def insert_many_final(tx: Queries, rows: list[NewDelivery], now: int) -> None:
     """Insert occurrences in one ``executemany`` inside the caller's transaction; an
     occurrence already recorded (same nonce) is left as it is."""
-    await conn.executemany(
+    await tx.executemany(
         "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
         "guild_id, state, error, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (nonce) DO NOTHING",
@@ -147,7 +144,7 @@ async def insert_many_final(conn: aiosqlite.Connection, rows: list[NewDelivery],
     )
 
 
-async def claimed_by_nonce(conn: aiosqlite.Connection, nonces: list[str]) -> list[Delivery]:
+async def claimed_by_nonce(tx: Queries, nonces: list[str]) -> list[Delivery]:
     """The ``claimed`` rows for these occurrence keys, earliest first (caller's transaction).
 
     A nonce recorded earlier in another state (already sent) is not returned, so a claim
@@ -157,57 +154,52 @@ async def claimed_by_nonce(conn: aiosqlite.Connection, nonces: list[str]) -> lis
     for start in range(0, len(nonces), 500):
         chunk = nonces[start : start + 500]
         marks = ",".join("?" for _ in chunk)
-        async with conn.execute(
+        found = await tx.fetchall(
             f"SELECT {_COLUMNS} FROM deliveries WHERE nonce IN ({marks}) AND state = 'claimed'",
             chunk,
-        ) as cursor:
-            out.extend(_delivery(row) for row in await cursor.fetchall())
+        )
+        out.extend(_delivery(row) for row in found)
     out.sort(key=lambda d: (d.scheduled_at, d.id))
     return out
 
 
 async def claim_new(db: Database, new: NewDelivery, now: int) -> Delivery | None:
-    async with db.write() as conn:
-        return await insert(conn, new, now)
+    async with db.transaction() as tx:
+        return await insert(tx, new, now)
 
 
 async def get(db: Database, delivery_id: int) -> Delivery | None:
-    async with db.conn.execute(
-        f"SELECT {_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))
     return _delivery(row) if row else None
 
 
 async def pending(db: Database, limit: int = 10_000) -> list[Delivery]:
     """Occurrences left claimed or in flight (by a crash or a stop), earliest first."""
-    async with db.conn.execute(
+    rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM deliveries WHERE state IN ('claimed', 'sending') "
         "ORDER BY scheduled_at, id LIMIT ?",
         (limit,),
-    ) as cursor:
-        return [_delivery(row) for row in await cursor.fetchall()]
+    )
+    return [_delivery(row) for row in rows]
 
 
 async def mark_sending(db: Database, delivery_id: int, channel_id: int, now: int) -> None:
     """Recorded before every request: from here on a crash means "maybe sent"."""
-    async with db.write() as conn:
-        await conn.execute(
-            "UPDATE deliveries SET state = 'sending', channel_id = ?, attempts = attempts + 1, "
-            "updated_at = ? WHERE id = ?",
-            (channel_id, now, delivery_id),
-        )
+    await db.execute(
+        "UPDATE deliveries SET state = 'sending', channel_id = ?, attempts = attempts + 1, "
+        "updated_at = ? WHERE id = ?",
+        (channel_id, now, delivery_id),
+    )
 
 
 async def mark_sent(
     db: Database, delivery_id: int, channel_id: int, message_id: int, via: str, now: int
 ) -> None:
-    async with db.write() as conn:
-        await conn.execute(
-            "UPDATE deliveries SET state = 'sent', channel_id = ?, message_id = ?, via = ?, "
-            "error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
-            (channel_id, message_id, via, now, now, delivery_id),
-        )
+    await db.execute(
+        "UPDATE deliveries SET state = 'sent', channel_id = ?, message_id = ?, via = ?, "
+        "error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
+        (channel_id, message_id, via, now, now, delivery_id),
+    )
 
 
 async def mark_final(
@@ -215,11 +207,10 @@ async def mark_final(
 ) -> None:
     if state not in FINAL_STATES or state == "sent":
         raise ValueError(f"not a final non-sent state: {state}")
-    async with db.write() as conn:
-        await conn.execute(
-            "UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE id = ?",
-            (state, error, now, delivery_id),
-        )
+    await db.execute(
+        "UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+        (state, error, now, delivery_id),
+    )
 
 
 async def set_outcome(db: Database, delivery_id: int, outcome: str, now: int) -> bool:
@@ -229,32 +220,29 @@ async def set_outcome(db: Database, delivery_id: int, outcome: str, now: int) ->
     guard = (
         "outcome IS NULL" if outcome == "snoozed" else "(outcome IS NULL OR outcome = 'snoozed')"
     )
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            f"UPDATE deliveries SET outcome = ?, outcome_at = ?, updated_at = ? WHERE id = ? AND {guard}",
-            (outcome, now, now, delivery_id),
-        )
-        return cursor.rowcount > 0
+    changed = await db.execute(
+        f"UPDATE deliveries SET outcome = ?, outcome_at = ?, updated_at = ? WHERE id = ? AND {guard}",
+        (outcome, now, now, delivery_id),
+    )
+    return changed > 0
 
 
 async def for_user_since(db: Database, user_id: int, since: int) -> list[Delivery]:
-    async with db.conn.execute(
+    rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM deliveries WHERE user_id = ? AND scheduled_at >= ? "
         "ORDER BY scheduled_at",
         (user_id, since),
-    ) as cursor:
-        return [_delivery(row) for row in await cursor.fetchall()]
+    )
+    return [_delivery(row) for row in rows]
 
 
 async def prune(db: Database, before: int, limit: int = 5_000) -> int:
     """Delete finished rows scheduled before ``before`` (a bounded batch); returns how many."""
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE scheduled_at < ? "
-            "AND state NOT IN ('claimed', 'sending') LIMIT ?)",
-            (before, limit),
-        )
-        return cursor.rowcount
+    return await db.execute(
+        "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE scheduled_at < ? "
+        "AND state NOT IN ('claimed', 'sending') LIMIT ?)",
+        (before, limit),
+    )
 
 
 def as_export(d: Delivery) -> dict[str, object]:

@@ -47,10 +47,7 @@ def _member(row: Any) -> Member:
 
 
 async def get(db: Database, user_id: int) -> Member | None:
-    async with db.conn.execute(
-        f"SELECT {_COLUMNS} FROM members WHERE user_id = ?", (user_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM members WHERE user_id = ?", (user_id,))
     return _member(row) if row else None
 
 
@@ -74,49 +71,48 @@ async def update(db: Database, user_id: int, now: int, **fields: object) -> None
     updates = ", ".join(
         [*(f"{name} = excluded.{name}" for name in names), "updated_at = excluded.updated_at"]
     )
-    async with db.write() as conn:
-        await conn.execute(
-            f"INSERT INTO members ({insert_cols}) VALUES ({placeholders}) "
-            f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
-            (user_id, now, now, *values),
-        )
+    await db.execute(
+        f"INSERT INTO members ({insert_cols}) VALUES ({placeholders}) "
+        f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
+        (user_id, now, now, *values),
+    )
 
 
 async def set_dm_channel(db: Database, user_id: int, channel_id: int | None, now: int) -> None:
     """Cache (or forget) the member's DM channel id so a reminder costs one request."""
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO members (user_id, dm_channel_id, created_at, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET dm_channel_id = excluded.dm_channel_id",
-            (user_id, channel_id, now, now),
-        )
+    await db.execute(
+        "INSERT INTO members (user_id, dm_channel_id, created_at, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET dm_channel_id = excluded.dm_channel_id",
+        (user_id, channel_id, now, now),
+    )
 
 
 async def set_notice(db: Database, user_id: int, notice: str, now: int) -> None:
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO members (user_id, notice, created_at, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET notice = excluded.notice",
-            (user_id, notice, now, now),
-        )
+    await db.execute(
+        "INSERT INTO members (user_id, notice, created_at, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET notice = excluded.notice",
+        (user_id, notice, now, now),
+    )
 
 
 async def pop_notice(db: Database, user_id: int) -> str | None:
-    """The pending one-time notice, cleared as it is read (so it is shown once)."""
-    async with db.write() as conn:
-        async with conn.execute(
-            "SELECT notice FROM members WHERE user_id = ?", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if not row or row[0] is None:
+    """The pending one-time notice, cleared as it is read (so it is shown once).
+
+    The clearing UPDATE only counts if it still found the notice: of two processes reading
+    it at once, the second one's UPDATE waits for the first to commit and then changes nothing.
+    """
+    async with db.transaction() as tx:
+        notice = await tx.fetchval("SELECT notice FROM members WHERE user_id = ?", (user_id,))
+        if notice is None:
             return None
-        await conn.execute("UPDATE members SET notice = NULL WHERE user_id = ?", (user_id,))
-        return row[0]
+        cleared = await tx.execute(
+            "UPDATE members SET notice = NULL WHERE user_id = ? AND notice IS NOT NULL", (user_id,)
+        )
+        return str(notice) if cleared else None
 
 
 async def delete(db: Database, user_id: int) -> None:
-    async with db.write() as conn:
-        await conn.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
+    await db.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
 
 
 def as_export(member: Member) -> dict[str, object]:

@@ -13,13 +13,24 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from storage import ledger
-from storage.database import Database
+from storage.database import Database, Queries
 from storage.ledger import Delivery, NewDelivery
 
 _COLUMNS = (
     "id, kind, user_id, guild_id, channel_id, times, custom_time, every_hours, zone, "
     "next_fire_at, active, paused_reason, created_at, updated_at"
 )
+_SNOOZE_COLUMNS = (
+    "id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, created_at"
+)
+
+
+def _skip_locked(tx: Queries) -> str:
+    """On PostgreSQL, rows another process is claiming right now are skipped, not waited for.
+
+    SQLite has one writer at a time (``BEGIN IMMEDIATE``), so there is nothing to skip.
+    """
+    return " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
 
 
 @dataclass(frozen=True)
@@ -75,46 +86,42 @@ class Snooze:
 
 
 async def get(db: Database, subscription_id: int) -> Subscription | None:
-    async with db.conn.execute(
+    row = await db.fetchone(
         f"SELECT {_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return _subscription(row) if row else None
 
 
 async def for_member(db: Database, user_id: int) -> list[Subscription]:
-    async with db.conn.execute(
+    rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM subscriptions WHERE user_id = ? ORDER BY kind", (user_id,)
-    ) as cursor:
-        return [_subscription(row) for row in await cursor.fetchall()]
+    )
+    return [_subscription(row) for row in rows]
 
 
 async def for_guild(db: Database, guild_id: int, kind: str) -> Subscription | None:
-    async with db.conn.execute(
+    row = await db.fetchone(
         f"SELECT {_COLUMNS} FROM subscriptions WHERE guild_id = ? AND kind = ? AND user_id IS NULL",
         (guild_id, kind),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return _subscription(row) if row else None
 
 
 async def earliest_due(db: Database) -> int | None:
     """The earliest ``next_fire_at`` or snooze time: one index seek on each table."""
-    async with db.conn.execute(
+    row = await db.fetchone(
         "SELECT (SELECT min(next_fire_at) FROM subscriptions), (SELECT min(fire_at) FROM snoozes)"
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
+    assert row is not None
     candidates = [value for value in row if value is not None]
     return min(candidates) if candidates else None
 
 
 async def snoozes_for_member(db: Database, user_id: int) -> list[Snooze]:
-    async with db.conn.execute(
-        "SELECT id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, created_at "
-        "FROM snoozes WHERE user_id = ? ORDER BY fire_at",
-        (user_id,),
-    ) as cursor:
-        return [Snooze(*row) for row in await cursor.fetchall()]
+    rows = await db.fetchall(
+        f"SELECT {_SNOOZE_COLUMNS} FROM snoozes WHERE user_id = ? ORDER BY fire_at", (user_id,)
+    )
+    return [Snooze(*row) for row in rows]
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -134,13 +141,13 @@ async def upsert_member_subscription(
     now: int,
 ) -> Subscription:
     """Subscribe (or re-subscribe, replacing times) a member to one kind; active again."""
-    async with db.write() as conn:
-        async with conn.execute(
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
             "INSERT INTO subscriptions (kind, user_id, guild_id, times, custom_time, every_hours, "
             "zone, next_fire_at, active, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
             "ON CONFLICT (user_id, kind) WHERE user_id IS NOT NULL DO UPDATE SET "
-            "guild_id = coalesce(excluded.guild_id, guild_id), times = excluded.times, "
+            "guild_id = coalesce(excluded.guild_id, subscriptions.guild_id), times = excluded.times, "
             "custom_time = excluded.custom_time, every_hours = excluded.every_hours, "
             "zone = excluded.zone, next_fire_at = excluded.next_fire_at, active = 1, "
             f"paused_reason = NULL, updated_at = excluded.updated_at RETURNING {_COLUMNS}",
@@ -156,8 +163,8 @@ async def upsert_member_subscription(
                 now,
                 now,
             ),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
+    assert row is not None
     return _subscription(row)
 
 
@@ -173,8 +180,8 @@ async def upsert_guild_subscription(
     now: int,
 ) -> Subscription:
     """A server-wide scheduled post (the daily tip) in ``channel_id``."""
-    async with db.write() as conn:
-        async with conn.execute(
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
             "INSERT INTO subscriptions (kind, guild_id, channel_id, times, zone, next_fire_at, "
             "active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
             "ON CONFLICT (guild_id, kind) WHERE user_id IS NULL DO UPDATE SET "
@@ -182,8 +189,8 @@ async def upsert_guild_subscription(
             "next_fire_at = excluded.next_fire_at, active = 1, paused_reason = NULL, "
             f"updated_at = excluded.updated_at RETURNING {_COLUMNS}",
             (kind, guild_id, channel_id, times, zone, next_fire_at, now, now),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
+    assert row is not None
     return _subscription(row)
 
 
@@ -199,10 +206,11 @@ async def reschedule(db: Database, changes: Sequence[Reschedule], now: int) -> N
     """New times/zone/next fire for several subscriptions, atomically."""
     if not changes:
         return
-    async with db.transaction() as conn:
-        await conn.executemany(
+    async with db.transaction() as tx:
+        await tx.executemany(
             "UPDATE subscriptions SET times = ?, zone = ?, "
-            "next_fire_at = CASE WHEN active = 1 THEN ? ELSE NULL END, updated_at = ? WHERE id = ?",
+            "next_fire_at = CASE WHEN active = 1 THEN CAST(? AS BIGINT) ELSE NULL END, "
+            "updated_at = ? WHERE id = ?",
             [(c.times, c.zone, c.next_fire_at, now, c.id) for c in changes],
         )
 
@@ -211,8 +219,8 @@ async def set_next_fire(db: Database, changes: Sequence[tuple[int, int]], now: i
     """``(id, next_fire_at)`` for active subscriptions (pause and resume move these)."""
     if not changes:
         return
-    async with db.transaction() as conn:
-        await conn.executemany(
+    async with db.transaction() as tx:
+        await tx.executemany(
             "UPDATE subscriptions SET next_fire_at = ?, updated_at = ? WHERE id = ? AND active = 1",
             [(next_at, now, sub_id) for sub_id, next_at in changes],
         )
@@ -222,8 +230,8 @@ async def reactivate(db: Database, changes: Sequence[tuple[int, int]], now: int)
     """Make inactive subscriptions fire again from ``next_fire_at``."""
     if not changes:
         return
-    async with db.transaction() as conn:
-        await conn.executemany(
+    async with db.transaction() as tx:
+        await tx.executemany(
             "UPDATE subscriptions SET active = 1, paused_reason = NULL, next_fire_at = ?, "
             "updated_at = ? WHERE id = ?",
             [(next_at, now, sub_id) for sub_id, next_at in changes],
@@ -234,8 +242,8 @@ async def deactivate(db: Database, ids: Sequence[int], reason: str, now: int) ->
     """Stop subscriptions firing without forgetting them (DMs closed, broken channel)."""
     if not ids:
         return
-    async with db.transaction() as conn:
-        await conn.executemany(
+    async with db.transaction() as tx:
+        await tx.executemany(
             "UPDATE subscriptions SET active = 0, next_fire_at = NULL, paused_reason = ?, "
             "updated_at = ? WHERE id = ?",
             [(reason, now, sub_id) for sub_id in ids],
@@ -244,12 +252,12 @@ async def deactivate(db: Database, ids: Sequence[int], reason: str, now: int) ->
 
 async def deactivate_member_dm(db: Database, user_id: int, reason: str, now: int) -> list[int]:
     """Pause every active reminder of a member (their DMs are closed); returns the ids."""
-    async with db.transaction() as conn:
-        async with conn.execute(
+    async with db.transaction() as tx:
+        rows = await tx.fetchall(
             "SELECT id FROM subscriptions WHERE user_id = ? AND active = 1", (user_id,)
-        ) as cursor:
-            ids = [row[0] for row in await cursor.fetchall()]
-        await conn.execute(
+        )
+        ids = [row[0] for row in rows]
+        await tx.execute(
             "UPDATE subscriptions SET active = 0, next_fire_at = NULL, paused_reason = ?, "
             "updated_at = ? WHERE user_id = ? AND active = 1",
             (reason, now, user_id),
@@ -259,22 +267,19 @@ async def deactivate_member_dm(db: Database, user_id: int, reason: str, now: int
 
 async def delete_member_subscriptions(db: Database, user_id: int, kind: str | None) -> list[str]:
     """Unsubscribe from one kind (or all, ``kind=None``); returns the kinds removed."""
-    async with db.transaction() as conn:
-        where = "user_id = ?" + ("" if kind is None else " AND kind = ?")
-        params: tuple[object, ...] = (user_id,) if kind is None else (user_id, kind)
-        async with conn.execute(f"SELECT kind FROM subscriptions WHERE {where}", params) as cursor:
-            kinds = [row[0] for row in await cursor.fetchall()]
-        await conn.execute(f"DELETE FROM subscriptions WHERE {where}", params)
-    return kinds
+    where = "user_id = ?" + ("" if kind is None else " AND kind = ?")
+    params: tuple[object, ...] = (user_id,) if kind is None else (user_id, kind)
+    async with db.transaction() as tx:
+        rows = await tx.fetchall(f"DELETE FROM subscriptions WHERE {where} RETURNING kind", params)
+    return sorted(row[0] for row in rows)
 
 
 async def delete_guild_subscription(db: Database, guild_id: int, kind: str) -> bool:
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "DELETE FROM subscriptions WHERE guild_id = ? AND kind = ? AND user_id IS NULL",
-            (guild_id, kind),
-        )
-        return cursor.rowcount > 0
+    removed = await db.execute(
+        "DELETE FROM subscriptions WHERE guild_id = ? AND kind = ? AND user_id IS NULL",
+        (guild_id, kind),
+    )
+    return removed > 0
 
 
 async def add_snooze(
@@ -286,8 +291,8 @@ async def add_snooze(
 ) -> Snooze:
     """Store one extra occurrence; a second click on the same reminder returns the first."""
     assert from_delivery.user_id is not None
-    async with db.transaction() as conn:
-        await conn.execute(
+    async with db.transaction() as tx:
+        await tx.execute(
             "INSERT INTO snoozes (subscription_id, kind, user_id, guild_id, from_delivery_id, "
             "fire_at, created_at) VALUES ("
             "(SELECT id FROM subscriptions WHERE id = ?), ?, ?, ?, ?, ?, ?) "
@@ -302,12 +307,10 @@ async def add_snooze(
                 now,
             ),
         )
-        async with conn.execute(
-            "SELECT id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, "
-            "created_at FROM snoozes WHERE from_delivery_id = ?",
+        row = await tx.fetchone(
+            f"SELECT {_SNOOZE_COLUMNS} FROM snoozes WHERE from_delivery_id = ?",
             (from_delivery.id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
     if row is None:
         # The snooze already fired and was consumed: report it as it was.
         return Snooze(
@@ -335,13 +338,13 @@ class ClaimResult:
 
 async def any_due(db: Database, now: int) -> bool:
     """Cheap check before opening a write transaction (keeps an idle wake-up sub-millisecond)."""
-    async with db.conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE next_fire_at <= ?) "
-        "OR EXISTS (SELECT 1 FROM snoozes WHERE fire_at <= ?)",
-        (now, now),
-    ) as cursor:
-        row = await cursor.fetchone()
-    return bool(row[0])
+    return bool(
+        await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE next_fire_at <= ?) "
+            "OR EXISTS (SELECT 1 FROM snoozes WHERE fire_at <= ?)",
+            (now, now),
+        )
+    )
 
 
 async def claim_due(
@@ -358,13 +361,13 @@ async def claim_due(
     there), never neither and never both.
     """
     result = ClaimResult(claimed=[])
-    async with db.transaction() as conn:
-        async with conn.execute(
+    async with db.transaction() as tx:
+        found = await tx.fetchall(
             f"SELECT {_COLUMNS} FROM subscriptions WHERE next_fire_at <= ? "
-            "ORDER BY next_fire_at, id LIMIT ?",
+            f"ORDER BY next_fire_at, id LIMIT ?{_skip_locked(tx)}",
             (now, limit),
-        ) as cursor:
-            rows = [_subscription(row) for row in await cursor.fetchall()]
+        )
+        rows = [_subscription(row) for row in found]
         missed: list[NewDelivery] = []
         to_claim: list[NewDelivery] = []
         advances: list[tuple[int | None, int, int]] = []
@@ -396,12 +399,12 @@ async def claim_due(
                         **base,
                     )
                 )
-        await ledger.insert_many_final(conn, missed + to_claim, now)
-        result.claimed = await ledger.claimed_by_nonce(conn, [n.nonce for n in to_claim])
-        await conn.executemany(
-            "UPDATE subscriptions SET next_fire_at = ?1, updated_at = ?2, "
-            "active = CASE WHEN ?1 IS NULL THEN 0 ELSE active END, "
-            "paused_reason = CASE WHEN ?1 IS NULL THEN 'invalid schedule' ELSE paused_reason END "
+        await ledger.insert_many_final(tx, missed + to_claim, now)
+        result.claimed = await ledger.claimed_by_nonce(tx, [n.nonce for n in to_claim])
+        await tx.executemany(
+            "UPDATE subscriptions SET next_fire_at = CAST(?1 AS BIGINT), updated_at = ?2, "
+            "active = CASE WHEN CAST(?1 AS BIGINT) IS NULL THEN 0 ELSE active END, "
+            "paused_reason = CASE WHEN CAST(?1 AS BIGINT) IS NULL THEN 'invalid schedule' ELSE paused_reason END "
             "WHERE id = ?3",
             advances,
         )
@@ -415,13 +418,13 @@ async def claim_due_snoozes(
 ) -> ClaimResult:
     """Claim due snoozes: each becomes one ledger occurrence (or ``missed``) and is removed."""
     result = ClaimResult(claimed=[])
-    async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, "
-            "created_at FROM snoozes WHERE fire_at <= ? ORDER BY fire_at, id LIMIT ?",
+    async with db.transaction() as tx:
+        found = await tx.fetchall(
+            f"SELECT {_SNOOZE_COLUMNS} FROM snoozes WHERE fire_at <= ? "
+            f"ORDER BY fire_at, id LIMIT ?{_skip_locked(tx)}",
             (now, limit),
-        ) as cursor:
-            rows = [Snooze(*row) for row in await cursor.fetchall()]
+        )
+        rows = [Snooze(*row) for row in found]
         missed: list[NewDelivery] = []
         to_claim: list[NewDelivery] = []
         for snooze in rows:
@@ -440,9 +443,9 @@ async def claim_due_snoozes(
                 missed.append(
                     replace(new, state="missed", error="bot was offline past the grace period")
                 )
-        await ledger.insert_many_final(conn, missed + to_claim, now)
-        result.claimed = await ledger.claimed_by_nonce(conn, [n.nonce for n in to_claim])
-        await conn.executemany("DELETE FROM snoozes WHERE id = ?", [(s.id,) for s in rows])
+        await ledger.insert_many_final(tx, missed + to_claim, now)
+        result.claimed = await ledger.claimed_by_nonce(tx, [n.nonce for n in to_claim])
+        await tx.executemany("DELETE FROM snoozes WHERE id = ?", [(s.id,) for s in rows])
     result.missed = len(missed)
     result.rows = len(rows)
     return result
@@ -453,11 +456,11 @@ async def claim_due_snoozes(
 
 async def delete_member_data(db: Database, user_id: int) -> None:
     """Erase everything stored about a member: settings, caches, subscriptions, ledger, snoozes."""
-    async with db.transaction() as conn:
-        await conn.execute("DELETE FROM snoozes WHERE user_id = ?", (user_id,))
-        await conn.execute("DELETE FROM deliveries WHERE user_id = ?", (user_id,))
-        await conn.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
-        await conn.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM snoozes WHERE user_id = ?", (user_id,))
+        await tx.execute("DELETE FROM deliveries WHERE user_id = ?", (user_id,))
+        await tx.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
+        await tx.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
 
 
 def as_export(sub: Subscription) -> dict[str, object]:

@@ -1,10 +1,12 @@
-"""Fixtures shared by the emulator's own tests and the end-to-end tests."""
+"""Fixtures shared by every layer: the Discord emulator and the throwaway PostgreSQL."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 
 from tests.emulator import Driver, Emulator
+from tests.pg_server import PostgresServer, start_or_skip_reason
 
 
 @pytest.fixture
@@ -19,3 +21,46 @@ async def emulator() -> AsyncIterator[Emulator]:
 @pytest.fixture
 def driver(emulator: Emulator) -> Driver:
     return Driver(emulator)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the whole run (see tests/pg_server.py)."""
+    server, reason = start_or_skip_reason()
+    if server is None:
+        pytest.skip(reason)
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """A fresh, empty database on the throwaway server; dropped after the test."""
+    name = f"t{next(_databases)}"
+    admin = await asyncpg.connect(postgres_server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    yield postgres_server.url(name)
+    try:
+        admin = await asyncpg.connect(postgres_server.url())
+    except (OSError, asyncpg.PostgresError):
+        return  # a test stopped the server for good; it is removed at the end anyway
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The same test on both backends: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/steady.sqlite3"
+    return request.getfixturevalue("postgres_url")

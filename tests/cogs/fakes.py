@@ -125,8 +125,7 @@ async def snapshot(db: Database) -> list[list[tuple[Any, ...]]]:
     """Every row the reminder features store, to prove a refused command changed nothing."""
     out = []
     for table in ("members", "subscriptions", "snoozes", "deliveries", "guild_settings"):
-        async with db.conn.execute(f"SELECT * FROM {table} ORDER BY 1") as cursor:
-            out.append([tuple(row) for row in await cursor.fetchall()])
+        out.append([tuple(row) for row in await db.fetchall(f"SELECT * FROM {table} ORDER BY 1")])
     return out
 
 

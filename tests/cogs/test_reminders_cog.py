@@ -26,6 +26,7 @@ from bot.tree import answer_error
 from cogs.reminders import ReminderButton, Reminders
 from cogs.reminders._views import reminder_buttons
 from storage import guild_settings, ledger, reminders
+from storage.database import DatabaseUnavailable
 from storage.ledger import NewDelivery
 from tests.cogs.fakes import (
     GUILD,
@@ -226,6 +227,22 @@ async def test_a_refusal_reaches_the_member_as_one_private_line(rig, cog) -> Non
     await answer_error(interaction, wrapped, "command /remind start")
     text, _ = sent(interaction)
     assert text == "That is not a time I understand. Accepted: 21:30, 9:30pm, 9pm, 21h30."
+
+
+async def test_database_away_answers_try_again_in_a_moment(rig, cog, monkeypatch) -> None:
+    """PostgreSQL restarting: the command that needs it says so in one private line."""
+
+    async def unavailable(*_args, **_kwargs):
+        raise DatabaseUnavailable("PostgreSQL unavailable: ConnectionRefusedError")
+
+    monkeypatch.setattr(rig.db, "fetchall", unavailable)
+    interaction = ask(rig)
+    with pytest.raises(DatabaseUnavailable) as failed:
+        await Reminders.list_.callback(cog, interaction)
+    wrapped = app_commands.CommandInvokeError(Reminders.list_, failed.value)
+    await answer_error(interaction, wrapped, "command /remind list")
+    text, _ = sent(interaction)
+    assert "try again in a moment" in text and "went wrong" not in text
 
 
 # --- /remind stop, list, schedule ----------------------------------------------------------

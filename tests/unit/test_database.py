@@ -1,12 +1,27 @@
-"""The database opens from DATABASE_URL and applies numbered migrations exactly once."""
+"""The database opens from DATABASE_URL, on either backend, and applies numbered migrations once."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from bot.errors import StartupError
 from storage import bot_state
-from storage.database import Database, Migration, load_migrations, sqlite_path_from_url
+from storage.database import (
+    MIGRATIONS_DIR,
+    Database,
+    DatabaseUnavailable,
+    Migration,
+    load_migrations,
+)
+from storage.postgres import (
+    POSTGRES_MIGRATIONS_DIR,
+    PostgresDatabase,
+    describe_url,
+    to_dollar_params,
+)
+from storage.sqlite import sqlite_path_from_url
+from tests.pg_server import PostgresServer
 
 
 def test_url_forms():
@@ -21,47 +36,74 @@ def test_url_forms():
     "url, reason",
     [
         ("mysql://x", "unsupported scheme 'mysql'"),
-        ("postgresql://u@h/db", "PostgreSQL is not supported"),
         ("sqlite://", "expected sqlite:///path"),
         ("nonsense", "unsupported scheme"),
+        ("postgresql://steady:s3cret@db:notaport/steady", "the port must be a number"),
+        ("postgresql://steady:s3cret@/steady", "no host"),
+        ("postgresql://steady:s3cret@db:5432", "no database name"),
     ],
 )
-def test_bad_urls_give_one_line(url, reason):
-    with pytest.raises(StartupError, match=reason):
-        sqlite_path_from_url(url)
+async def test_bad_urls_give_one_line_without_the_password(url, reason):
+    with pytest.raises(StartupError, match=reason) as caught:
+        await Database.open(url)
+    assert "s3cret" not in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
-def test_shipped_migrations_are_numbered_without_gaps():
-    migrations = load_migrations()
-    assert [m.number for m in migrations] == list(range(1, len(migrations) + 1))
+def test_placeholders_become_numbered_outside_quotes():
+    assert to_dollar_params("SELECT ? , '?' , ?") == "SELECT $1 , '?' , $2"
+    assert to_dollar_params("SET a = ?1, b = ?2 WHERE c = ?1") == "SET a = $1, b = $2 WHERE c = $1"
 
 
-async def test_migrations_apply_once_and_survive_reopen(tmp_path):
-    url = f"sqlite:///{tmp_path}/steady.sqlite3"
-    db = await Database.open(url)
+def test_url_description_never_has_the_password():
+    assert (
+        describe_url("postgresql://bot:hunter2@db.local:5433/steady") == "bot@db.local:5433/steady"
+    )
+
+
+def test_both_backends_have_the_same_migrations():
+    sqlite = [m.name for m in load_migrations(MIGRATIONS_DIR)]
+    postgres = [m.name for m in load_migrations(POSTGRES_MIGRATIONS_DIR)]
+    assert sqlite == postgres
+    assert [m.number for m in load_migrations()] == list(range(1, len(sqlite) + 1))
+
+
+async def test_migrations_apply_once_and_survive_reopen(database_url):
+    db = await Database.open(database_url)
     version = await db.migrate()
     assert version == len(load_migrations())
     await bot_state.put(db, "k", "v")
     await db.close()
 
-    db = await Database.open(url)
+    db = await Database.open(database_url)
     assert await db.migrate() == version  # nothing re-applied
     assert await bot_state.get(db, "k") == "v"
     await db.close()
 
 
-async def test_failed_migration_rolls_back_whole(tmp_path):
-    db = await Database.open(f"sqlite:///{tmp_path}/t.sqlite3")
+async def test_failed_migration_rolls_back_whole(database_url):
+    db = await Database.open(database_url)
     broken = [
         Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"),
         Migration(2, "0002_b.sql", "CREATE TABLE b (x INTEGER); THIS IS NOT SQL;"),
     ]
     with pytest.raises(StartupError, match="migration 0002_b.sql failed"):
         await db.migrate(broken)
-    async with db.conn.execute("PRAGMA user_version") as cursor:
-        assert (await cursor.fetchone())[0] == 1
-    async with db.conn.execute("SELECT name FROM sqlite_master WHERE name = 'b'") as cursor:
-        assert await cursor.fetchone() is None  # table b was rolled back with its migration
+    assert await db.migrate(broken[:1]) == 1  # still at version 1
+    with pytest.raises(Exception):  # noqa: B017 (sqlite3 or asyncpg error: the table is absent)
+        await db.fetchall("SELECT * FROM b")  # table b was rolled back with its migration
+    await db.close()
+
+
+async def test_a_transaction_is_all_or_nothing(database_url):
+    db = await Database.open(database_url)
+    await db.migrate()
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)", ("a", "1"))
+            raise RuntimeError("changed my mind")
+    assert await bot_state.get(db, "a") is None
+    assert await db.execute("UPDATE bot_state SET value = 'x' WHERE key = 'a'") == 0
     await db.close()
 
 
@@ -77,3 +119,67 @@ async def test_not_a_database_is_one_line(tmp_path):
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StartupError, match="not a usable SQLite database"):
         await Database.open(f"sqlite:///{junk}")
+
+
+# --- PostgreSQL only ---------------------------------------------------------------------------
+
+
+async def test_wrong_password_is_one_line_without_it(postgres_server: PostgresServer):
+    url = postgres_server.url(password="not-the-password")
+    with pytest.raises(StartupError, match="refused the password") as caught:
+        await Database.open(url)
+    assert "not-the-password" not in str(caught.value)
+
+
+async def test_unknown_database_is_one_line(postgres_server: PostgresServer):
+    with pytest.raises(StartupError, match="no such database"):
+        await Database.open(postgres_server.url("nothing_here"))
+
+
+async def test_unreachable_server_is_one_line(postgres_server: PostgresServer):
+    closed_port = postgres_server.url().replace(f":{postgres_server.port}/", ":1/")
+    with pytest.raises(StartupError, match="cannot reach PostgreSQL at steady_test@127.0.0.1:1"):
+        await Database.open(closed_port)
+
+
+async def test_processes_starting_together_migrate_once(postgres_url):
+    """The advisory lock: four processes' start-ups at once, each migration applied once."""
+    dbs = [await Database.open(postgres_url) for _ in range(4)]
+    versions = await asyncio.gather(*(db.migrate() for db in dbs))
+    assert set(versions) == {len(load_migrations())}
+    applied = await dbs[0].fetchall("SELECT version FROM schema_migrations ORDER BY version")
+    assert [row[0] for row in applied] == list(range(1, len(load_migrations()) + 1))
+    for db in dbs:
+        await db.close()
+
+
+async def test_a_notification_reaches_the_other_processes(postgres_url):
+    one, other = await Database.open(postgres_url), await Database.open(postgres_url)
+    heard = asyncio.Event()
+    await other.listen_due_changes(heard.set)
+    for _ in range(50):  # the listener connects in the background
+        await one.announce_due_change()
+        try:
+            await asyncio.wait_for(heard.wait(), 0.1)
+            break
+        except TimeoutError:
+            pass
+    assert heard.is_set()
+    await one.close()
+    await other.close()
+
+
+async def test_a_server_restart_is_unavailable_then_heals(postgres_server, postgres_url):
+    db = await Database.open(postgres_url)
+    assert isinstance(db, PostgresDatabase)
+    await db.migrate()
+    await bot_state.put(db, "k", "before")
+    postgres_server.stop()
+    with pytest.raises(DatabaseUnavailable):
+        await bot_state.get(db, "k")
+    with pytest.raises(DatabaseUnavailable):
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE bot_state SET value = 'during'")
+    postgres_server.start()
+    assert await bot_state.get(db, "k") == "before"  # the pool reconnected by itself
+    await db.close()

@@ -16,8 +16,8 @@ def ts(moment: datetime) -> int:
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await open_db(tmp_path)
+async def db(database_url):
+    database = await open_db(database_url)
     yield database
     await database.close()
 
@@ -167,7 +167,7 @@ async def test_clock_jump_is_treated_like_downtime(db):
     assert await rows(db, "SELECT state FROM deliveries") == [("missed",)]
 
 
-async def test_snooze_survives_a_restart(db, tmp_path):
+async def test_snooze_survives_a_restart(db, database_url):
     rig = make_rig(db, FakeClock(T0))
     await subscribe(rig)
     await rig.dispatcher.start()
@@ -176,7 +176,7 @@ async def test_snooze_survives_a_restart(db, tmp_path):
     await rig.service.snooze(delivery_id, USER)
     # Restart: a new engine over the same database file.
     await db.close()
-    db2 = await open_db(tmp_path)
+    db2 = await open_db(database_url)
     discord = rig.discord
     rig2 = make_rig(db2, FakeClock(datetime(2024, 6, 3, 20, 45, tzinfo=UTC)), discord)
     await rig2.dispatcher.start()
@@ -203,7 +203,7 @@ async def test_an_unusable_row_is_deactivated_and_does_not_stall_others(db):
     rig = make_rig(db, FakeClock(T0))
     await subscribe(rig)
     await subscribe(rig, user=43)
-    await db.conn.execute("UPDATE subscriptions SET zone = 'Mars/Olympus' WHERE user_id = 43")
+    await db.execute("UPDATE subscriptions SET zone = 'Mars/Olympus' WHERE user_id = 43")
     await rig.dispatcher.start()
     await rig.run_until(datetime(2024, 6, 3, 20, 31, tzinfo=UTC))
     assert len(rig.discord.messages) == 1
@@ -237,7 +237,7 @@ async def test_apscheduler_wakes_the_dispatcher(db):
     engine = ReminderEngine(db, discord, render)
     await engine.service.set_timezone(USER, "UTC")
     await engine.service.start(USER, None, "sleep")
-    await db.conn.execute("UPDATE subscriptions SET next_fire_at = ?", (ts(datetime.now(UTC)) + 1,))
+    await db.execute("UPDATE subscriptions SET next_fire_at = ?", (ts(datetime.now(UTC)) + 1,))
     await engine.start()
     try:
         for _ in range(300):

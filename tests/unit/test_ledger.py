@@ -22,8 +22,8 @@ DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)  # 22:30 Berlin: sleep wind-down
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await open_db(tmp_path)
+async def db(database_url):
+    database = await open_db(database_url)
     yield database
     await database.close()
 
@@ -69,7 +69,7 @@ async def test_claim_then_send_then_record(db):
     assert sent[3] == rig.discord.messages[0].id
 
 
-async def test_crash_between_send_and_record_resends_with_same_nonce_once(db, tmp_path):
+async def test_crash_between_send_and_record_resends_with_same_nonce_once(db, database_url):
     discord = FakeDiscord()
     rig = await _subscribed_rig(db, FakeClock(DUE), discord)
     await rig.dispatcher.start()
@@ -80,7 +80,7 @@ async def test_crash_between_send_and_record_resends_with_same_nonce_once(db, tm
     assert len(discord.messages) == 1
     # kill -9, restart a minute later: a new process over the same file.
     await db.close()
-    db2 = await open_db(tmp_path)
+    db2 = await open_db(database_url)
     rig2 = make_rig(db2, FakeClock(DUE + timedelta(minutes=1)), discord)
     await rig2.dispatcher.start()
     await rig2.sender.run_pending()

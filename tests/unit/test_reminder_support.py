@@ -122,8 +122,10 @@ def render(occurrence: Occurrence) -> dict[str, Any]:
 T0 = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)  # a Monday; 12:00 in Berlin
 
 
-async def open_db(tmp_path: Path, name: str = "t.sqlite3") -> Database:
-    db = await Database.open("sqlite:///" + str(tmp_path / name))
+async def open_db(where: Path | str, name: str = "t.sqlite3") -> Database:
+    """A migrated database: a SQLite file in the folder ``where``, or the database at a URL."""
+    url = where if isinstance(where, str) else "sqlite:///" + str(where / name)
+    db = await Database.open(url)
     await db.migrate()
     return db
 
@@ -217,5 +219,4 @@ def make_rig(
 
 
 async def rows(db: Database, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    async with db.conn.execute(sql, params) as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]
+    return [tuple(row) for row in await db.fetchall(sql, params)]

@@ -24,8 +24,8 @@ DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await open_db(tmp_path)
+async def db(database_url):
+    database = await open_db(database_url)
     yield database
     await database.close()
 

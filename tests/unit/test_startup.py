@@ -54,6 +54,31 @@ async def test_bad_database_url(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "problem, expected",
+    [
+        (
+            "wrong password",
+            "DATABASE_URL: PostgreSQL refused the password for steady_test@127.0.0.1",
+        ),
+        ("unreachable", "DATABASE_URL: cannot reach PostgreSQL at steady_test@127.0.0.1:1/"),
+        ("malformed", "DATABASE_URL: the port must be a number"),
+    ],
+)
+async def test_postgresql_that_cannot_be_used_is_one_line_without_the_password(
+    postgres_server, problem, expected
+):
+    url = {
+        "wrong password": postgres_server.url(password="Wr0ng-S3cret"),
+        "unreachable": postgres_server.url().replace(f":{postgres_server.port}/", ":1/"),
+        "malformed": postgres_server.url().replace(f":{postgres_server.port}/", ":port/"),
+    }[problem]
+    code, stderr = await start_bot({"DISCORD_TOKEN": "x", "DATABASE_URL": url})
+    assert code == 2
+    assert last_line(stderr).startswith(f"steady: cannot start: {expected}")
+    assert postgres_server.password not in stderr and "Wr0ng-S3cret" not in stderr
+
+
 async def test_broken_content_names_file_and_entry(tmp_path):
     content = tmp_path / "content"
     content.mkdir()
