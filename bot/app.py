@@ -8,7 +8,8 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot import gateway
+from bot import gateway, health, metrics
+from bot.health import HealthServer
 from bot.reminders.discord_transport import DiscordPyTransport
 from bot.reminders.engine import ReminderEngine
 from bot.settings import Settings
@@ -54,6 +55,7 @@ class SteadyBot(commands.Bot):
         self.content = content
         self._ready_logged = False
         self.reminders: ReminderEngine | None = None
+        self.health: HealthServer | None = None
 
     def _global_rate_limit_trace(self) -> aiohttp.TraceConfig:
         """Tell the reminder pacer about global 429s that discord.py retries on its own.
@@ -79,6 +81,7 @@ class SteadyBot(commands.Bot):
             self.reminders.sender.bucket.yield_slot_to_retry(retry_after)
 
         trace.on_request_end.append(on_request_end)
+        trace.on_request_end.append(metrics.count_rate_limits)
         return trace
 
     @property
@@ -102,8 +105,11 @@ class SteadyBot(commands.Bot):
         assert self.application_id is not None  # set by login()
         await sync_if_changed(self.tree, self.db, self.application_id, self.settings.dev_guild_id)
         await self.reminders.start()
+        self.health = await health.start_for(self)  # HEALTH_PORT only
 
     async def close(self) -> None:
+        if self.health is not None:
+            await self.health.stop()
         # Stop claiming reminders and let in-flight sends finish before the HTTP session closes.
         if self.reminders is not None:
             await self.reminders.stop()

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # "0,1" or "0-3"; unset with SHARD_COUNT set = every shard in this process. NoDecode:
     # pydantic-settings would otherwise try to read the text as JSON.
     shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
+    # GET /healthz and /metrics (bot/health.py) on this port when set; all interfaces by
+    # default so an orchestrator or Prometheus outside the container can reach them.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "0.0.0.0"
 
     @field_validator("discord_api_base")
     @classmethod
@@ -50,9 +54,9 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("shard_count", mode="before")
+    @field_validator("shard_count", "health_port", mode="before")
     @classmethod
-    def _empty_count_is_unset(cls, value: object) -> object:
+    def _empty_number_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @field_validator("shard_ids", mode="before")

@@ -251,6 +251,11 @@ class Dispatcher:
             self._ticking = False
             self._idle.set()
 
+    @property
+    def last_tick(self) -> datetime | None:
+        """When the dispatcher last woke up (``/healthz`` reports its age)."""
+        return self._last_tick
+
     async def _tick_once(self) -> datetime:
         now = self.clock()
         if self._last_tick is not None and (

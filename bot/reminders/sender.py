@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import metrics
 from bot.reminders.pacing import TokenBucket
 from bot.reminders.transport import (
     ChannelBroken,
@@ -224,9 +225,11 @@ class Sender:
     async def deliver(self, d: Delivery) -> DeliveryResult:
         """Send one claimed occurrence to wherever it should go; record the result."""
         try:
-            return await self._deliver(d)
+            result = await self._deliver(d)
         except _Outcome as outcome:
-            return await self._finish(d, outcome.state, outcome.error)
+            result = await self._finish(d, outcome.state, outcome.error)
+        metrics.observe_delivery(result.state, d.source, self.clock().timestamp() - d.scheduled_at)
+        return result
 
     async def _deliver(self, d: Delivery) -> DeliveryResult:
         now = self._now_ts()

@@ -7,6 +7,7 @@ shard 0. The emulator enforces the IDENTIFY rate limit, so a violation fails the
 from __future__ import annotations
 
 from tests.e2e.conftest import StartBot
+from tests.e2e.health_helpers import free_port, health_becomes
 from tests.e2e.reminder_helpers import DONE, button_ids, reminders_for
 from tests.emulator import Driver
 
@@ -21,7 +22,8 @@ async def test_two_shards_answer_in_servers_of_both_and_in_dms(
     on_0 = driver.add_guild("Shard Zero", members=[member], shard=(0, 2))
     on_1 = driver.add_guild("Shard One", members=[member], shard=(1, 2))
 
-    bot = await start_bot(SHARD_COUNT="2")
+    port = free_port()
+    bot = await start_bot(SHARD_COUNT="2", HEALTH_PORT=str(port), HEALTH_HOST="127.0.0.1")
 
     shards = sorted((s.shard_id, s.shard_count) for s in gateway.sessions.values())
     assert shards == [(0, 2), (1, 2)]
@@ -29,6 +31,8 @@ async def test_two_shards_answer_in_servers_of_both_and_in_dms(
     first, second = (t for t, _, _ in gateway.identify_log)
     assert second - first < 4, "max_concurrency=2: the second shard need not wait 5 s"
     assert bot.logged("[shards 0-1/2]") and bot.logged("shard 1/2 ready")
+    health = await health_becomes(f"http://127.0.0.1:{port}/healthz", 200)
+    assert health["shards"] == {"count": 2, "owned": [0, 1], "connected": [0, 1]}
 
     for guild in (on_0, on_1):
         reply = await driver.slash("nutrient", user=member, guild=guild, name="magnesium")
