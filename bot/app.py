@@ -9,6 +9,7 @@ import discord
 from discord.ext import commands
 
 from bot import gateway, health, metrics
+from bot.dashboard import DashboardServer
 from bot.health import HealthServer
 from bot.reminders.discord_transport import DiscordPyTransport
 from bot.reminders.engine import ReminderEngine
@@ -56,6 +57,7 @@ class SteadyBot(commands.Bot):
         self._ready_logged = False
         self.reminders: ReminderEngine | None = None
         self.health: HealthServer | None = None
+        self.dashboard: DashboardServer | None = None
 
     def _global_rate_limit_trace(self) -> aiohttp.TraceConfig:
         """Tell the reminder pacer about global 429s that discord.py retries on its own.
@@ -106,11 +108,17 @@ class SteadyBot(commands.Bot):
         await sync_if_changed(self.tree, self.db, self.application_id, self.settings.dev_guild_id)
         await self.reminders.start()
         self.health = await health.start_for(self)  # HEALTH_PORT only
+        if self.settings.dashboard_port is not None:
+            self.dashboard = DashboardServer(self)
+            await self.dashboard.start()
 
     async def close(self) -> None:
+        # No new page requests, then stop claiming reminders and let in-flight sends finish
+        # before the HTTP session closes.
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         if self.health is not None:
             await self.health.stop()
-        # Stop claiming reminders and let in-flight sends finish before the HTTP session closes.
         if self.reminders is not None:
             await self.reminders.stop()
         await super().close()

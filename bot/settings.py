@@ -17,6 +17,9 @@ from bot import shards
 from bot.errors import StartupError
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
+DEFAULT_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
+#: Shortest DASHBOARD_SECRET accepted: it signs every session cookie.
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -43,18 +46,43 @@ class Settings(BaseSettings):
     # default so an orchestrator or Prometheus outside the container can reach them.
     health_port: int | None = Field(default=None, ge=1, le=65535)
     health_host: str = "0.0.0.0"
+    # The web dashboard (bot/dashboard) is served only when DASHBOARD_PORT is set.
+    dashboard_port: int | None = Field(default=None, ge=1, le=65535)
+    # Where it listens; 0.0.0.0 in a container, loopback behind a reverse proxy.
+    dashboard_host: str = "127.0.0.1"
+    # The public base URL members open (Discord redirects back to {DASHBOARD_URL}/callback).
+    dashboard_url: str | None = None
+    dashboard_secret: SecretStr = Field(default=SecretStr(""))
+    discord_client_id: int | None = None  # None: the bot's application id
+    discord_client_secret: SecretStr = Field(default=SecretStr(""))
+    discord_authorize_url: str = DEFAULT_AUTHORIZE_URL
 
-    @field_validator("discord_api_base")
+    @field_validator("discord_api_base", "dashboard_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
 
-    @field_validator("dev_guild_id", "discord_gateway_url", "content_dir", mode="before")
+    @field_validator("dashboard_url", "discord_authorize_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator(
+        "dev_guild_id",
+        "discord_gateway_url",
+        "content_dir",
+        "dashboard_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("shard_count", "health_port", mode="before")
+    @field_validator(
+        "shard_count", "health_port", "dashboard_port", "discord_client_id", mode="before"
+    )
     @classmethod
     def _empty_number_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -87,6 +115,39 @@ class Settings(BaseSettings):
     def api_base_is_custom(self) -> bool:
         return self.discord_api_base != DEFAULT_API_BASE
 
+    @property
+    def dashboard_base_url(self) -> str:
+        """DASHBOARD_URL, or the local address when it is unset (a dashboard on one machine)."""
+        return self.dashboard_url or f"http://localhost:{self.dashboard_port}"
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log filter that redacts them."""
+        return [
+            s.get_secret_value().strip()
+            for s in (self.discord_token, self.dashboard_secret, self.discord_client_secret)
+        ]
+
+
+def _check_dashboard(settings: Settings) -> None:
+    """With DASHBOARD_PORT set, what the dashboard cannot run without."""
+    if settings.dashboard_port is None:
+        return
+    secret = settings.dashboard_secret.get_secret_value().strip()
+    if not secret:
+        raise StartupError(
+            "DASHBOARD_SECRET is not set: the dashboard needs it to sign sessions "
+            '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))").'
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise StartupError(
+            f"DASHBOARD_SECRET is too short: use at least {MIN_SECRET_LENGTH} random characters."
+        )
+    if not settings.discord_client_secret.get_secret_value().strip():
+        raise StartupError(
+            "DISCORD_CLIENT_SECRET is not set: copy it from the Developer Portal's OAuth2 page "
+            "(the dashboard's Discord login needs it)."
+        )
+
 
 def load_settings() -> Settings:
     """Read the environment, or raise :class:`StartupError` with one line saying what is wrong."""
@@ -100,4 +161,5 @@ def load_settings() -> Settings:
         raise StartupError(
             "DISCORD_TOKEN is not set: put your bot token in the environment (see README)."
         )
+    _check_dashboard(settings)
     return settings

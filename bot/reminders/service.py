@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserFacingError
@@ -71,8 +71,24 @@ class KindStats:
     streak: int  # consecutive local days, up to today, with a Done
 
 
+@dataclass(frozen=True)
+class DayCounts:
+    day: date  # the member's local date
+    sent: int
+    done: int
+    snoozed: int
+
+
 def _ts(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _parse_schedule(wake_text: str, bed_text: str) -> tuple[time, time]:
+    wake = parse_time(wake_text)
+    bed = parse_time(bed_text)
+    if wake == bed:
+        raise UserFacingError("Wake-up time and bedtime must be different.")
+    return wake, bed
 
 
 def parse_kind(text: str | None, *, allow_all: bool = False) -> str:
@@ -183,15 +199,26 @@ class ReminderService:
         self, user_id: int, wake_text: str, bed_text: str
     ) -> list[SubscriptionView]:
         """``/remind schedule``: derived times follow the new wake/bed; custom times stay."""
-        wake = parse_time(wake_text)
-        bed = parse_time(bed_text)
-        if wake == bed:
-            raise UserFacingError("Wake-up time and bedtime must be different.")
+        wake, bed = _parse_schedule(wake_text, bed_text)
         await members.update(self.db, user_id, _ts(self.clock()), wake=wake, bed=bed)
         member = await members.get_or_default(self.db, user_id)
         await self._recompute(member)
         self.on_change()
         return await self.list_subscriptions(user_id)
+
+    async def preview_schedule(
+        self, user_id: int, wake_text: str, bed_text: str
+    ) -> list[SubscriptionView]:
+        """What :meth:`set_schedule` would make of the reminders, without changing anything."""
+        wake, bed = _parse_schedule(wake_text, bed_text)
+        member = replace(await members.get_or_default(self.db, user_id), wake=wake, bed=bed)
+        after = self._fire_after(member, self.clock())
+        views = []
+        for sub in await reminders.for_member(self.db, user_id):
+            times = self._times_for(sub, member)
+            nxt = _ts(next_fire(times, zone_named(sub.zone), after)) if sub.active else None
+            views.append(self._view(replace(sub, times=format_times(times), next_fire_at=nxt)))
+        return views
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -437,6 +464,28 @@ class ReminderService:
                 )
             )
         return out
+
+    async def daily_history(self, user_id: int, days: int = STATS_DAYS) -> list[DayCounts]:
+        """The same deliveries as :meth:`stats`, counted per local day (oldest first)."""
+        now = self.clock()
+        zone = await self._member_zone(user_id)
+        today = now.astimezone(zone).date()
+        first = today - timedelta(days=days - 1)
+        counts = {first + timedelta(days=i): [0, 0, 0] for i in range(days)}
+        since = _ts(now - timedelta(days=days))
+        for d in await ledger.for_user_since(self.db, user_id, since):
+            day = datetime.fromtimestamp(d.scheduled_at, UTC).astimezone(zone).date()
+            if d.source == "test" or day not in counts:
+                continue
+            row = counts[day]
+            row[0] += d.state == "sent"
+            row[1] += d.outcome == "done"
+            row[2] += d.outcome == "snoozed"
+        return [DayCounts(day, *row) for day, row in counts.items()]
+
+    async def _member_zone(self, user_id: int) -> ZoneInfo:
+        member = await members.get_or_default(self.db, user_id)
+        return zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
 
     async def export(self, user_id: int) -> dict[str, object]:
         """``/privacy export``: everything stored about the member, JSON-ready."""

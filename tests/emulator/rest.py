@@ -16,8 +16,8 @@ from aiohttp import web
 
 from tests.emulator import errors as err
 from tests.emulator import interactions as ix
+from tests.emulator import oauth, validation
 from tests.emulator import permissions as perms
-from tests.emulator import validation
 from tests.emulator.state import Attachment, Channel, Message, snowflake
 
 if TYPE_CHECKING:
@@ -42,8 +42,15 @@ def _template(request: web.Request) -> str | None:
     return canonical[len(API_PREFIX) :] if canonical.startswith(API_PREFIX) else canonical
 
 
-def _needs_bot_token(template: str) -> bool:
-    # Interaction callbacks and interaction webhooks are authorised by their token instead.
+def _needs_bot_token(template: str, request: web.Request) -> bool:
+    # Interaction callbacks and interaction webhooks are authorised by their token instead;
+    # the OAuth2 token endpoint by the client secret, a member's own calls by their bearer token.
+    if template == "/oauth2/token":
+        return False
+    if template in oauth.BEARER_PATHS and request.headers.get("Authorization", "").startswith(
+        "Bearer "
+    ):
+        return False
     return not template.startswith(("/interactions/", "/webhooks/"))
 
 
@@ -61,7 +68,7 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         return err.error_response(err.NOT_FOUND)
 
     token = None
-    if _needs_bot_token(template):
+    if _needs_bot_token(template, request):
         token = emu.token_of(request)
         if token is None:
             emu.stats.unauthorized += 1
@@ -136,6 +143,8 @@ def _reject(emu: Emulator, request: web.Request, body: Any, problems: list) -> w
 
 
 async def get_current_user(request: web.Request) -> web.Response:
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return await _emu(request).oauth.bearer_call(request, "/users/@me")
     world = _emu(request).world
     me = world.bot.to_payload()
     me.update(verified=True, mfa_enabled=False, email=None, locale="en-US", bio="")

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulator import interactions as ix
+from tests.emulator import oauth
 from tests.emulator.errors import FieldError
 from tests.emulator.faults import Faults
 from tests.emulator.gateway import DIRECT_MESSAGES_INTENT, GUILD_MESSAGES_INTENT, Gateway
@@ -71,6 +72,7 @@ class Emulator:
         self.faults = Faults()
         self.stats = Stats()
         self.gateway = Gateway(self)
+        self.oauth = oauth.OAuth(self)
         self.rejections: list[Rejection] = []
         self.unknown_routes: list[str] = []
         self.interactions: dict[int, ix.InteractionRecord] = {}
@@ -87,6 +89,7 @@ class Emulator:
         app = web.Application(middlewares=[discord_middleware], client_max_size=32 * 1024**2)
         app[EMULATOR] = self
         add_routes(app)
+        oauth.add_routes(app, self.oauth, API_PREFIX)
         app.router.add_get("/gateway", self.gateway.handle)
         # A short shutdown: a stuck connection must not hold a test for aiohttp's default 60 s.
         self._runner = web.AppRunner(
@@ -113,6 +116,11 @@ class Emulator:
     def api_base(self) -> str:
         """What ``DISCORD_API_BASE`` should be."""
         return f"{self.base_url}{API_PREFIX}"
+
+    @property
+    def authorize_url(self) -> str:
+        """What ``DISCORD_AUTHORIZE_URL`` should be: the "Log in with Discord" page."""
+        return f"{self.base_url}{oauth.AUTHORIZE_PATH}"
 
     @property
     def gateway_url(self) -> str:

@@ -16,6 +16,12 @@ def clean_env(monkeypatch):
         "DEV_GUILD_ID",
         "CONTENT_DIR",
         "LOG_LEVEL",
+        "DASHBOARD_PORT",
+        "DASHBOARD_URL",
+        "DASHBOARD_SECRET",
+        "DISCORD_CLIENT_ID",
+        "DISCORD_CLIENT_SECRET",
+        "DISCORD_AUTHORIZE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -75,4 +81,47 @@ def test_unknown_log_level_is_refused(monkeypatch):
     monkeypatch.setenv("DISCORD_TOKEN", "t")
     monkeypatch.setenv("LOG_LEVEL", "LOUD")
     with pytest.raises(StartupError, match="LOG_LEVEL is invalid"):
+        load_settings()
+
+
+def test_dashboard_is_off_by_default(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    settings = load_settings()
+    assert settings.dashboard_port is None
+    assert settings.discord_authorize_url == "https://discord.com/oauth2/authorize"
+
+
+def test_dashboard_needs_a_secret(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DASHBOARD_PORT", "8080")
+    monkeypatch.setenv("DISCORD_CLIENT_SECRET", "cs")
+    with pytest.raises(StartupError, match="DASHBOARD_SECRET is not set"):
+        load_settings()
+    monkeypatch.setenv("DASHBOARD_SECRET", "short")
+    with pytest.raises(StartupError, match="DASHBOARD_SECRET is too short"):
+        load_settings()
+
+
+def test_dashboard_needs_the_client_secret(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DASHBOARD_PORT", "8080")
+    monkeypatch.setenv("DASHBOARD_SECRET", "s" * 40)
+    with pytest.raises(StartupError, match="DISCORD_CLIENT_SECRET is not set"):
+        load_settings()
+
+
+def test_dashboard_settings(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DASHBOARD_PORT", "8080")
+    monkeypatch.setenv("DASHBOARD_SECRET", "s" * 40)
+    monkeypatch.setenv("DISCORD_CLIENT_SECRET", "client-secret")
+    monkeypatch.setenv("DASHBOARD_URL", "https://steady.example/")
+    monkeypatch.setenv("DISCORD_CLIENT_ID", "")
+    settings = load_settings()
+    assert settings.dashboard_base_url == "https://steady.example"
+    assert settings.discord_client_id is None  # the application's id, learnt at login
+    assert "client-secret" in settings.secrets() and "s" * 40 in settings.secrets()
+    assert "client-secret" not in repr(settings)
+    monkeypatch.setenv("DASHBOARD_URL", "steady.example")
+    with pytest.raises(StartupError, match="DASHBOARD_URL is invalid"):
         load_settings()

@@ -1,0 +1,92 @@
+"""The web dashboard, served by the bot process when ``DASHBOARD_PORT`` is set.
+
+Running inside the bot (not as a second program) means a change made on a page goes through
+the same :class:`~bot.reminders.service.ReminderService` whose ``on_change`` wakes the
+dispatcher at once, and the bot's own view of servers, roles and channels answers "may this
+member manage this server" and "can the bot post in this channel".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from aiohttp import web
+
+from bot.dashboard.app import Dashboard, make_app
+from bot.dashboard.discord_login import DiscordLogin
+from bot.dashboard.sessions import SessionStore
+from bot.errors import StartupError
+
+if TYPE_CHECKING:
+    from bot.app import SteadyBot
+
+log = logging.getLogger(__name__)
+
+
+class BotServerAccess:
+    """Server questions answered from the running bot (its cache, plus one member fetch)."""
+
+    def __init__(self, bot: discord.Client) -> None:
+        self.bot = bot
+
+    def bot_is_in(self, guild_id: int) -> bool:
+        return self.bot.get_guild(guild_id) is not None
+
+    async def can_manage(self, guild_id: int, user_id: int) -> bool:
+        """Asked of Discord at every request, so a member who lost the right loses the page."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return False
+        try:
+            member = await guild.fetch_member(user_id)
+        except (discord.NotFound, discord.Forbidden):
+            return False
+        permissions = member.guild_permissions
+        return permissions.manage_guild or permissions.administrator
+
+
+class DashboardServer:
+    """The dashboard's web server inside the bot: started in setup_hook, stopped in close."""
+
+    def __init__(self, bot: SteadyBot) -> None:
+        settings = bot.settings
+        assert settings.dashboard_port is not None and bot.application_id is not None
+        base_url = settings.dashboard_base_url
+        self.host = settings.dashboard_host
+        self.port = settings.dashboard_port
+        self.base_url = base_url
+        self.dashboard = Dashboard(
+            service=bot.reminder_service,
+            servers=BotServerAccess(bot),
+            login=DiscordLogin(
+                client_id=settings.discord_client_id or bot.application_id,
+                client_secret=settings.discord_client_secret.get_secret_value().strip(),
+                authorize_url=settings.discord_authorize_url,
+                api_base=settings.discord_api_base,
+                redirect_uri=f"{base_url}/callback",
+            ),
+            sessions=SessionStore(settings.dashboard_secret.get_secret_value().strip()),
+            secure_cookies=base_url.startswith("https://"),
+        )
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(
+            make_app(self.dashboard), access_log=None, handle_signals=False, shutdown_timeout=5.0
+        )
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError as error:
+            await self.stop()
+            raise StartupError(
+                f"DASHBOARD_PORT: cannot listen on {self.host}:{self.port} ({error.strerror})."
+            ) from None
+        log.info("dashboard at %s (listening on %s:%d)", self.base_url, self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,64 @@
+"""Fixtures for the dashboard's route tests (see rig.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.dashboard.app import Dashboard
+from bot.reminders.service import ReminderService
+from tests.dashboard.rig import client_for, make_dashboard
+from tests.emulator import Driver, Emulator
+from tests.unit.test_reminder_support import T0, FakeClock, open_db
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+async def service(tmp_path, clock: FakeClock) -> AsyncIterator[ReminderService]:
+    db = await open_db(tmp_path)
+    yield ReminderService(db, clock=clock)
+    await db.close()
+
+
+@pytest.fixture
+def dashboard(emulator: Emulator, service: ReminderService, clock: FakeClock) -> Dashboard:
+    return make_dashboard(emulator, service, clock)
+
+
+NewClient = Callable[[], Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def new_client(dashboard: Dashboard) -> AsyncIterator[NewClient]:
+    """A new browser (its own cookie jar) on the same dashboard."""
+    clients: list[TestClient] = []
+
+    async def make() -> TestClient:
+        client = await client_for(dashboard)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(new_client: NewClient) -> TestClient:
+    return await new_client()
+
+
+@pytest.fixture
+def alice(driver: Driver):
+    return driver.add_user("alice")
+
+
+@pytest.fixture
+def bob(driver: Driver):
+    return driver.add_user("bob")

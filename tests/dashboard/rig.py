@@ -1,0 +1,99 @@
+"""The dashboard as route tests see it: the real app on aiohttp's test server, the real
+reminder service on a temporary database, and the emulator standing in for Discord's OAuth2.
+
+A member "logs in" exactly as a browser would: ``GET /login`` redirects to the emulator's
+authorize URL, the emulator approves it for a user and redirects back to ``/callback`` with a
+code, and the dashboard trades that code (with its PKCE verifier) for a token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.dashboard.app import Dashboard, make_app
+from bot.dashboard.discord_login import DiscordLogin
+from bot.dashboard.sessions import SessionStore
+from bot.reminders.service import ReminderService
+from tests.emulator import Emulator
+from tests.emulator.state import User
+from tests.unit.test_reminder_support import FakeClock
+
+REDIRECT_URI = "http://dashboard.test/callback"
+SECRET = "test-dashboard-secret-" + "x" * 32
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class FakeServers:
+    """The bot's view of servers: which it is in, and who manages which (by Discord's roles)."""
+
+    emulator: Emulator
+    asked: list[tuple[int, int]] = field(default_factory=list)
+
+    def bot_is_in(self, guild_id: int) -> bool:
+        guild = self.emulator.world.guilds.get(guild_id)
+        return guild is not None and self.emulator.world.bot_in_guild(guild)
+
+    async def can_manage(self, guild_id: int, user_id: int) -> bool:
+        from tests.emulator import permissions as perms
+
+        self.asked.append((guild_id, user_id))
+        guild = self.emulator.world.guilds.get(guild_id)
+        if guild is None or user_id not in guild.members or not self.bot_is_in(guild_id):
+            return False
+        base = perms.base_permissions(guild, guild.members[user_id])
+        return bool(base & (perms.MANAGE_GUILD | perms.ADMINISTRATOR))
+
+
+def make_dashboard(
+    emulator: Emulator, service: ReminderService, wall: FakeClock, **options
+) -> Dashboard:
+    emulator.oauth.redirect_uris = [REDIRECT_URI]
+    return Dashboard(
+        service=service,
+        servers=options.pop("servers", None) or FakeServers(emulator),
+        login=DiscordLogin(
+            client_id=emulator.world.application_id,
+            client_secret=emulator.oauth.client_secret,
+            authorize_url=emulator.authorize_url,
+            api_base=emulator.api_base,
+            redirect_uri=REDIRECT_URI,
+        ),
+        sessions=SessionStore(SECRET, clock=lambda: wall().timestamp()),
+        secure_cookies=options.pop("secure_cookies", False),
+        **options,
+    )
+
+
+async def client_for(dashboard: Dashboard) -> TestClient:
+    client = TestClient(TestServer(make_app(dashboard)))
+    await client.start_server()
+    return client
+
+
+async def log_in(client: TestClient, emulator: Emulator, user: User, next_path: str = "") -> str:
+    """Log ``user`` in through the emulator; returns where the dashboard sent them after."""
+    query = f"?next={next_path}" if next_path else ""
+    start = await client.get(f"/login{query}", allow_redirects=False)
+    assert start.status == 302, await start.text()
+    back = urlsplit(emulator.oauth.approve(start.headers["Location"], user))
+    done = await client.get(f"{back.path}?{back.query}", allow_redirects=False)
+    assert done.status == 302, await done.text()
+    return done.headers["Location"]
+
+
+async def csrf_of(client: TestClient, path: str = "/reminders") -> str:
+    page = await client.get(path)
+    match = CSRF_FIELD.search(await page.text())
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+async def post(client: TestClient, path: str, form: dict[str, str], *, csrf: str | None = None):
+    """Submit a form as the page would (with the page's CSRF token unless one is given)."""
+    token = csrf if csrf is not None else await csrf_of(client)
+    return await client.post(path, data={"csrf": token, **form}, allow_redirects=False)

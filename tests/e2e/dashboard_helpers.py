@@ -1,0 +1,69 @@
+"""Running the bot with its dashboard on, and a plain HTTP "browser" for it.
+
+The browser tests (tests/browser/) drive Debian's chromium; the tests here use aiohttp's
+client so the dashboard inside the real bot process is covered where no browser is installed.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from tests.emulator import Emulator
+from tests.emulator.state import User
+
+DASHBOARD_SECRET = "e2e-dashboard-secret-" + "k" * 40
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dashboard_env(emulator: Emulator, port: int) -> dict[str, str]:
+    """The bot's environment for a dashboard on ``port``, logging in through the emulator."""
+    base_url = f"http://127.0.0.1:{port}"
+    emulator.oauth.redirect_uris = [f"{base_url}/callback"]
+    return {
+        "DASHBOARD_PORT": str(port),
+        "DASHBOARD_URL": base_url,
+        "DASHBOARD_SECRET": DASHBOARD_SECRET,
+        "DISCORD_CLIENT_SECRET": emulator.oauth.client_secret,
+        "DISCORD_AUTHORIZE_URL": emulator.authorize_url,
+    }
+
+
+class DashboardBrowser:
+    """One member's browser without a screen: a cookie jar, links followed by hand."""
+
+    def __init__(self, base_url: str, emulator: Emulator) -> None:
+        self.base_url = base_url
+        self.emulator = emulator
+        self.http = aiohttp.ClientSession(
+            base_url=base_url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def log_in(self, user: User) -> None:
+        start = await self.http.get("/login", allow_redirects=False)
+        back = urlsplit(self.emulator.oauth.approve(start.headers["Location"], user))
+        done = await self.http.get(f"{back.path}?{back.query}", allow_redirects=False)
+        assert done.status == 302, await done.text()
+
+    async def page(self, path: str) -> str:
+        response = await self.http.get(path)
+        return await response.text()
+
+    async def submit(self, path: str, form: dict[str, str], *, from_page: str = "/reminders"):
+        match = CSRF_FIELD.search(await self.page(from_page))
+        assert match, f"no form on {from_page}"
+        return await self.http.post(
+            path, data={"csrf": match.group(1), **form}, allow_redirects=False
+        )

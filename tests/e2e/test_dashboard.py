@@ -1,0 +1,46 @@
+"""The dashboard inside the real bot process: what a page changes, the bot does."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from tests.e2e.conftest import Server, StartBot
+from tests.e2e.dashboard_helpers import DashboardBrowser, dashboard_env, free_port
+from tests.e2e.reminder_helpers import local_time_ahead, start_bot_at, title, wait_for_reminders
+from tests.emulator import Driver, Emulator
+
+
+async def test_dashboard_needs_its_secret_to_start(start_bot: StartBot, emulator: Emulator):
+    env = dashboard_env(emulator, free_port())
+    env["DASHBOARD_SECRET"] = ""
+    process = await start_bot(wait_ready=False, **env)
+    assert await process.wait() == 2
+    assert "Traceback" not in process.output
+    errors = [line for line in process.lines if "cannot start" in line]
+    assert len(errors) == 1 and "DASHBOARD_SECRET is not set" in errors[0], process.output
+
+
+async def test_a_time_changed_on_the_page_is_when_the_bot_sends_it(
+    start_bot: StartBot, emulator: Emulator, driver: Driver, server: Server
+):
+    port = free_port()
+    start = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+    _, clock = await start_bot_at(start_bot, start, speed=60, **dashboard_env(emulator, port))
+    browser = DashboardBrowser(f"http://127.0.0.1:{port}", emulator)
+    try:
+        await browser.log_in(server.member)
+        await browser.submit("/settings/timezone", {"zone": "Europe/Lisbon"})
+        await browser.submit("/reminders/start", {"kind": "sleep", "time": "23:55"})
+        soon = local_time_ahead(clock, "Europe/Lisbon", minutes=3)
+        response = await browser.submit(
+            "/reminders/start", {"kind": "sleep", "time": soon.strftime("%H:%M")}
+        )
+        assert response.status == 303
+        html = await browser.page("/reminders")
+        assert re.search(rf"Next: <strong>[^<]*{soon:%H:%M}</strong>", html), html
+        [reminder] = await wait_for_reminders(driver, server.member, within=15)
+        assert title(reminder).startswith("🌙")
+        assert clock.now() >= soon  # not before the new time
+    finally:
+        await browser.close()
