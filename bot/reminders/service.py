@@ -468,7 +468,7 @@ class ReminderService:
     async def daily_history(self, user_id: int, days: int = STATS_DAYS) -> list[DayCounts]:
         """The same deliveries as :meth:`stats`, counted per local day (oldest first)."""
         now = self.clock()
-        zone = await self._member_zone(user_id)
+        zone = zone_or_utc((await members.get_or_default(self.db, user_id)).timezone)
         today = now.astimezone(zone).date()
         first = today - timedelta(days=days - 1)
         counts = {first + timedelta(days=i): [0, 0, 0] for i in range(days)}
@@ -482,10 +482,6 @@ class ReminderService:
             row[1] += d.outcome == "done"
             row[2] += d.outcome == "snoozed"
         return [DayCounts(day, *row) for day, row in counts.items()]
-
-    async def _member_zone(self, user_id: int) -> ZoneInfo:
-        member = await members.get_or_default(self.db, user_id)
-        return zone_named(member.timezone) if member.timezone else ZoneInfo("UTC")
 
     async def export(self, user_id: int) -> dict[str, object]:
         """``/privacy export``: everything stored about the member, JSON-ready."""
