@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.errors import StartupError
-from content.citations import citations_in
+from content import citations
 from content.matching import normalise
 from content.model import Content
 from content.schema import FILES
@@ -220,16 +220,32 @@ def _check_references(raw: dict[str, dict[str, Any]], parsed: dict[str, Any], sh
             if ref not in nutrient_ids | group_ids:
                 fail("compare.yaml", f"compare.rows[{index}].refers_to", _unknown("nutrient", ref))
 
-    source_ids = {s.id for s in sources}
+    by_id = {s.id: s for s in sources}
+
+    def key_problem(key: str) -> str | None:
+        source = by_id.get(citations.source_id(key))
+        if source is None:
+            return "is not in sources.yaml"
+        page = key.partition(":")[2]
+        pages = [p.id for p in source.pages]
+        if page and page not in pages:
+            known = ", ".join(pages) or "none: this source has one url"
+            return f'has no page "{page}" in sources.yaml (its pages: {known})'
+        if pages and not page:
+            return f"lists several pages; cite the one that backs the text ({source.id}:{pages[0]})"
+        return None
+
     for file, data in raw.items():
         if file == "sources.yaml":
             continue
         for path, ref in _source_refs(data):
-            if ref not in source_ids:
-                fail(file, path, f'source "{ref}" is not in sources.yaml')
+            problem = key_problem(ref)
+            if problem:
+                fail(file, path, f'source "{ref}" {problem}')
         for path, ref, listed in _inline_citations(data):
-            if ref not in source_ids:
-                fail(file, path, f"cites [{ref}], which is not in sources.yaml")
+            problem = key_problem(ref)
+            if problem:
+                fail(file, path, f"cites [{ref}], which {problem}")
             if listed is not None and ref not in listed:
                 fail(file, path, f"cites [{ref}] but the entry's sources list does not include it")
 
@@ -294,5 +310,5 @@ def _inline_citations(
             name = item.get("id") if isinstance(item, dict) else None
             found += _inline_citations(item, f"{path}[{name if name else index}]", listed)
     elif isinstance(data, str):
-        found += [(path, ref, listed) for ref in citations_in(data)]
+        found += [(path, key, listed) for key in citations.citations_in(data)]
     return found

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from content import citations
 from content.matching import Candidate
 from content.schema import (
     KIND_TO_TOPIC,
@@ -20,6 +23,17 @@ from content.schema import (
     Tip,
     TipTopic,
 )
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited page: what a reader needs to find it."""
+
+    key: str  # as written in the text: "S17:leg-cramps"
+    source_id: str  # "S17"
+    publisher: str  # "Mayo Clinic"
+    title: str  # the page's own title when the source has several pages
+    url: str | None
 
 
 class Content(BaseModel):
@@ -64,6 +78,16 @@ class Content(BaseModel):
     def source(self, source_id: str) -> Source:
         return self._sources[source_id]
 
+    def citation(self, key: str) -> Citation:
+        """The page a citation key points at (``S17:leg-cramps`` -> Mayo's night-cramps page)."""
+        source = self._sources[citations.source_id(key)]
+        page_id = key.partition(":")[2]
+        page = next((p for p in source.pages if p.id == page_id), None)
+        if page is not None:
+            publisher = page.publisher or source.publisher
+            return Citation(key, source.id, publisher, page.title, page.url)
+        return Citation(key, source.id, source.publisher, source.title, source.url)
+
     def nutrient(self, nutrient_id: str) -> Nutrient:
         return self._nutrients[nutrient_id]
 
@@ -75,6 +99,15 @@ class Content(BaseModel):
 
     def tip_topic(self, topic_id: str) -> TipTopic:
         return self._topics[topic_id]
+
+    def topic_of_tip(self, tip_id: str) -> TipTopic:
+        """The topic a tip belongs to (its heading when the tip is shown on its own)."""
+        return next(t for t in self.tip_topics if any(tip.id == tip_id for tip in t.tips))
+
+    def cautions_for(self, food: Food) -> list[tuple[Nutrient, str]]:
+        """The cautions of the nutrients this food supplies (potassium and the kidneys)."""
+        supplied = {a.nutrient for a in food.amounts}
+        return [(n, n.caution) for n in self.nutrients if n.caution and n.id in supplied]
 
     def foods_for(self, nutrient_id: str) -> list[tuple[Food, Amount]]:
         """Foods that supply the nutrient, richest serving first."""

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from content import limits
+from content import citations, limits
 
 TIP_TOPICS: tuple[str, ...] = ("hydration", "stress", "sleep", "stimulants", "stretching")
 REMINDER_KINDS: tuple[str, ...] = ("hydration", "stretching", "sleep", "caffeine")
@@ -31,10 +31,13 @@ SHORT_TEXT = 300
 # Longest tip: it is shown as "one practical tip" on reminders and daily posts.
 TIP_TEXT = 400
 REMINDER_TEXT = 200
-# What the /nutrient renderer adds around the nutrient's own texts: the footer (disclaimer
-# and pointer), field names, and at least a few lines of foods and sources.
-NUTRIENT_TEXT_BUDGET = 4200
+# A caveat is shown right after the amount it qualifies, in every list that shows it.
+CAVEAT_TEXT = 160
 PAGE_TEXT_BUDGET = 4600
+# /nutrient's first screen answers "what is it for, how much, where from" in at most 1,200
+# characters (a phone screen); the nutrient's own texts on it get this much, leaving room for
+# the footer and the first few foods.
+FIRST_SCREEN_TEXT_BUDGET = 750
 
 
 def _limit(limit: int, where: str) -> AfterValidator:
@@ -85,6 +88,9 @@ Id = Annotated[
     ),
 ]
 SourceId = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]{0,15}$")]
+PageId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+# "S14", or "S17:leg-cramps" for one of the pages the reference lists under S17.
+CitationKey = Annotated[str, Field(pattern=citations.KEY_PATTERN)]
 TitleText = Annotated[str, _limit(limits.EMBED_TITLE, "an embed title")]
 FieldName = Annotated[str, _limit(limits.EMBED_FIELD_NAME, "an embed field name")]
 FieldText = Annotated[str, _limit(limits.EMBED_FIELD_VALUE, "an embed field")]
@@ -94,7 +100,8 @@ ShortText = Annotated[str, _own_limit(SHORT_TEXT, "it shares the footer of every
 TipText = Annotated[str, _own_limit(TIP_TEXT, "tips are shown on their own on reminders")]
 ReminderText = Annotated[str, _own_limit(REMINDER_TEXT, "reminder messages stay short")]
 Url = Annotated[str, AfterValidator(_http_url)]
-SourceIds = Annotated[list[SourceId], Field(min_length=1)]
+SourceIds = Annotated[list[CitationKey], Field(min_length=1)]
+CaveatText = Annotated[str, _own_limit(CAVEAT_TEXT, "it is shown next to the amount")]
 
 
 class Strict(BaseModel):
@@ -113,11 +120,37 @@ def _over_budget(total: int, budget: int, answer: str) -> PydanticCustomError:
 # --- sources.yaml -------------------------------------------------------------------------
 
 
+CitationTitle = Annotated[str, _own_limit(200, "keeps each citation on one line")]
+
+
+class SourcePage(Strict):
+    """One of several pages the reference lists under one source id."""
+
+    id: PageId
+    # When the pages under one id come from different publishers (S28, S30c).
+    publisher: ChoiceText | None = None
+    title: CitationTitle
+    url: Url
+
+
 class Source(Strict):
+    """A source id of the reference. When the reference lists several pages under the id,
+    ``pages`` holds them and every citation names one (``S17:leg-cramps``), so each link
+    goes to the page that backs the sentence."""
+
     id: SourceId
     publisher: ChoiceText
-    title: Annotated[str, _own_limit(200, "keeps each citation on one line")]
+    title: CitationTitle
     url: Url | None = None
+    pages: list[SourcePage] = []
+
+    @model_validator(mode="after")
+    def _url_or_pages(self) -> Source:
+        if self.url and self.pages:
+            raise PydanticCustomError(
+                "pages", "give either url or pages, not both (with pages, cite S17:page-id)"
+            )
+        return self
 
 
 class SourcesFile(Strict):
@@ -133,7 +166,14 @@ class Nutrient(Strict):
     aliases: list[ChoiceText] = []
     unit: Annotated[str, _own_limit(20, "a unit like mg or mcg DFE")]
     daily_value: ChoiceText
+    # Shown next to the Daily Value wherever it appears (the potassium DV is an old intake).
+    daily_value_note: ShortText | None = None
     role: FieldText
+    # "How much do I need", in one line for the first screen; ``intake`` has every life stage.
+    intake_summary: ShortText
+    # Who must ask a doctor before eating more of it; shown on every answer that shows
+    # amounts of this nutrient (/nutrient, /foods, and /food for foods that supply it).
+    caution: ShortText | None = None
     deficiency_signs: FieldText
     intake: FieldText
     upper_limit: FieldText
@@ -144,12 +184,18 @@ class Nutrient(Strict):
     sources: SourceIds
 
     @model_validator(mode="after")
-    def _fits_one_embed(self) -> Nutrient:
-        texts = [self.name, self.role, self.deficiency_signs, self.intake, self.upper_limit]
-        texts += [self.at_risk, self.notes or ""]
+    def _fits_the_first_screen(self) -> Nutrient:
+        texts = [self.name, self.role, self.intake_summary, self.caution or ""]
+        texts += [self.daily_value, self.daily_value_note or ""]
         total = sum(len(t) for t in texts)
-        if total > NUTRIENT_TEXT_BUDGET:
-            raise _over_budget(total, NUTRIENT_TEXT_BUDGET, "/nutrient")
+        if total > FIRST_SCREEN_TEXT_BUDGET:
+            raise PydanticCustomError(
+                "first_screen",
+                "the first-screen texts (name, role, intake_summary, caution, daily value) add "
+                "up to {total} characters; keep them under {budget} so the answer's first "
+                "screen fits a phone",
+                {"total": total, "budget": FIRST_SCREEN_TEXT_BUDGET},
+            )
         return self
 
 
@@ -175,6 +221,8 @@ class Amount(Strict):
     amount: float = Field(ge=0)
     iu: int | None = Field(default=None, ge=0)
     dv_percent: int | None = Field(default=None, ge=0)
+    # Shown right after this amount wherever it appears ("older data; newer are much lower").
+    caveat: CaveatText | None = None
 
 
 class Food(Strict):
@@ -183,6 +231,8 @@ class Food(Strict):
     aliases: list[ChoiceText] = []
     serving: ChoiceText
     amounts: Annotated[list[Amount], Field(min_length=1, max_length=20)]
+    # Which form the figures are for, when a broader name ("apricot", "milk") lands here.
+    form_note: ShortText | None = None
     note: ShortText | None = None
     sources: SourceIds
 

@@ -13,7 +13,9 @@ import yaml
 
 from bot.errors import StartupError
 from content import Content, load_content
+from content.citations import cited_ids
 from content.loader import SHIPPED_DIR
+from content.matching import find
 from content.schema import FILES, REMINDER_KINDS, TIP_TOPICS
 
 
@@ -55,14 +57,30 @@ def test_upper_limit_caveats_are_stated(content: Content) -> None:
     assert "only to synthetic folic acid" in content.nutrient("folate").upper_limit
 
 
-def test_every_number_in_health_text_is_cited(content: Content) -> None:
+def _health_texts(content: Content) -> list[str]:
+    """Every text a member reads as a health claim."""
     texts: list[str] = []
     for n in content.nutrients:
-        texts += [n.role, n.deficiency_signs, n.intake, n.upper_limit, n.at_risk]
-        texts += [t for t in (n.notes, n.food_caveats) if t]
+        texts += [n.role, n.intake_summary, n.deficiency_signs, n.intake, n.upper_limit]
+        texts += [n.at_risk]
+        texts += [t for t in (n.notes, n.food_caveats, n.caution, n.daily_value_note) if t]
+    for food in content.foods:
+        texts += [t for t in (food.note, food.form_note) if t]
+        texts += [a.caveat for a in food.amounts if a.caveat]
     texts += [tip.text for topic in content.tip_topics for tip in topic.tips]
     texts += [topic.summary for topic in content.tip_topics]
-    texts += [s.text for s in content.causes.sections]
+    texts += [content.causes.intro, *(s.text for s in content.causes.sections)]
+    texts += [content.compare.intro, *(r.deficiency_symptom for r in content.compare.rows)]
+    texts += [content.red_flags.intro, content.red_flags.what_happens_next]
+    return texts
+
+
+def _sentences(text: str) -> list[str]:
+    return re.split(r"(?<=[.;])\s+(?=[A-Z])", text)
+
+
+def test_every_number_in_health_text_is_cited(content: Content) -> None:
+    texts = _health_texts(content)
     # Red flags carry their citation in their own sources list (rendered after the text).
     assert all(f.sources for f in content.red_flags.see_a_professional)
     for text in texts:
@@ -91,6 +109,126 @@ def test_all_tips_is_stable_and_unique(content: Content) -> None:
 def test_disclaimer_is_short_and_points_to_a_doctor(content: Content) -> None:
     assert "not medical advice" in content.disclaimer
     assert "/see-a-doctor" in content.see_doctor_pointer
+
+
+# --- the safety and accuracy points a careful reader checks -------------------------------
+
+
+def test_potassium_warns_people_whose_kidneys_or_medicines_limit_it(content: Content) -> None:
+    caution = content.nutrient("potassium").caution or ""
+    for words in ("kidney disease", "ACE inhibitors", "ARBs", "ask your doctor", "don't apply"):
+        assert words in caution, words
+    assert "[S21, S22]" in caution
+    # Every food that supplies potassium carries the caution into its own answer.
+    for food in content.foods:
+        has_potassium = any(a.nutrient == "potassium" for a in food.amounts)
+        assert bool(content.cautions_for(food)) == has_potassium, food.id
+
+
+def test_claims_resting_only_on_the_article_are_attributed(content: Content) -> None:
+    for text in _health_texts(content):
+        for sentence in _sentences(text):
+            cited = cited_ids(sentence)
+            if cited == ["A1"]:
+                assert "article" in sentence, f"article-only claim stated as fact: {sentence!r}"
+    magnesium = content.nutrient("magnesium").role
+    assert "article" in magnesium.split("calcium builds")[0]
+    assert "spasms" in magnesium and "tremors" in magnesium
+    b12 = content.nutrient("vitamin-b12").role
+    assert "pins and needles" in b12 and "twitching" in b12.split("[A1]")[0]
+    for topic in content.tip_topics:
+        assert "most common" not in topic.summary
+
+
+def test_compare_states_no_article_only_symptom(content: Content) -> None:
+    for row in content.compare.rows:
+        cited = cited_ids(row.deficiency_symptom)
+        assert cited and "A1" not in cited, row.nutrient
+        if "twitch" in row.deficiency_symptom.lower():
+            assert cited == ["S18"], "only low potassium is sourced as causing twitching"
+
+
+def test_red_flags_are_worded_by_what_a_person_notices(content: Content) -> None:
+    flags = content.red_flags
+    texts = [f.text for f in [*flags.see_a_professional, *flags.get_help_now]]
+    assert not any("keeps coming back" in t or "might have" in t or "suspect" in t for t in texts)
+    assert any("persistent" in t for t in texts)
+    (urgent,) = flags.get_help_now
+    assert "heartbeat feels irregular" in urgent.text
+
+
+def test_food_caveats_sit_on_the_amounts_they_qualify(content: Content) -> None:
+    clams = next(a for a in content.food("clams").amounts if a.nutrient == "vitamin-b12")
+    assert "several times the Daily Value" in (clams.caveat or "")
+    assert "much lower" in (clams.caveat or "") and clams.dv_percent is None
+    liver = next(a for a in content.food("beef-liver").amounts if a.nutrient == "vitamin-b12")
+    assert "arithmetic" in (liver.caveat or "")
+    assert "2005" in (content.nutrient("potassium").daily_value_note or "")
+    # The Daily Value is stated once, by the renderer: never again inside the texts.
+    for nutrient in content.nutrients:
+        assert "Daily Value" not in nutrient.intake, nutrient.id
+
+
+@pytest.mark.parametrize(
+    ("typed", "form"),
+    [
+        ("apricot", "dried"),
+        ("chocolate", "70–85%"),
+        ("milk", "US, fortified"),
+        ("rice", "enriched"),
+        ("pasta", "enriched"),
+        ("plant milk", "Soy"),
+    ],
+)
+def test_a_broad_name_lands_on_a_form_its_title_names(
+    content: Content, typed: str, form: str
+) -> None:
+    match = find(typed, content.food_candidates())
+    assert match is not None
+    food = content.food(match.candidate.id)
+    assert form in food.name
+    assert food.form_note and "These figures are for" in food.form_note
+    if typed == "apricot":
+        assert "dried apricots" in food.form_note and "Fresh apricots" in food.form_note
+
+
+def test_teenagers_get_their_own_figures(content: Content) -> None:
+    for nutrient in content.nutrients:
+        assert "14–18" in nutrient.intake, nutrient.id
+        assert "14–18" in nutrient.upper_limit or "any age" in nutrient.upper_limit, nutrient.id
+    sleep = content.tip_topic("sleep")
+    assert "13–18" in sleep.summary and "8–10 hours" in sleep.summary
+    scale = next(t for t in content.tip_topic("hydration").tips if t.id == "hydration-scale")
+    assert "14–18" in scale.text
+    limit = next(t for t in content.tip_topic("stimulants").tips if "400 mg" in t.text)
+    assert "American Academy of Pediatrics" in limit.text and "teens" in limit.text
+
+
+def test_each_citation_links_the_page_that_backs_it(content: Content) -> None:
+    # Where the reference lists several pages under one id, the id lists them as pages.
+    for source_id in ("S16", "S17", "S24", "S28", "S29", "S30c"):
+        source = content.source(source_id)
+        assert len(source.pages) >= 2 and source.url is None, source_id
+    assert content.citation("S17:leg-cramps").url.endswith("night-leg-cramps")
+    assert "low-potassium" in (content.citation("S17:low-potassium").url or "")
+    tips = {tip.id: tip for topic in content.tip_topics for tip in topic.tips}
+    assert cited_ids(tips["stretch-before-bed"].text) == ["S17:leg-cramps"]
+    assert cited_ids(tips["caffeine-know-doses"].text) == ["S17:caffeine"]
+    # Every cited page except the base article's can be opened.
+    for key in cited_ids(*_health_texts(content)):
+        citation = content.citation(key)
+        assert citation.url or citation.source_id == "A1", key
+
+
+def test_the_disclaimer_names_both_kinds_of_source(content: Content) -> None:
+    assert "article" in content.disclaimer and "public health" in content.disclaimer
+
+
+def test_stretching_is_headed_as_help_for_cramps_not_twitches(content: Content) -> None:
+    stretching = content.tip_topic("stretching")
+    assert "cramps" in stretching.name and "twitch" not in stretching.name.lower()
+    assert all("twitch" not in tip.text for tip in stretching.tips)
+    assert content.topic_of_tip("stretch-before-bed") is stretching
 
 
 # --- broken copies ------------------------------------------------------------------------
@@ -193,9 +331,26 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "unlisted inline citation": (
         _edit(
             "nutrients.yaml",
-            lambda d: _nutrient(d, "calcium").update(role="Helps muscles contract [S29]."),
+            lambda d: _nutrient(d, "calcium").update(role="Helps muscles contract [S12]."),
         ),
-        r"nutrients\.yaml: nutrients\[calcium\]\.role: cites \[S29\] but the entry's sources",
+        r"nutrients\.yaml: nutrients\[calcium\]\.role: cites \[S12\] but the entry's sources",
+    ),
+    "citation without its page": (
+        _edit("tips.yaml", lambda d: d["topics"][4]["tips"][0].update(sources=["S17"])),
+        r"tips\.yaml: topics\[stretching\]\.tips\[stretch-before-bed\]\.sources: source "
+        r'"S17" lists several pages; cite the one that backs the text \(S17:magnesium\)$',
+    ),
+    "unknown page": (
+        _edit("causes.yaml", lambda d: d["causes"].update(intro="Twitches [S17:naps].")),
+        r'causes\.yaml: causes\.intro: cites \[S17:naps\], which has no page "naps" in '
+        r"sources\.yaml \(its pages: magnesium, low-potassium, ",
+    ),
+    "url and pages": (
+        _edit(
+            "sources.yaml",
+            lambda d: next(x for x in d["sources"] if x["id"] == "S17").update(url="https://x.org"),
+        ),
+        r"sources\.yaml: sources\[S17\]: give either url or pages, not both",
     ),
     "too few reminder messages": (
         _edit("reminders.yaml", lambda d: d["reminder_messages"].update(sleep=["Bed!"])),
@@ -206,15 +361,10 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
         r"tips\.yaml: topics: needs each of hydration, stress, sleep, stimulants, stretching "
         r"exactly once \(missing: stretching\)$",
     ),
-    "whole embed too long": (
-        _edit(
-            "nutrients.yaml",
-            lambda d: _nutrient(d, "folate").update(
-                role="r" * 1000, intake="i" * 1000, at_risk="a" * 1000, notes="n" * 1000
-            ),
-        ),
-        r"nutrients\.yaml: nutrients\[folate\]: the texts add up to \d+ characters; .* "
-        r"Discord's 6000-character embed limit",
+    "first screen too long": (
+        _edit("nutrients.yaml", lambda d: _nutrient(d, "folate").update(role="r" * 1000)),
+        r"nutrients\.yaml: nutrients\[folate\]: the first-screen texts \(name, role, "
+        r"intake_summary, caution, daily value\) add up to \d+ characters; keep them under 750",
     ),
 }
 
