@@ -12,7 +12,8 @@ the daily tip, /tips) shows the publisher's name linked to the page instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 # One citation key: a source id, optionally ":page".
 KEY = r"[A-Z][A-Za-z0-9]{0,15}(?::[a-z0-9][a-z0-9-]{0,31})?"
@@ -53,3 +54,26 @@ def without_citations(text: str) -> str:
     """The text with its bracketed citations removed (shown with linked names instead)."""
     text = re.sub(r"\s*" + CITATION.pattern, "", text)
     return re.sub(r"\s+([.,;:])", r"\1", text).strip()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited page: what a reader needs to find it."""
+
+    key: str  # as written in the text: "S17:leg-cramps"
+    source_id: str  # "S17"
+    publisher: str  # "Mayo Clinic"
+    title: str  # the page's own title when the source has several pages
+    url: str | None
+
+
+def linked_names(found: Sequence[Citation]) -> str:
+    """``Mayo Clinic · NHS``, each name a markdown link to the cited page (once per page)."""
+    parts: dict[str, str] = {}
+    for citation in found:
+        name = citation.publisher.replace("[", "(").replace("]", ")")
+        parts.setdefault(
+            citation.url or citation.key,
+            f"[{name}]({citation.url})" if citation.url else name,
+        )
+    return " · ".join(parts.values())

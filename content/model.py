@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from content import citations
+from content.citations import Citation
 from content.matching import Candidate
 from content.schema import (
     KIND_TO_TOPIC,
@@ -23,17 +22,6 @@ from content.schema import (
     Tip,
     TipTopic,
 )
-
-
-@dataclass(frozen=True)
-class Citation:
-    """One cited page: what a reader needs to find it."""
-
-    key: str  # as written in the text: "S17:leg-cramps"
-    source_id: str  # "S17"
-    publisher: str  # "Mayo Clinic"
-    title: str  # the page's own title when the source has several pages
-    url: str | None
 
 
 class Content(BaseModel):
@@ -87,6 +75,10 @@ class Content(BaseModel):
             publisher = page.publisher or source.publisher
             return Citation(key, source.id, publisher, page.title, page.url)
         return Citation(key, source.id, source.publisher, source.title, source.url)
+
+    def citations_of(self, *texts: str | None, listed: tuple[str, ...] = ()) -> list[Citation]:
+        """The pages cited in ``texts`` (and ``listed``), once each, in first-seen order."""
+        return [self.citation(key) for key in citations.cited_ids(*texts, listed=listed)]
 
     def nutrient(self, nutrient_id: str) -> Nutrient:
         return self._nutrients[nutrient_id]

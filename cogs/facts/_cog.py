@@ -17,7 +17,9 @@ from discord.ext import commands
 from bot import __version__
 from bot.embeds import cap
 from bot.errors import UserFacingError
+from cogs.facts import _answers as answers
 from cogs.facts import _render as render
+from cogs.facts._views import page_view
 from content import Content, limits
 from content.matching import Candidate, find, suggest
 from content.schema import Food, Nutrient
@@ -32,7 +34,7 @@ TOPIC_CHOICES = [
     app_commands.Choice(name="Stress", value="stress"),
     app_commands.Choice(name="Sleep", value="sleep"),
     app_commands.Choice(name="Caffeine and other stimulants", value="stimulants"),
-    app_commands.Choice(name="Stretching", value="stretching"),
+    app_commands.Choice(name="Stretching for night cramps", value="stretching"),
 ]
 
 
@@ -80,6 +82,19 @@ def _names(candidates: list[Candidate], conjunction: str = "or") -> str:
         return f" {conjunction} ".join(names)
     separator = "; " if any("," in n for n in names) else ", "
     return separator.join(names[:-1]) + f"{separator.rstrip()} {conjunction} " + names[-1]
+
+
+async def send_answer(
+    interaction: discord.Interaction, answer: answers.Answer, page: str | None = None
+) -> None:
+    """Post ``page`` of the answer (its first by default) with its page buttons."""
+    shown_page = answer.page(page) if page else answer.pages[0]
+    shown_page = shown_page or answer.pages[0]
+    view = page_view(answer, shown_page.key)
+    if view is None:
+        await interaction.response.send_message(embed=shown_page.embed)
+    else:
+        await interaction.response.send_message(embed=shown_page.embed, view=view)
 
 
 class Facts(commands.Cog):
@@ -152,9 +167,7 @@ class Facts(commands.Cog):
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]
     ) -> None:
         nutrient = self.resolve_nutrient(name)
-        await interaction.response.send_message(
-            embed=render.render_nutrient(self.content, nutrient)
-        )
+        await send_answer(interaction, answers.nutrient_answer(self.content, nutrient))
 
     @nutrient.autocomplete("name")
     async def nutrient_name_autocomplete(
@@ -171,7 +184,7 @@ class Facts(commands.Cog):
         self, interaction: discord.Interaction, nutrient: app_commands.Range[str, 1, 100]
     ) -> None:
         found = self.resolve_nutrient(nutrient)
-        await interaction.response.send_message(embed=render.render_foods(self.content, found))
+        await send_answer(interaction, answers.foods_answer(self.content, found))
 
     @foods.autocomplete("nutrient")
     async def foods_nutrient_autocomplete(
@@ -188,7 +201,7 @@ class Facts(commands.Cog):
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]
     ) -> None:
         found = self.resolve_food(name)
-        await interaction.response.send_message(embed=render.render_food(self.content, found))
+        await send_answer(interaction, answers.food_answer(self.content, found))
 
     @food.autocomplete("name")
     async def food_name_autocomplete(
@@ -201,14 +214,14 @@ class Facts(commands.Cog):
     )
     @everywhere
     async def compare(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(embed=render.render_compare(self.content))
+        await send_answer(interaction, answers.compare_answer(self.content))
 
     @app_commands.command(
         name="causes", description="Why muscles twitch: electrolytes, vitamins and common triggers"
     )
     @everywhere
     async def causes(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(embed=render.render_causes(self.content))
+        await send_answer(interaction, answers.causes_answer(self.content))
 
     @app_commands.command(
         name="tips",
@@ -224,14 +237,14 @@ class Facts(commands.Cog):
                 + _names([Candidate(c.value, c.name) for c in TOPIC_CHOICES])
                 + "."
             )
-        await interaction.response.send_message(embed=render.render_tips(self.content, topic))
+        await send_answer(interaction, answers.tips_answer(self.content), topic or "all")
 
     @app_commands.command(
         name="see-a-doctor", description="The signs that mean a twitch needs a health professional"
     )
     @everywhere
     async def see_a_doctor(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(embed=render.render_see_a_doctor(self.content))
+        await send_answer(interaction, answers.see_a_doctor_answer(self.content))
 
     @app_commands.command(
         name="about", description="What Steady is, its sources, and what data it keeps"

@@ -11,7 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
-from cogs.facts import Facts, setup
+from cogs.facts import Facts, PageButton, setup
+from cogs.facts._views import OUT_OF_DATE
 from content import load_content
 
 CONTENT = load_content()
@@ -58,8 +59,12 @@ async def test_nutrient_matches_what_people_type(
     await Facts.nutrient.callback(cog, interaction, name=typed)
     embed = sent_embed(interaction)
     assert embed.title == title
-    assert any(f.name == "Upper limit (UL)" for f in embed.fields)
+    assert any(f.name == "How much you need" for f in embed.fields)
     assert_health_answer(embed)
+    view = interaction.response.send_message.await_args.kwargs["view"]
+    labels = [item.item.label for item in view.children]
+    assert labels == ["Overview", "Intakes", "Foods", "Shortage", "Safety", "Sources"]
+    assert view.timeout is None and view.children[0].item.disabled
 
 
 async def test_nutrient_unknown_gets_closest_matches(cog: Facts, interaction: MagicMock) -> None:
@@ -97,6 +102,7 @@ async def test_foods_lists_amounts_with_dv(cog: Facts, interaction: MagicMock) -
     await Facts.foods.callback(cog, interaction, nutrient="potassium")
     embed = sent_embed(interaction)
     assert "**Potato, baked, with skin**, 1 medium (173 g): 926 mg, 20% DV" in embed.description
+    assert "kidney disease" in embed.fields[0].value
     assert_health_answer(embed)
 
 
@@ -106,6 +112,8 @@ async def test_food_reverse_lookup(cog: Facts, interaction: MagicMock) -> None:
     assert embed.title == "Sweet potato, baked in skin"
     assert "**Potassium**: 542 mg, 12% DV" in embed.description
     assert_health_answer(embed)
+    # A one-screen answer has its sources in a field and no page buttons.
+    assert "view" not in interaction.response.send_message.await_args.kwargs
 
 
 async def test_food_unknown(cog: Facts, interaction: MagicMock) -> None:
@@ -147,6 +155,9 @@ async def test_tips(cog: Facts, interaction: MagicMock, topic: str | None) -> No
     assert_health_answer(embed)
     if topic:
         assert embed.title == f"Tips: {CONTENT.tip_topic(topic).name}"
+    view = interaction.response.send_message.await_args.kwargs["view"]
+    current = [item.item.custom_id for item in view.children if item.item.disabled]
+    assert current == [f"steady:f:tips::{topic or 'all'}"]
 
 
 async def test_tips_unknown_topic(cog: Facts, interaction: MagicMock) -> None:
@@ -247,8 +258,89 @@ def test_commands_are_valid_and_usable_in_dms() -> None:
     assert options["tips"][0].required is False and len(options["tips"][0].choices) == 5
 
 
-async def test_setup_adds_the_cog() -> None:
+async def test_setup_adds_the_cog_and_its_page_buttons() -> None:
     fake = MagicMock(spec_set=commands.Bot)
     fake.add_cog = AsyncMock()
     await setup(fake)
     assert isinstance(fake.add_cog.await_args.args[0], Facts)
+    fake.add_dynamic_items.assert_called_once_with(PageButton)
+
+
+# --- page buttons ------------------------------------------------------------------------------
+
+
+def clicked(
+    custom_id: str, clicker: int, asker: int | None, *, ephemeral: bool = False
+) -> MagicMock:
+    """A click on ``custom_id`` by ``clicker`` on an answer that ``asker`` asked for."""
+    fake = MagicMock(spec_set=discord.Interaction)
+    fake.response = AsyncMock(spec_set=discord.InteractionResponse)
+    fake.client = MagicMock(spec_set=["content"])
+    fake.client.content = CONTENT
+    fake.user.id = clicker
+    fake.data = {"custom_id": custom_id}
+    fake.message = MagicMock(spec_set=discord.Message)
+    fake.message.flags.ephemeral = ephemeral
+    if asker is None:
+        fake.message.interaction_metadata = None
+    else:
+        fake.message.interaction_metadata.user.id = asker
+    return fake
+
+
+async def restored(custom_id: str, interaction: MagicMock) -> PageButton:
+    """The button discord.py rebuilds from a custom_id after a restart."""
+    match = PageButton.__discord_ui_compiled_template__.fullmatch(custom_id)
+    assert match is not None, custom_id
+    item = discord.ui.Button(custom_id=custom_id)
+    return await PageButton.from_custom_id(interaction, item, match)
+
+
+async def test_the_asker_turns_the_page_in_place() -> None:
+    custom_id = "steady:f:nutrient:potassium:safety"
+    interaction = clicked(custom_id, clicker=7, asker=7)
+    await (await restored(custom_id, interaction)).callback(interaction)
+    interaction.response.edit_message.assert_awaited_once()
+    kwargs = interaction.response.edit_message.await_args.kwargs
+    assert kwargs["embed"].title == "Potassium: safety"
+    assert any(f.name == "Upper limit (UL)" for f in kwargs["embed"].fields)
+    assert_health_answer(kwargs["embed"])
+    disabled = [i.item.label for i in kwargs["view"].children if i.item.disabled]
+    assert disabled == ["Safety"]
+    interaction.response.send_message.assert_not_awaited()
+
+
+async def test_someone_else_gets_the_page_privately() -> None:
+    custom_id = "steady:f:causes::sources"
+    interaction = clicked(custom_id, clicker=8, asker=7)
+    await (await restored(custom_id, interaction)).callback(interaction)
+    interaction.response.edit_message.assert_not_awaited()
+    kwargs = interaction.response.send_message.await_args.kwargs
+    assert kwargs["ephemeral"] is True and kwargs["embed"].title.endswith("sources")
+    # ... and in that private copy, they turn the pages themselves.
+    private = clicked("steady:f:causes::part-1", clicker=8, asker=7, ephemeral=True)
+    await (await restored("steady:f:causes::part-1", private)).callback(private)
+    private.response.edit_message.assert_awaited_once()
+
+
+async def test_a_page_that_no_longer_exists_is_answered_not_crashed() -> None:
+    for custom_id in ("steady:f:nutrient:zinc:overview", "steady:f:nutrient:magnesium:naps"):
+        interaction = clicked(custom_id, clicker=7, asker=7)
+        interaction.response.is_done.return_value = False
+        await (await restored(custom_id, interaction)).callback(interaction)
+        kwargs = interaction.response.send_message.await_args.kwargs
+        assert kwargs["ephemeral"] is True
+        assert interaction.response.send_message.await_args.args[0] == OUT_OF_DATE
+
+
+def test_page_button_ids_are_short_and_only_match_known_answers() -> None:
+    template = PageButton.__discord_ui_compiled_template__
+    assert template.fullmatch("steady:f:foods:vitamin-b12:list-2")
+    assert template.fullmatch("steady:f:tips::stretching")
+    assert template.fullmatch("steady:f:remind:x:y") is None
+    assert template.fullmatch("steady:r:done:12") is None
+    longest = max(
+        (f"steady:f:{kind}:{n.id}:overview" for n in CONTENT.nutrients for kind in ("foods",)),
+        key=len,
+    )
+    assert len(longest) <= 100  # Discord's custom_id limit

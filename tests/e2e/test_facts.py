@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.bot_process import BotProcess
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, StartBot
 from tests.emulator import Driver, Reply
 
 DISCLAIMER = "medical advice"
@@ -31,8 +31,46 @@ async def test_nutrient(driver: Driver, bot: BotProcess, server: Server) -> None
     for reply in await ask_in_server_and_dm(driver, server, "nutrient", name="magnesium"):
         assert_public_answer(reply)
         assert "Magnesium" in reply.embed["title"]
-        assert "420 mg" in reply.text or "400 mg" in reply.text  # the daily intake
+        assert "310–420 mg" in reply.text  # how much an adult needs
         assert DISCLAIMER in reply.text.lower()
+
+
+def button(reply: Reply, label: str) -> str:
+    """The custom_id of the button the member sees as ``label``."""
+    return next(b["custom_id"] for b in reply.buttons if b.get("label") == label)
+
+
+async def test_nutrient_pages_turn_in_place_and_survive_a_restart(
+    driver: Driver, start_bot: StartBot, server: Server
+) -> None:
+    """The member asks /nutrient potassium in #general: a short first screen with buttons.
+    Safety edits that same message in place; the bot is killed and restarted, and Foods on
+    the old message still works. Another member's click shows them the page privately and
+    leaves the answer as it was."""
+    bot = await start_bot()
+    member, guild = server.member, server.guild
+    answer = await driver.slash("nutrient", user=member, guild=guild, name="potassium")
+    assert [b["label"] for b in answer.buttons] == [
+        "Overview", "Intakes", "Foods", "Shortage", "Safety", "Sources",
+    ]  # fmt: skip
+    assert "kidney disease" in answer.text and len(answer.text) <= 1200
+    message = answer.message
+
+    safety = await driver.click(message, button(answer, "Safety"), user=member)
+    assert safety.message.id == message.id and not safety.ephemeral
+    assert "Potassium: safety" in safety.embed["title"] and "Upper limit" in safety.text
+    assert driver.messages_in(server.general) == [message]  # edited, nothing new posted
+
+    await bot.kill()
+    await start_bot()
+    foods = await driver.click(message, button(safety, "Foods"), user=member)
+    assert "best food sources" in foods.embed["title"] and "926 mg" in foods.text
+
+    other = driver.add_user("reader")
+    driver.add_member(guild, other)
+    peek = await driver.click(message, button(foods, "Sources"), user=other)
+    assert peek.ephemeral and "sources" in peek.embed["title"]
+    assert "best food sources" in message.embeds[0]["title"]  # the answer did not move
 
 
 @pytest.mark.parametrize("typed", ["Vit D", "vitamin d3", "  VITAMIN   D "])
