@@ -38,7 +38,9 @@ async def run() -> None:
     settings = load_settings()
     token = settings.discord_token.get_secret_value().strip()
     plan = settings.shard_plan
-    configure_logging(settings.log_level, secrets=settings.secrets(), tag=plan.label if plan else None)
+    configure_logging(
+        settings.log_level, secrets=settings.secrets(), tag=plan.label if plan else None
+    )
     log.info("Steady %s starting", __version__)
     gateway.point_rest_at(settings.discord_api_base)
 

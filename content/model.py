@@ -61,6 +61,19 @@ class Content(BaseModel):
     def see_doctor_pointer(self) -> str:
         return self.about.see_doctor_pointer
 
+    @property
+    def health_footer(self) -> str:
+        """What every health text ends with, answers, reminders and daily tips alike: the
+        disclaimer and the "see a doctor if…" pointer."""
+        return f"{self.disclaimer} {self.see_doctor_pointer}"
+
+    def readable(self, text: str) -> str:
+        """A tip as it is read on its own (reminders, the daily tip, /tips): the text without
+        its ``[S17]`` tags, then its sources as names linked to the cited pages."""
+        names = citations.linked_names(self.citations_of(text))
+        plain = citations.without_citations(text)
+        return f"{plain} *({names})*" if names else plain
+
     # --- look-ups by id (ids come from autocomplete or from a successful match) -----------
 
     def source(self, source_id: str) -> Source:

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import discord
 
 from bot.embeds import BULLET, HEALTH_COLOUR, RED_FLAG_COLOUR, cap, fit_lines
-from cogs.facts._render import footer, format_amount, source_lines
+from cogs.facts._render import format_amount, source_lines
 from content import Content, limits
-from content.citations import cited_ids, linked_names, with_bare_ids, without_citations
+from content.citations import cited_ids, with_bare_ids
 from content.schema import Food, Nutrient, TipTopic
 
 # What one phone screen shows; /nutrient's first page answers the main question in it.
@@ -76,13 +76,13 @@ def _embed(content: Content, title: str, description: str | None = None, colour=
     embed = discord.Embed(
         title=cap(title, limits.EMBED_TITLE), description=description, colour=colour
     )
-    embed.set_footer(text=footer(content))
+    embed.set_footer(text=content.health_footer)
     return embed
 
 
 def _sources_page(content: Content, title: str, keys: Sequence[str]) -> Page:
     lines = source_lines(content, keys)
-    room = limits.EMBED_TOTAL - len(title) - len(footer(content)) - 40
+    room = limits.EMBED_TOTAL - len(title) - len(content.health_footer) - 40
     text = fit_lines(lines, min(room, limits.EMBED_DESCRIPTION), "…and {n} more in /about")
     return Page("sources", "Sources", _embed(content, f"{title}: sources", text))
 
@@ -368,20 +368,13 @@ def see_a_doctor_answer(content: Content) -> Answer:
 # --- /tips ------------------------------------------------------------------------------------
 
 
-def readable(content: Content, text: str) -> str:
-    """A tip as it is read on its own: the text, then its sources as linked names."""
-    names = linked_names(content.citations_of(text))
-    plain = without_citations(text)
-    return f"{plain} *({names})*" if names else plain
-
-
 def tips_answer(content: Content) -> Answer:
     overview = _embed(
         content, "Habits that can help", "One tip per topic; each topic has its own page."
     )
     for topic in content.tip_topics:
         overview.add_field(
-            name=topic.name, value=readable(content, topic.tips[0].text), inline=False
+            name=topic.name, value=content.readable(topic.tips[0].text), inline=False
         )
     pages = [Page("all", "All topics", overview)]
     pages += [
@@ -396,7 +389,7 @@ def _short_name(topic: TipTopic) -> str:
 
 
 def _topic_embed(content: Content, topic: TipTopic) -> discord.Embed:
-    lines = [f"{BULLET}{readable(content, tip.text)}" for tip in topic.tips]
-    summary = readable(content, topic.summary)
+    lines = [f"{BULLET}{content.readable(tip.text)}" for tip in topic.tips]
+    summary = content.readable(topic.summary)
     room = limits.EMBED_DESCRIPTION - len(summary) - 2
     return _embed(content, f"Tips: {topic.name}", f"{summary}\n\n{fit_lines(lines, room)}")

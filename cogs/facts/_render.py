@@ -34,11 +34,6 @@ def source_lines(content: Content, keys: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
-def footer(content: Content) -> str:
-    """What every health answer ends with: the disclaimer and the pointer to /see-a-doctor."""
-    return f"{content.disclaimer} {content.see_doctor_pointer}"
-
-
 def format_amount(nutrient: Nutrient, amount: Amount) -> str:
     if amount.iu is not None:
         text = f"{amount.iu:,} IU ({amount.amount:.1f} {nutrient.unit})"
@@ -74,7 +69,7 @@ def render_about(content: Content, version: str, commands: Iterable[object] = ()
             value=cap(summary + "\n`/help` says what each one does.", limits.EMBED_FIELD_VALUE),
             inline=False,
         )
-    embed.add_field(name="Not medical advice", value=footer(content), inline=False)
+    embed.add_field(name="Not medical advice", value=content.health_footer, inline=False)
     embed.add_field(name="What Steady keeps about you", value=about.data_kept, inline=False)
     entries = [f"**{s.id}** {s.publisher}" for s in content.sources]
     embed.add_field(

@@ -193,7 +193,7 @@ def test_no_heading_promises_calmer_twitching_over_cramp_tips() -> None:
 
 def test_readable_drops_the_tags_and_names_the_pages() -> None:
     text = "Stretch before bed [S17:leg-cramps]. Rest [S30]."
-    shown = answers.readable(CONTENT, text)
+    shown = CONTENT.readable(text)
     assert shown.startswith("Stretch before bed. Rest. *([Mayo Clinic](http")
     assert "[NHS](https://" in shown
 
