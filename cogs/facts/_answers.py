@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.embeds import BULLET, HEALTH_COLOUR, RED_FLAG_COLOUR, cap, fit_lines
+from bot.embeds import BULLET, HEALTH_COLOUR, RED_FLAG_COLOUR, cap, fit_lines, pack_lines
 from cogs.facts._render import format_amount, source_lines
 from content import Content, limits
 from content.citations import cited_ids, with_bare_ids
@@ -202,6 +202,10 @@ def nutrient_answer(content: Content, nutrient: Nutrient) -> Answer:
 # --- /foods and /food -------------------------------------------------------------------------
 
 
+# A message has at most 5 rows of 5 buttons; with a Sources page, 9 pages of lines is plenty.
+MAX_LINE_PAGES = 9
+
+
 def _pages_of_lines(
     content: Content,
     first: discord.Embed,
@@ -213,30 +217,25 @@ def _pages_of_lines(
     """``first`` with as many of ``lines`` as fit one screen, then pages for the rest."""
     pages: list[Page] = []
     embed, rest = first, list(lines)
-    while True:
-        room = min(
-            _room(embed, SCREEN) - 2, limits.EMBED_DESCRIPTION - len(embed.description or "") - 2
-        )
-        taken = 0
-        used = 0
-        while taken < len(rest) and used + len(rest[taken]) + 1 <= room:
-            used += len(rest[taken]) + 1
-            taken += 1
-        taken = max(taken, 1)  # always progress, even on a screen too small for one line
-        body = "\n".join(rest[:taken])
-        embed.description = f"{embed.description}\n\n{body}" if embed.description else body
+    while rest:
+        separator = "\n\n" if embed.description else ""
+        used = len(embed.description or "") + len(separator)
+        room = min(_room(embed, SCREEN, separator), limits.EMBED_DESCRIPTION - used)
+        last = len(pages) + 1 == MAX_LINE_PAGES
+        body, taken = pack_lines(rest, room)
+        if last or (taken == 0 and not embed.fields):
+            # The last page allowed, or a line too long even for an empty screen.
+            body, taken = fit_lines(rest, max(room, 60), "…and {n} more"), len(rest)
+        if body:  # a first page full of cautions and caveats leaves its lines to the next
+            embed.description = f"{embed.description or ''}{separator}{body}"
         number = len(pages) + 1
-        pages.append(
-            Page(
-                key if number == 1 else f"{key}-{number}",
-                label if number == 1 else f"More ({number})",
-                embed,
-            )
+        page_key, page_label = (
+            (key, label) if number == 1 else (f"{key}-{number}", f"More ({number})")
         )
+        pages.append(Page(page_key, page_label, embed))
         rest = rest[taken:]
-        if not rest or len(pages) == 10:
-            return pages
         embed = _embed(content, f"{title} (continued)")
+    return pages
 
 
 def foods_answer(content: Content, nutrient: Nutrient) -> Answer:

@@ -258,3 +258,17 @@ def test_help_spills_into_fields_and_stays_within_limits() -> None:
     check_embed_limits(embed)
     assert embed.fields  # did not fit the description alone
     assert render.render_help([]).description
+
+
+def test_a_long_list_spreads_over_pages_without_losing_a_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(answers, "SCREEN", 900)  # a small screen: many pages
+    foods = answers.foods_answer(CONTENT, CONTENT.nutrient("magnesium"))
+    lists = [p for p in foods.pages if p.key != "sources"]
+    assert len(lists) >= 3 and [p.label for p in lists][1] == "More (2)"
+    for page in lists:
+        assert answers.visible_length(page.embed) <= 900, page.key
+    listed = "\n".join(p.embed.description or "" for p in lists)
+    for food, _ in CONTENT.foods_for("magnesium"):
+        assert f"**{food.name}**" in listed
