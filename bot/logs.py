@@ -46,3 +46,5 @@ def configure_logging(
     logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    # The dashboard's OAuth2 client logs every request URL at INFO; those are not news.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)

@@ -60,7 +60,8 @@ def history_svg(days: Sequence[DayCounts]) -> Markup:
             h = plot_h * count / peak
             parts.append(_bar(x, base - h, bar_w, h, css, f"{day}: {count} {what}"))
             base -= h
-        if i % 7 == 0 or i == len(days) - 1:
+        # A date under every 7th bar; the last day's only when it does not crowd the one before.
+        if i % 7 == 0 or (i == len(days) - 1 and i % 7 >= 4):
             parts.append(
                 f'<text class="tick" x="{x + bar_w / 2:.1f}" y="{HEIGHT - 6}" '
                 f'text-anchor="middle">{d.day.strftime("%d %b")}</text>'

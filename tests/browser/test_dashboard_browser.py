@@ -1,0 +1,110 @@
+"""The dashboard in a real browser, inside the real bot, logging in through the emulator."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.browser.conftest import DESKTOP, PHONE
+from tests.e2e.conftest import Server, StartBot
+from tests.e2e.dashboard_helpers import dashboard_env, free_port
+from tests.e2e.reminder_helpers import (
+    DONE,
+    button_ids,
+    local_time_ahead,
+    start_bot_at,
+    title,
+    wait_for_reminders,
+)
+from tests.emulator import Driver, Emulator
+from tests.emulator.state import User
+
+ZONE = "Europe/Lisbon"
+
+
+async def log_in(context, base_url: str, user: User):
+    """Click "Log in with Discord", type the username on the (emulated) Discord page, go back."""
+    page = await context.new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("link", name="Log in with Discord").click()
+    await page.get_by_label("Username").fill(user.username)
+    await page.get_by_role("button", name="Authorize").click()
+    await page.wait_for_url(base_url + "/reminders")
+    return page
+
+
+async def shoot(page, folder: Path, name: str) -> None:
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        await page.set_viewport_size(size)
+        await page.screenshot(path=str(folder / f"dashboard-{name}-{label}.png"), full_page=True)
+    await page.set_viewport_size(DESKTOP)
+
+
+async def test_a_member_changes_a_reminder_and_the_bot_sends_it_then(
+    browser,
+    screenshots: Path,
+    start_bot: StartBot,
+    emulator: Emulator,
+    driver: Driver,
+    server: Server,
+):
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    start = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+    _, clock = await start_bot_at(start_bot, start, speed=60, **dashboard_env(emulator, port))
+
+    mine = await browser.new_context(viewport=DESKTOP)
+    page = await log_in(mine, base_url, server.member)
+    # Keyboard only: type into the labelled field and press Enter.
+    await page.get_by_label("Time zone").fill("lisbon")
+    await page.get_by_label("Time zone").press("Enter")
+    await page.get_by_text(f"Your time zone is now {ZONE}.").wait_for()
+
+    sleep_card = page.locator("#kind-sleep")
+    await sleep_card.get_by_label("Time").fill("23:50")
+    await sleep_card.get_by_role("button", name="Start").click()
+    await page.get_by_text("Sleep wind-down reminders on at 23:50").wait_for()
+    first = await sleep_card.locator(".next strong").inner_text()
+    assert first.endswith("23:50")
+
+    soon = local_time_ahead(clock, ZONE, minutes=3)
+    await sleep_card.get_by_label("Time").fill(soon.strftime("%H:%M"))
+    await sleep_card.get_by_role("button", name="Save").click()
+    await page.get_by_text(f"reminders on at {soon:%H:%M}").wait_for()
+    assert (await sleep_card.locator(".next strong").inner_text()).endswith(f"{soon:%H:%M}")
+
+    # A wrong value is refused beside its field, with the command's wording.
+    await sleep_card.get_by_label("Time").fill("half past never")
+    await sleep_card.get_by_role("button", name="Save").click()
+    error = page.locator("#start-sleep-time-error")
+    await error.wait_for()
+    assert await sleep_card.get_by_label("Time").get_attribute("aria-invalid") == "true"
+    await shoot(page, screenshots, "reminders")
+
+    [reminder] = await wait_for_reminders(driver, server.member, within=20)
+    assert title(reminder).startswith("🌙")
+    assert clock.now() >= soon
+    await driver.click(reminder, button_ids(reminder)[DONE], user=server.member)
+
+    history = await mine.new_page()
+    await history.goto(base_url + "/history")
+    assert await history.locator("svg.chart rect.done").count() == 1
+    done_row = history.get_by_role("row", name=re.compile("Sleep wind-down"))
+    assert "1 day" in await done_row.inner_text()  # the streak
+    await shoot(history, screenshots, "history")
+
+    # Someone else, in another browser, sees none of it.
+    theirs = await browser.new_context(viewport=PHONE)
+    other = await log_in(theirs, base_url, server.owner)
+    text = await other.locator("main").inner_text()
+    assert soon.strftime("%H:%M") not in text and ZONE not in re.sub(r"\(type.*?\)", "", text)
+    assert await other.locator("#kind-sleep .off").inner_text() == "Off"
+
+    # Logging out ends it: the next page sends the browser to Discord to log in again.
+    await page.get_by_role("button", name="Log out").click()
+    await page.wait_for_url(base_url + "/")
+    await page.goto(base_url + "/reminders")
+    assert page.url.startswith(emulator.authorize_url)
+    await mine.close()
+    await theirs.close()
