@@ -1,6 +1,6 @@
 """The engine's figures, measured inside a child process (see :mod:`benchmarks.child`).
 
-The engine is built as the bot builds it (``bot.wiring.build_engine``: the real render with
+The engine is built as the bot builds it (``bot.reminders.engine.ReminderEngine``: the real render with
 the shipped content, the real dispatcher, sender and APScheduler waker) over a database that
 already holds the rows. Its clock is pinned to the instant the rows were seeded, so "idle"
 means idle: nothing is due, and what is measured is the cost of holding and watching N
@@ -21,8 +21,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from benchmarks.child import design_figures, rss_mb, settle_memory
 from bot.reminders.dispatcher import APSchedulerWaker
+from bot.reminders.engine import ReminderEngine
 from bot.reminders.schedule import next_fire_ts
-from bot.wiring import build_engine
 from content import load_content
 from storage.database import Database
 
@@ -109,7 +109,7 @@ async def measure_engine(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, A
     started = time.perf_counter()
     db = await Database.open(f"sqlite:///{db_path}")
     await db.migrate()
-    engine = build_engine(db, content, transport, clock=clock, waker=waker)
+    engine = ReminderEngine(db, content, transport, clock=clock, waker=waker)
     waker.bind(engine.dispatcher.on_wake)
     await engine.start()
     start_to_ready = time.perf_counter() - started

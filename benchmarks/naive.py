@@ -3,7 +3,7 @@
 One APScheduler 3.x job per subscription: an ``AsyncIOScheduler`` with the default
 ``MemoryJobStore``, a ``CronTrigger`` per subscription (its local times as ``hour``/``minute``
 in its IANA zone), loaded from the same SQLite rows at start-up. Same process shape as the
-engine's child (``bot.wiring`` imported, content loaded), so the difference is the design.
+engine's child (the engine imported, content loaded), so the difference is the design.
 
 ``MemoryJobStore`` keeps its jobs in a list sorted by next run time and inserts each new job
 with ``list.insert``: adding K jobs is O(K²), which is why K defaults to 100,000.
@@ -23,7 +23,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-import bot.wiring  # noqa: F401 - the same process shape as the engine's child
+import bot.reminders.engine  # noqa: F401 - the same process shape as the engine's child
 from benchmarks.child import design_figures, rss_mb, settle_memory
 from content import load_content
 from storage.database import Database

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import aiohttp
 import discord
@@ -13,10 +14,12 @@ from bot.dashboard import DashboardServer
 from bot.health import HealthServer
 from bot.reminders.discord_transport import DiscordPyTransport
 from bot.reminders.engine import ReminderEngine
+from bot.reminders.service import ReminderService
+from bot.server_config import ServerConfig
 from bot.settings import Settings
+from bot.shards import process_owns_guild
 from bot.sync import sync_if_changed
 from bot.tree import SteadyTree
-from bot.wiring import build_engine
 from storage.database import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,14 @@ class SteadyBot(commands.Bot):
         self.db = db
         self.content = content
         self._ready_logged = False
-        self.reminders: ReminderEngine | None = None
+        # Built here, started in setup_hook: the extensions' setup already finds its services.
+        self.engine = ReminderEngine(
+            db,
+            content,
+            DiscordPyTransport(self.http),
+            rate=settings.send_rate_per_s,
+            workers=settings.send_workers,
+        )
         self.health: HealthServer | None = None
         self.dashboard: DashboardServer | None = None
 
@@ -74,39 +84,35 @@ class SteadyBot(commands.Bot):
             is_global = headers.get("X-RateLimit-Global", "").lower() == "true" or (
                 headers.get("X-RateLimit-Scope") == "global"
             )
-            if response.status != 429 or not is_global or self.reminders is None:
+            if response.status != 429 or not is_global:
                 return
             try:
                 retry_after = float((await response.json())["retry_after"])
             except Exception:  # a body without it: fall back on the whole-second header
                 retry_after = float(headers.get("Retry-After", 1))
-            self.reminders.sender.bucket.yield_slot_to_retry(retry_after)
+            self.engine.sender.pacer.yield_slot_to_retry(retry_after)
 
         trace.on_request_end.append(on_request_end)
         trace.on_request_end.append(metrics.count_rate_limits)
         return trace
 
     @property
-    def reminder_service(self):
-        assert self.reminders is not None, "the reminder engine starts in setup_hook"
-        return self.reminders.service
+    def reminder_service(self) -> ReminderService:
+        return self.engine.service
+
+    @property
+    def server_config(self) -> ServerConfig:
+        return self.engine.server_config
 
     async def setup_hook(self) -> None:
         url = await gateway.resolve_gateway(self.settings, self.http)
         if url:
             gateway.point_gateway_at(url)
-        self.reminders = build_engine(
-            self.db,
-            self.content,
-            DiscordPyTransport(self.http),
-            rate=self.settings.send_rate_per_s,
-            workers=self.settings.send_workers,
-        )
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         assert self.application_id is not None  # set by login()
         await sync_if_changed(self.tree, self.db, self.application_id, self.settings.dev_guild_id)
-        await self.reminders.start()
+        await self.engine.start()
         self.health = await health.start_for(self)  # HEALTH_PORT only
         if self.settings.dashboard_port is not None:
             self.dashboard = DashboardServer(self)
@@ -119,14 +125,11 @@ class SteadyBot(commands.Bot):
             await self.dashboard.stop()
         if self.health is not None:
             await self.health.stop()
-        if self.reminders is not None:
-            await self.reminders.stop()
+        await self.engine.stop()
         await super().close()
 
     async def on_app_command_completion(self, interaction: discord.Interaction, command) -> None:
         """Tell a member, once, about something that happened to their reminders meanwhile."""
-        if self.reminders is None:
-            return
         try:
             notice = await self.reminder_service.pop_notice(interaction.user.id)
         except DatabaseUnavailable:
@@ -140,9 +143,10 @@ class SteadyBot(commands.Bot):
     async def on_ready(self) -> None:
         # Settings naming channels or servers that went away while the bot was offline are
         # cleared before the bot calls itself ready, so no command sees them.
-        config = self.get_cog("Config")
-        if config is not None:
-            await config.reconcile()
+        await self.server_config.reconcile(
+            {guild.id: None if guild.unavailable else channel_ids(guild) for guild in self.guilds},
+            partial(process_owns_guild, self),
+        )
         if not self._ready_logged:
             self._ready_logged = True
             log.info(
@@ -151,3 +155,18 @@ class SteadyBot(commands.Bot):
                 self.user.id if self.user else "?",
                 len(self.guilds),
             )
+
+    # --- servers and channels changing under the bot: ServerConfig decides what it means ---
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.server_config.channel_deleted(channel.guild.id, channel.id)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.server_config.guild_removed(guild.id)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.server_config.forget_missing_channels(guild.id, channel_ids(guild))
+
+
+def channel_ids(guild: discord.Guild) -> set[int]:
+    return {channel.id for channel in guild.channels}

@@ -58,6 +58,16 @@ async def set_reminder_channel(db: Database, guild_id: int, channel_id: int) -> 
     )
 
 
+async def clear_reminder_channel(db: Database, guild_id: int) -> bool:
+    """No reminder channel for the server any more; returns whether one was set."""
+    changed = await db.execute(
+        "UPDATE guild_settings SET reminder_channel_id = NULL, reminder_channel_problem = NULL, "
+        "updated_at = ? WHERE guild_id = ? AND reminder_channel_id IS NOT NULL",
+        (_now(), guild_id),
+    )
+    return changed > 0
+
+
 async def set_daily_tip_problem(db: Database, guild_id: int, problem: str | None) -> None:
     await db.execute(
         "INSERT INTO guild_settings (guild_id, daily_tip_problem, updated_at) VALUES (?, ?, ?) "

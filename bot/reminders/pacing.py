@@ -37,8 +37,8 @@ DEFAULT_MARGIN = 0.002
 _EPSILON = 1e-6
 
 
-class TokenBucket:
-    """A drift-free slot schedule (the name is historical: the sender's ``bucket``)."""
+class SlotPacer:
+    """A drift-free schedule of request slots."""
 
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 Claimed occurrences (ledger rows) wait in a priority queue, earliest ``scheduled_at`` first;
 a bounded pool of workers takes them one at a time and every request to Discord first waits
-for a slot of one shared, drift-free schedule (:class:`~bot.reminders.pacing.TokenBucket`,
+for a slot of one shared, drift-free schedule (:class:`~bot.reminders.pacing.SlotPacer`,
 a hair under ``rate``), so a burst of thousands due in the same minute goes out as fast as
 the global limit allows and no faster.
 
@@ -19,16 +19,15 @@ with the same nonce, through the schedule (it is never dropped nor sent twice).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot import metrics
-from bot.reminders.pacing import TokenBucket
+from bot.reminders.pacing import SlotPacer
 from bot.reminders.transport import (
     ChannelBroken,
     DiscordTransport,
@@ -50,6 +49,10 @@ DMS_CLOSED_NOTICE = (
     "Allow direct messages from server members in your privacy settings, or use "
     "`/remind delivery server`, then `/remind resume`."
 )
+
+
+# The longest wait between retries while Discord is unavailable (5xx, network errors).
+MAX_BACKOFF_S = 60.0
 
 
 def utc_now() -> datetime:
@@ -81,9 +84,23 @@ class DeliveryResult:
     error: str | None = None
 
 
-Render = Callable[[Occurrence], "dict[str, Any] | Awaitable[dict[str, Any]]"]
-ReminderChannelFor = Callable[[int], Awaitable[int | None]]
-OnChannelBroken = Callable[[int, int, str], "Awaitable[None] | None"]
+Render = Callable[[Occurrence], Awaitable[dict[str, Any]]]
+
+
+class ServerChannels(Protocol):
+    """The servers' settings as the sender sees them (``bot.server_config.ServerConfig``)."""
+
+    async def reminder_channel(self, guild_id: int) -> int | None:
+        """Where the server wants ``server``-delivered reminders and DM fall-backs."""
+        ...
+
+    async def post_failed(self, guild_id: int, channel_id: int, error: ChannelBroken) -> None:
+        """A post there was refused for good; decide what that means for the settings."""
+        ...
+
+    async def post_succeeded(self, guild_id: int, channel_id: int) -> None:
+        """A post there worked."""
+        ...
 
 
 class _Outcome(Exception):
@@ -101,29 +118,23 @@ class Sender:
         db: Database,
         transport: DiscordTransport,
         render: Render,
+        pacer: SlotPacer,
+        channels: ServerChannels,
         *,
-        reminder_channel_for: ReminderChannelFor | None = None,
-        on_channel_broken: OnChannelBroken | None = None,
-        rate: float = 45.0,
-        burst: float = 1.0,
         workers: int = 8,
         clock: Clock = utc_now,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        bucket: TokenBucket | None = None,
         retry_for: timedelta = timedelta(minutes=30),
-        max_backoff: float = 60.0,
     ) -> None:
         self.db = db
         self.transport = transport
         self.render = render
-        self.reminder_channel_for = reminder_channel_for
-        self.on_channel_broken = on_channel_broken
-        self.bucket = bucket or TokenBucket(rate, burst)
+        self.pacer = pacer
+        self.channels = channels
         self.workers = workers
         self.clock = clock
         self.sleep = sleep
         self.retry_for = retry_for
-        self.max_backoff = max_backoff
         # Set by the dispatcher: occurrences that became stale while queued (the machine
         # slept, the clock jumped) are recorded as missed rather than sent hours late.
         self.is_stale: Callable[[Delivery], bool] | None = None
@@ -252,9 +263,9 @@ class Sender:
             if channel is not None:
                 server_channel_tried = True
                 try:
-                    return await self._send(d, channel, "server", mention=d.user_id)
-                except ChannelBroken as error:
-                    await self._channel_broken(home_guild, channel, error)
+                    return await self._send_to_server(d, home_guild, channel, "server")
+                except ChannelBroken:
+                    pass  # reported to the server's settings; the member gets a DM instead
         try:
             return await self._send_dm(d, member)
         except DMsClosed:
@@ -263,9 +274,9 @@ class Sender:
             channel = await self._reminder_channel(home_guild)
             if channel is not None:
                 try:
-                    return await self._send(d, channel, "fallback", mention=d.user_id)
-                except ChannelBroken as error:
-                    await self._channel_broken(home_guild, channel, error)
+                    return await self._send_to_server(d, home_guild, channel, "fallback")
+                except ChannelBroken:
+                    pass  # reported to the server's settings
         if d.source != "test":
             # Nowhere to deliver: pause rather than fail every few hours, and say so once.
             await reminders.deactivate_member_dm(self.db, d.user_id, "dms_closed", now)
@@ -278,10 +289,8 @@ class Sender:
         if sub is None or sub.channel_id is None or d.guild_id is None:
             raise _Outcome("failed", "no target channel")
         try:
-            return await self._send(d, sub.channel_id, "channel")
+            return await self._send_to_server(d, d.guild_id, sub.channel_id, "channel")
         except ChannelBroken as error:
-            await self._channel_broken(d.guild_id, sub.channel_id, error)
-            await reminders.deactivate(self.db, [sub.id], "channel_broken", self._now_ts())
             raise _Outcome("failed", f"channel_broken: {error.reason}") from None
 
     async def _send_dm(self, d: Delivery, member: members.Member) -> DeliveryResult:
@@ -303,6 +312,19 @@ class Sender:
                 raise _Outcome("failed", f"dm: {error.reason}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _send_to_server(
+        self, d: Delivery, guild_id: int, channel_id: int, via: str
+    ) -> DeliveryResult:
+        """Post in a server channel (mentioning the member, if it is theirs) and tell the
+        server's settings whether the channel worked; a ``ChannelBroken`` is re-raised."""
+        try:
+            result = await self._send(d, channel_id, via, mention=d.user_id)
+        except ChannelBroken as error:
+            await self._report(self.channels.post_failed(guild_id, channel_id, error))
+            raise
+        await self._report(self.channels.post_succeeded(guild_id, channel_id))
+        return result
+
     async def _send(
         self, d: Delivery, channel_id: int, via: str, mention: int | None = None
     ) -> DeliveryResult:
@@ -317,8 +339,7 @@ class Sender:
             scheduled_at=datetime.fromtimestamp(d.scheduled_at, UTC),
             via=via,
         )
-        rendered = self.render(occurrence)
-        payload = dict(await rendered if inspect.isawaitable(rendered) else rendered)
+        payload = dict(await self.render(occurrence))
         if mention is not None:
             content = payload.get("content")
             payload["content"] = f"<@{mention}>" + (f" {content}" if content else "")
@@ -331,11 +352,11 @@ class Sender:
         return DeliveryResult(d.id, "sent", via, channel_id, message_id)
 
     async def _call(self, d: Delivery, request: Callable[[], Awaitable[int]]) -> int:
-        """One request through the bucket: 429 waited out, transient errors retried."""
+        """One request through the pacer: 429 waited out, transient errors retried."""
         started = self.clock()
         backoff = 1.0
         while True:
-            await self.bucket.acquire()
+            await self.pacer.acquire()
             try:
                 return await request()
             except RateLimited as error:
@@ -343,33 +364,28 @@ class Sender:
                 log.info("rate limited; waiting %.2fs (delivery %s)", error.retry_after, d.id)
                 if error.is_global:
                     # Everyone waits for Discord's window to end; the schedule restarts there.
-                    self.bucket.block_for(error.retry_after)
+                    self.pacer.block_for(error.retry_after)
                 else:
                     await self.sleep(error.retry_after)
             except DiscordUnavailable as error:
                 if self.clock() - started >= self.retry_for:
                     raise _Outcome("failed", f"discord unavailable: {error}"[:200]) from None
                 await self.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
             except RequestRejected as error:
                 raise _Outcome("failed", f"rejected: {error}"[:200]) from None
 
     async def _reminder_channel(self, guild_id: int) -> int | None:
-        if self.reminder_channel_for is None:
-            return None
         try:
-            return await self.reminder_channel_for(guild_id)
+            return await self.channels.reminder_channel(guild_id)
         except Exception:
-            log.exception("reminder_channel_for(%s) failed", guild_id)
+            log.exception("could not read the reminder channel of server %s", guild_id)
             return None
 
-    async def _channel_broken(self, guild_id: int, channel_id: int, error: ChannelBroken) -> None:
-        log.warning("channel %s in guild %s is unusable: %s", channel_id, guild_id, error.reason)
-        if self.on_channel_broken is None:
-            return
+    @staticmethod
+    async def _report(report: Awaitable[None]) -> None:
+        """Tell the server's settings how a channel did; their failure must not fail the send."""
         try:
-            result = self.on_channel_broken(guild_id, channel_id, error.reason)
-            if inspect.isawaitable(result):
-                await result
+            await report
         except Exception:
-            log.exception("on_channel_broken hook failed")
+            log.exception("could not record how a server channel did")

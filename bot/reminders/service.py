@@ -506,33 +506,3 @@ class ReminderService:
     async def pop_notice(self, user_id: int) -> str | None:
         """A one-time notice for the member's next command (e.g. "your DMs are closed")."""
         return await members.pop_notice(self.db, user_id)
-
-    # --- server daily tip (next issue) ---------------------------------------------------
-
-    async def set_daily_tip(
-        self, guild_id: int, channel_id: int, time_text: str, zone_text: str
-    ) -> SubscriptionView:
-        """One post a day at a local time in a guild channel, through the same engine."""
-        at = parse_time(time_text)
-        zone = resolve_zone(zone_text)
-        now = self.clock()
-        sub = await reminders.upsert_guild_subscription(
-            self.db,
-            guild_id=guild_id,
-            kind=ReminderKind.DAILY_TIP.value,
-            channel_id=channel_id,
-            times=format_times([at]),
-            zone=zone.key,
-            next_fire_at=_ts(next_fire([at], zone, now)),
-            now=_ts(now),
-        )
-        self.on_change()
-        return self._view(sub)
-
-    async def stop_daily_tip(self, guild_id: int) -> bool:
-        removed = await reminders.delete_guild_subscription(
-            self.db, guild_id, ReminderKind.DAILY_TIP.value
-        )
-        if removed:
-            self.on_change()
-        return removed

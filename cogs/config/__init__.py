@@ -4,4 +4,4 @@ from cogs.config._cog import Config
 
 
 async def setup(bot) -> None:
-    await bot.add_cog(Config(bot))
+    await bot.add_cog(Config(bot.server_config))

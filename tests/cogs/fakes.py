@@ -22,8 +22,9 @@ from discord import app_commands
 
 from bot.reminders.sender import DeliveryResult
 from bot.reminders.service import ReminderService
+from bot.server_config import ServerConfig
 from content import Content, load_content
-from storage import guild_settings, ledger
+from storage import ledger
 from storage.database import Database
 from storage.ledger import Delivery
 
@@ -56,6 +57,7 @@ class FakeBot:
     db: Database
     content: Content
     reminder_service: ReminderService
+    server_config: ServerConfig
 
 
 @dataclass
@@ -93,6 +95,7 @@ class Rig:
     clock: FixedClock
     sender: FakeSender
     service: ReminderService
+    server_config: ServerConfig
     bot: FakeBot
     changes: list[int]
 
@@ -107,18 +110,16 @@ def make_rig(db: Database, clock: FixedClock | None = None) -> Rig:
     clock = clock or FixedClock()
     sender = FakeSender(db, clock)
     changes: list[int] = []
-
-    async def reminder_channel_for(guild_id: int) -> int | None:
-        return await guild_settings.reminder_channel(db, guild_id)
-
+    server_config = ServerConfig(db, clock=clock, on_change=lambda: changes.append(1))
     service = ReminderService(
         db,
         clock=clock,
         on_change=lambda: changes.append(1),
         send_now=sender,
-        reminder_channel_for=reminder_channel_for,
+        reminder_channel_for=server_config.reminder_channel,
     )
-    return Rig(db, clock, sender, service, FakeBot(db, CONTENT, service), changes)
+    bot = FakeBot(db, CONTENT, service, server_config)
+    return Rig(db, clock, sender, service, server_config, bot, changes)
 
 
 async def snapshot(db: Database) -> list[list[tuple[Any, ...]]]:
@@ -197,10 +198,14 @@ def followed_up(interaction: MagicMock) -> str:
 
 
 def make_channel(
-    channel_id: int, guild: MagicMock, bot_permissions: discord.Permissions
+    channel_id: int,
+    guild: MagicMock,
+    bot_permissions: discord.Permissions,
+    kind: type[discord.abc.GuildChannel] | type[discord.Thread] = discord.TextChannel,
 ) -> MagicMock:
-    """A text channel whose ``permissions_for(guild.me)`` is ``bot_permissions``."""
-    channel = MagicMock(spec_set=discord.TextChannel)
+    """A channel (text unless ``kind`` says otherwise) whose ``permissions_for(guild.me)`` is
+    ``bot_permissions``."""
+    channel = MagicMock(spec_set=kind)
     channel.id = channel_id
     channel.guild = guild
     channel.mention = f"<#{channel_id}>"
@@ -213,15 +218,23 @@ def make_channel(
     return channel
 
 
-def make_guild(guild_id: int = GUILD, channels: dict[int, discord.Permissions] | None = None):
-    """A server with text channels; ``channels`` maps id -> the bot's permissions there."""
+def make_guild(
+    guild_id: int = GUILD,
+    channels: dict[int, discord.Permissions] | None = None,
+    others: dict[int, type[discord.abc.GuildChannel] | type[discord.Thread]] | None = None,
+):
+    """A server with text channels (``channels`` maps id -> the bot's permissions there) and
+    ``others`` of other kinds (id -> class)."""
     guild = MagicMock(spec_set=discord.Guild)
     guild.id = guild_id
     guild.name = "Calm Muscles"
     guild.me = MagicMock(spec_set=discord.Member)
     guild.me.id = BOT_USER
     known = {cid: make_channel(cid, guild, perms) for cid, perms in (channels or {}).items()}
+    for cid, kind in (others or {}).items():
+        known[cid] = make_channel(cid, guild, discord.Permissions.all(), kind)
     guild.get_channel.side_effect = known.get
+    guild.get_channel_or_thread.side_effect = known.get
     return guild
 
 

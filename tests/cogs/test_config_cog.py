@@ -21,11 +21,12 @@ import discord
 import pytest
 
 from bot.errors import UserFacingError
+from bot.reminders.transport import MissingAccess
+from bot.server_config import ChannelAccess
 from cogs.config import Config
 from storage import guild_settings, reminders
 from tests.cogs.fakes import (
     GUILD,
-    make_channel,
     make_guild,
     make_interaction,
     make_rig,
@@ -43,6 +44,9 @@ NO_SEND = 602
 NO_EMBED = 603
 NEITHER = 604
 HIDDEN = 605
+VOICE = 606
+CATEGORY = 607
+THREAD = 608
 GONE = 699  # not in the server (deleted, or never visible)
 
 
@@ -67,12 +71,17 @@ async def rig(tmp_path):
 
 @pytest.fixture
 def cog(rig) -> Config:
-    return Config(rig.bot)
+    return Config(rig.server_config)
 
 
 @pytest.fixture
 def guild():
-    return make_guild(GUILD, channel_permissions())
+    others = {
+        VOICE: discord.VoiceChannel,
+        CATEGORY: discord.CategoryChannel,
+        THREAD: discord.Thread,
+    }
+    return make_guild(GUILD, channel_permissions(), others)
 
 
 def admin(rig, guild, permissions: discord.Permissions | None = None):
@@ -126,9 +135,9 @@ async def test_setting_it_again_clears_an_old_problem(rig, cog, guild) -> None:
         ),
         (HIDDEN, discord.ChannelType.text, r"\*\*View Channel\*\*"),
         (GONE, discord.ChannelType.text, rf"I can't find <#{GONE}>; pick another channel"),
-        (OK, discord.ChannelType.voice, "Pick a text channel"),
-        (OK, discord.ChannelType.category, "Pick a text channel"),
-        (OK, discord.ChannelType.public_thread, "Pick a text channel"),
+        (VOICE, discord.ChannelType.voice, "Pick a text channel"),
+        (CATEGORY, discord.ChannelType.category, "Pick a text channel"),
+        (THREAD, discord.ChannelType.public_thread, "Pick a text channel"),
     ],
 )
 @pytest.mark.parametrize("command", ["reminder-channel", "daily-tip"])
@@ -313,7 +322,7 @@ async def test_show_with_everything_set(rig, cog, guild) -> None:
 async def test_show_names_what_broke_since(rig, cog, guild) -> None:
     # Permissions changed after the channels were set; the tip's last post failed.
     await guild_settings.set_reminder_channel(rig.db, GUILD, NO_EMBED)
-    await rig.service.set_daily_tip(GUILD, GONE, "9:00", "berlin")
+    await rig.server_config.set_daily_tip(GUILD, ChannelAccess(GONE), "9:00", "berlin")
     fields = await show(cog, rig, guild)
     assert fields["Reminder channel"] == (f"<#{NO_EMBED}>\n⚠️ I'm missing **Embed Links** there.")
     assert "⚠️ This channel no longer exists; choose another." in fields["Daily tip"]
@@ -322,11 +331,10 @@ async def test_show_names_what_broke_since(rig, cog, guild) -> None:
 async def test_show_reports_a_failed_post_and_a_paused_tip(rig, cog, guild) -> None:
     await guild_settings.set_reminder_channel(rig.db, GUILD, OK)
     await guild_settings.set_reminder_channel_problem(rig.db, GUILD, "missing access")
-    sub = await rig.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    await set_tip(cog, rig, guild)
     tip = await reminders.for_guild(rig.db, GUILD, "daily_tip")
     await reminders.deactivate(rig.db, [tip.id], "channel_broken", 0)
     await guild_settings.set_daily_tip_problem(rig.db, GUILD, "missing permission")
-    assert sub.kind == "daily_tip"
     fields = await show(cog, rig, guild)
     assert fields["Reminder channel"] == f"<#{OK}>\n⚠️ The last post there failed: missing access"
     assert fields["Daily tip"] == (
@@ -335,18 +343,23 @@ async def test_show_reports_a_failed_post_and_a_paused_tip(rig, cog, guild) -> N
     )
 
 
-# --- channels and servers going away -------------------------------------------------------
+async def test_show_forgets_a_failed_post_once_a_later_post_worked(rig, cog, guild) -> None:
+    await Config.reminder_channel.callback(cog, admin(rig, guild), channel=option_channel(OK))
+    await rig.server_config.post_failed(GUILD, OK, MissingAccess())
+    assert (await show(cog, rig, guild))["Reminder channel"] == (
+        f"<#{OK}>\n⚠️ The last post there failed: {MissingAccess.reason}"
+    )
+    await rig.server_config.post_succeeded(GUILD, OK)
+    assert (await show(cog, rig, guild))["Reminder channel"] == f"<#{OK}>"
 
 
-def deleted_channel(channel_id: int, guild_id: int = GUILD):
-    """What discord.py passes to ``on_guild_channel_delete``."""
-    return make_channel(channel_id, make_guild(guild_id), discord.Permissions())
+# --- channels and servers going away (what the bot's listeners call) -----------------------
 
 
 async def test_deleting_the_reminder_channel_clears_it(rig, cog, guild) -> None:
     await guild_settings.set_reminder_channel(rig.db, GUILD, OK)
     await set_tip(cog, rig, guild, channel=TIPS)
-    await cog.on_guild_channel_delete(deleted_channel(OK))
+    await rig.server_config.channel_deleted(GUILD, OK)
     assert await guild_settings.reminder_channel(rig.db, GUILD) is None
     assert (await reminders.for_guild(rig.db, GUILD, "daily_tip")).channel_id == TIPS
 
@@ -354,7 +367,7 @@ async def test_deleting_the_reminder_channel_clears_it(rig, cog, guild) -> None:
 async def test_deleting_the_tip_channel_stops_the_tip(rig, cog, guild) -> None:
     await guild_settings.set_reminder_channel(rig.db, GUILD, OK)
     await set_tip(cog, rig, guild, channel=TIPS)
-    await cog.on_guild_channel_delete(deleted_channel(TIPS))
+    await rig.server_config.channel_deleted(GUILD, TIPS)
     assert await reminders.for_guild(rig.db, GUILD, "daily_tip") is None
     assert await guild_settings.reminder_channel(rig.db, GUILD) == OK
 
@@ -363,7 +376,7 @@ async def test_deleting_another_channel_changes_nothing(rig, cog, guild) -> None
     await guild_settings.set_reminder_channel(rig.db, GUILD, OK)
     await set_tip(cog, rig, guild, channel=TIPS)
     before = await snapshot(rig.db)
-    await cog.on_guild_channel_delete(deleted_channel(NO_SEND))
+    await rig.server_config.channel_deleted(GUILD, NO_SEND)
     assert await snapshot(rig.db) == before
 
 
@@ -372,7 +385,7 @@ async def test_removing_the_bot_clears_that_server_only(rig, cog, guild) -> None
     for g in (guild, other):
         await guild_settings.set_reminder_channel(rig.db, g.id, OK)
         await set_tip(cog, rig, g)
-    await cog.on_guild_remove(guild)
+    await rig.server_config.guild_removed(GUILD)
     assert await guild_settings.reminder_channel(rig.db, GUILD) is None
     assert await reminders.for_guild(rig.db, GUILD, "daily_tip") is None
     assert await guild_settings.reminder_channel(rig.db, other.id) == OK

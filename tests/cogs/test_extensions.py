@@ -7,6 +7,7 @@ from discord import app_commands
 
 from bot.app import EXTENSIONS, SteadyBot
 from bot.settings import Settings
+from bot.tree import SteadyTree
 from content import load_content
 from storage.database import Database
 
@@ -85,4 +86,9 @@ async def test_buttons_survive_restarts_as_dynamic_items(bot):
 
     registered = set(bot._connection._view_store._dynamic_items.values())
     assert {ReminderButton, PrivacyButton} <= registered
-    assert isinstance(bot.tree, app_commands.CommandTree)
+
+
+async def test_the_tree_answers_command_errors_itself(bot):
+    """Without Steady's tree, a command's error would reach no one (discord.py only logs it)."""
+    assert type(bot.tree) is SteadyTree
+    assert type(bot.tree).on_error is not app_commands.CommandTree.on_error

@@ -18,6 +18,7 @@ import json
 import discord
 import pytest
 
+from bot.server_config import ChannelAccess
 from cogs.privacy import Privacy, PrivacyButton
 from cogs.reminders import ReminderButton
 from storage import guild_settings, members, reminders
@@ -124,7 +125,7 @@ async def press(rig, action: str, owner: int = USER, presser: int = USER):
 async def test_confirming_deletes_everything_about_the_member_only(rig) -> None:
     await member_with_history(rig, USER)
     await member_with_history(rig, OTHER_USER)
-    await rig.service.set_daily_tip(GUILD, 600, "9:00", "berlin")
+    await rig.server_config.set_daily_tip(GUILD, ChannelAccess(600), "9:00", "berlin")
     await guild_settings.set_reminder_channel(rig.db, GUILD, 600)
     others_before = await rig.service.export(OTHER_USER)
 

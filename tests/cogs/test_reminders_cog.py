@@ -22,9 +22,9 @@ import pytest
 from discord import app_commands
 
 from bot.errors import UserFacingError
+from bot.reminders.messages import reminder_buttons
 from bot.tree import answer_error
 from cogs.reminders import ReminderButton, Reminders
-from cogs.reminders._views import reminder_buttons
 from storage import guild_settings, ledger, reminders
 from storage.database import DatabaseUnavailable
 from storage.ledger import NewDelivery

@@ -2,7 +2,7 @@
 
 import discord
 
-from cogs.config._permissions import (
+from bot.server_config import (
     can_manage_server,
     describe_missing,
     missing_channel_permissions,

@@ -28,7 +28,7 @@ async def subscribe(rig, kind: str = "sleep", user: int = USER, zone: str = "Eur
 
 
 async def test_due_subscription_is_claimed_sent_and_advanced(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig)  # 22:30 Berlin = 20:30 UTC
     await rig.dispatcher.start()
     assert rig.discord.messages == []
@@ -43,7 +43,7 @@ async def test_due_subscription_is_claimed_sent_and_advanced(db):
 
 
 async def test_wake_is_planned_at_earliest_due_but_never_beyond_30s(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig, user=1)  # before start(): poke is a no-op
     await rig.service.stop(1, "all")
     assert rig.waker.wakes == []
@@ -57,10 +57,10 @@ async def test_wake_is_planned_at_earliest_due_but_never_beyond_30s(db):
 
 
 async def test_downtime_within_grace_fires_late_once(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig)
     # The bot was down from before 20:30 UTC and comes back 20 minutes late.
-    rig = make_rig(db, FakeClock(datetime(2024, 6, 3, 20, 50, tzinfo=UTC)))
+    rig = await make_rig(db, FakeClock(datetime(2024, 6, 3, 20, 50, tzinfo=UTC)))
     await rig.dispatcher.start()
     await rig.sender.run_pending()
     assert len(rig.discord.messages) == 1
@@ -69,10 +69,10 @@ async def test_downtime_within_grace_fires_late_once(db):
 
 
 async def test_downtime_beyond_grace_is_recorded_missed_not_sent(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig)
     await subscribe(rig, "caffeine", user=43, time_text="22:00")  # grace 60 min
-    rig = make_rig(db, FakeClock(datetime(2024, 6, 3, 21, 15, tzinfo=UTC)))
+    rig = await make_rig(db, FakeClock(datetime(2024, 6, 3, 21, 15, tzinfo=UTC)))
     await rig.dispatcher.start()
     await rig.sender.run_pending()
     # sleep 20:30 UTC is 45 min late (> 30): missed. caffeine 20:00 UTC is 75 min late: missed.
@@ -84,19 +84,19 @@ async def test_downtime_beyond_grace_is_recorded_missed_not_sent(db):
 
 
 async def test_caffeine_has_a_longer_grace(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig, "caffeine", time_text="22:00")  # 20:00 UTC
-    rig = make_rig(db, FakeClock(datetime(2024, 6, 3, 20, 45, tzinfo=UTC)))
+    rig = await make_rig(db, FakeClock(datetime(2024, 6, 3, 20, 45, tzinfo=UTC)))
     await rig.dispatcher.start()
     await rig.sender.run_pending()
     assert len(rig.discord.messages) == 1
 
 
 async def test_at_most_one_catch_up_per_subscription(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig, "hydration", every=1)  # hourly 08:00-22:00 Berlin
     # Down from 10:00 UTC to 15:10 UTC: 12:00..17:00 Berlin passed, 17:00 only 10 min ago.
-    rig = make_rig(db, FakeClock(datetime(2024, 6, 3, 15, 10, tzinfo=UTC)))
+    rig = await make_rig(db, FakeClock(datetime(2024, 6, 3, 15, 10, tzinfo=UTC)))
     await rig.dispatcher.start()
     await rig.sender.run_pending()
     assert len(rig.discord.messages) == 1
@@ -107,10 +107,10 @@ async def test_at_most_one_catch_up_per_subscription(db):
 
 
 async def test_no_burst_after_a_long_outage(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     for user in range(100, 160):
         await subscribe(rig, "hydration", user=user)
-    rig = make_rig(db, FakeClock(T0 + timedelta(days=3, minutes=45)))
+    rig = await make_rig(db, FakeClock(T0 + timedelta(days=3, minutes=45)))
     await rig.dispatcher.start()
     await rig.sender.run_pending()
     assert rig.discord.messages == []
@@ -121,7 +121,7 @@ async def test_no_burst_after_a_long_outage(db):
 
 
 async def test_backpressure_claims_in_batches_earliest_first(db):
-    rig = make_rig(db, FakeClock(T0), max_backlog=10)
+    rig = await make_rig(db, FakeClock(T0), max_backlog=10)
     zones = ["Asia/Kolkata", "Europe/Berlin", "America/New_York"]
     for i in range(25):
         await subscribe(rig, "sleep", user=200 + i, zone=zones[i % 3], time_text="23:30")
@@ -142,7 +142,7 @@ async def test_backpressure_claims_in_batches_earliest_first(db):
 
 
 async def test_backlog_full_plans_a_short_retry(db):
-    rig = make_rig(db, FakeClock(T0), max_backlog=2)
+    rig = await make_rig(db, FakeClock(T0), max_backlog=2)
     for i in range(5):
         await subscribe(rig, "sleep", user=300 + i)
     rig.clock.now = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)
@@ -157,7 +157,7 @@ async def test_backlog_full_plans_a_short_retry(db):
 
 
 async def test_clock_jump_is_treated_like_downtime(db):
-    rig = make_rig(db, FakeClock(T0), clock_jump=timedelta(seconds=90))
+    rig = await make_rig(db, FakeClock(T0), clock_jump=timedelta(seconds=90))
     await subscribe(rig)
     await rig.dispatcher.start()
     # The machine sleeps through 20:30 UTC and wakes at 22:00 UTC: the dispatcher notices.
@@ -168,7 +168,7 @@ async def test_clock_jump_is_treated_like_downtime(db):
 
 
 async def test_snooze_survives_a_restart(db, database_url):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig)
     await rig.dispatcher.start()
     await rig.run_until(datetime(2024, 6, 3, 20, 30, tzinfo=UTC))
@@ -178,7 +178,7 @@ async def test_snooze_survives_a_restart(db, database_url):
     await db.close()
     db2 = await open_db(database_url)
     discord = rig.discord
-    rig2 = make_rig(db2, FakeClock(datetime(2024, 6, 3, 20, 45, tzinfo=UTC)), discord)
+    rig2 = await make_rig(db2, FakeClock(datetime(2024, 6, 3, 20, 45, tzinfo=UTC)), discord)
     await rig2.dispatcher.start()
     await rig2.run_until(datetime(2024, 6, 3, 21, 5, tzinfo=UTC))
     assert len(discord.messages) == 2
@@ -189,7 +189,7 @@ async def test_snooze_survives_a_restart(db, database_url):
 
 
 async def test_paused_member_gets_nothing_until_the_pause_ends(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig)
     await rig.service.pause(USER, 2)
     await rig.dispatcher.start()
@@ -200,7 +200,7 @@ async def test_paused_member_gets_nothing_until_the_pause_ends(db):
 
 
 async def test_an_unusable_row_is_deactivated_and_does_not_stall_others(db):
-    rig = make_rig(db, FakeClock(T0))
+    rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig)
     await subscribe(rig, user=43)
     await db.execute("UPDATE subscriptions SET zone = 'Mars/Olympus' WHERE user_id = 43")
@@ -214,10 +214,10 @@ async def test_an_unusable_row_is_deactivated_and_does_not_stall_others(db):
 
 async def test_two_dispatchers_never_claim_the_same_occurrence(db):
     discord = FakeDiscord()
-    a = make_rig(db, FakeClock(T0), discord)
+    a = await make_rig(db, FakeClock(T0), discord)
     for i in range(20):
         await subscribe(a, user=400 + i)
-    b = make_rig(db, a.clock, discord)
+    b = await make_rig(db, a.clock, discord)
     a.clock.now = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)
     await a.dispatcher.start()
     await b.dispatcher.start()
@@ -231,10 +231,10 @@ async def test_apscheduler_wakes_the_dispatcher(db):
     import asyncio
 
     from bot.reminders.engine import ReminderEngine
-    from tests.unit.test_reminder_support import render
+    from tests.unit.test_reminder_support import CONTENT
 
     discord = FakeDiscord()
-    engine = ReminderEngine(db, discord, render)
+    engine = ReminderEngine(db, CONTENT, discord)
     await engine.service.set_timezone(USER, "UTC")
     await engine.service.start(USER, None, "sleep")
     await db.execute("UPDATE subscriptions SET next_fire_at = ?", (ts(datetime.now(UTC)) + 1,))

@@ -50,7 +50,7 @@ async def _subscribed_rig(db, clock, discord=None, users=(USER,)):
     """Members subscribed an hour before ``clock`` says, so their wind-down is due at DUE."""
     at = clock.now
     clock.now = DUE - timedelta(hours=1)
-    rig = make_rig(db, clock, discord)
+    rig = await make_rig(db, clock, discord)
     for user in users:
         await rig.service.set_timezone(user, "Europe/Berlin")
         await rig.service.start(user, None, "sleep")
@@ -81,7 +81,7 @@ async def test_crash_between_send_and_record_resends_with_same_nonce_once(db, da
     # kill -9, restart a minute later: a new process over the same file.
     await db.close()
     db2 = await open_db(database_url)
-    rig2 = make_rig(db2, FakeClock(DUE + timedelta(minutes=1)), discord)
+    rig2 = await make_rig(db2, FakeClock(DUE + timedelta(minutes=1)), discord)
     await rig2.dispatcher.start()
     await rig2.sender.run_pending()
     assert len(discord.messages) == 1  # Discord returned the first message for the nonce
@@ -98,7 +98,7 @@ async def test_in_flight_row_older_than_the_nonce_window_is_not_resent(db):
     with pytest.raises(SimulatedCrash):
         await rig.sender.run_pending()
     discord._by_nonce.clear()  # Discord forgot the nonce: a resend would duplicate
-    rig2 = make_rig(db, FakeClock(DUE + timedelta(minutes=20)), discord)
+    rig2 = await make_rig(db, FakeClock(DUE + timedelta(minutes=20)), discord)
     await rig2.dispatcher.start()
     await rig2.sender.run_pending()
     assert len(discord.messages) == 1
@@ -109,7 +109,7 @@ async def test_claimed_but_never_sent_is_sent_after_restart(db):
     discord = FakeDiscord()
     rig = await _subscribed_rig(db, FakeClock(DUE), discord)
     await rig.dispatcher.start()  # claimed, then "killed" before any send
-    rig2 = make_rig(db, FakeClock(DUE + timedelta(minutes=5)), discord)
+    rig2 = await make_rig(db, FakeClock(DUE + timedelta(minutes=5)), discord)
     await rig2.dispatcher.start()
     await rig2.sender.run_pending()
     assert len(discord.messages) == 1
@@ -132,7 +132,7 @@ async def test_kill_mid_burst_loses_none_and_doubles_none(db):
         await rig.sender.deliver(delivery)
     states = dict(await rows(db, "SELECT state, count(*) FROM deliveries GROUP BY state"))
     assert states == {"sent": 20, "sending": 1, "claimed": 29}
-    rig2 = make_rig(db, FakeClock(DUE + timedelta(seconds=30)), discord)
+    rig2 = await make_rig(db, FakeClock(DUE + timedelta(seconds=30)), discord)
     await rig2.dispatcher.start()
     await rig2.sender.run_pending()
     assert len(discord.messages) == 50

@@ -17,19 +17,16 @@ import discord
 import pytest
 
 from bot.embeds import check_embed_limits
+from bot.reminders.messages import (
+    KIND_TITLES,
+    daily_tip_payload,
+    reminder_embed,
+    reminder_payload,
+)
 from bot.reminders.sender import Occurrence
 from bot.reminders.service import KindStats, MemberView, SubscriptionView
 from cogs.reminders import ReminderButton
-from cogs.reminders._render import (
-    KIND_NAMES,
-    KIND_TITLES,
-    daily_tip_payload,
-    list_embed,
-    reminder_embed,
-    reminder_payload,
-    stats_embed,
-)
-from cogs.reminders._views import reminder_buttons
+from cogs.reminders._render import KIND_NAMES, list_embed, stats_embed
 from content import load_content
 
 CONTENT = load_content()
@@ -52,9 +49,7 @@ def occurrence(kind: str, delivery_id: int, source: str = "schedule") -> Occurre
 
 
 def payload_for(kind: str, delivery_id: int, source: str = "schedule") -> dict:
-    return reminder_payload(
-        CONTENT, occurrence(kind, delivery_id, source), reminder_buttons(delivery_id)
-    )
+    return reminder_payload(CONTENT, occurrence(kind, delivery_id, source))
 
 
 def rotation_ids(kind: str) -> range:

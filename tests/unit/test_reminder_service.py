@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot.errors import UserFacingError
+from bot.server_config import ChannelAccess
 from tests.unit.test_reminder_support import T0, FakeClock, make_rig, open_db, rows
 
 USER = 42
@@ -17,7 +18,7 @@ GUILD = 7
 async def rig(tmp_path):
     db = await open_db(tmp_path)
     clock = FakeClock(T0)
-    yield make_rig(db, clock, reminder_channels={GUILD: 555})
+    yield await make_rig(db, clock, reminder_channels={GUILD: 555})
     await db.close()
 
 
@@ -234,8 +235,8 @@ async def test_notice_is_shown_once(rig):
 
 
 async def test_daily_tip_subscription(rig):
-    view = await rig.service.set_daily_tip(GUILD, 321, "9am", "berlin")
-    assert view.kind == "daily_tip" and view.times == [time(9)]
+    tip = await rig.server_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "berlin")
+    assert (tip.time, tip.zone, tip.channel.channel_id) == (time(9), "Europe/Berlin", 321)
     await rig.run_until(T0 + timedelta(days=1))
     assert [m.channel_id for m in rig.discord.messages] == [321]
-    assert await rig.service.stop_daily_tip(GUILD) is True
+    assert await rig.server_config.turn_off_daily_tip(GUILD) is True

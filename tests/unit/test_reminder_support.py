@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.reminders.dispatcher import Dispatcher
-from bot.reminders.pacing import TokenBucket
-from bot.reminders.sender import Occurrence, Sender
+from bot.reminders.engine import ReminderEngine
+from bot.reminders.pacing import SlotPacer
+from bot.reminders.sender import Sender
 from bot.reminders.service import ReminderService
 from bot.reminders.transport import DMsClosed, TransportError
-from storage import reminders
+from bot.server_config import ServerConfig
+from content import load_content
+from storage import guild_settings, reminders
 from storage.database import Database
 
 
@@ -107,18 +110,7 @@ class FakeDiscord:
         return [m for m in self.messages if m.channel_id == channel_id]
 
 
-def render(occurrence: Occurrence) -> dict[str, Any]:
-    return {
-        "embeds": [{"title": f"{occurrence.kind} reminder"}],
-        "components": [
-            {
-                "type": 1,
-                "components": [{"type": 2, "custom_id": f"r:done:{occurrence.delivery_id}"}],
-            }
-        ],
-    }
-
-
+CONTENT = load_content()
 T0 = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)  # a Monday; 12:00 in Berlin
 
 
@@ -143,16 +135,29 @@ class RecordingWaker:
 
 @dataclass
 class Rig:
-    """One "process": a sender, a dispatcher and a service over a database."""
+    """One "process": the real engine over a database, driven by hand with a fake clock."""
 
     db: Database
     clock: FakeClock
     discord: FakeDiscord
-    sender: Sender
-    dispatcher: Dispatcher
-    service: ReminderService
+    engine: ReminderEngine
     waker: RecordingWaker
-    broken: list[tuple[int, int, str]]
+
+    @property
+    def sender(self) -> Sender:
+        return self.engine.sender
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.engine.dispatcher
+
+    @property
+    def service(self) -> ReminderService:
+        return self.engine.service
+
+    @property
+    def server_config(self) -> ServerConfig:
+        return self.engine.server_config
 
     async def run(self) -> None:
         """One dispatcher tick, then every queued send, inline."""
@@ -170,7 +175,7 @@ class Rig:
             await self.run()
 
 
-def make_rig(
+async def make_rig(
     db: Database,
     clock: FakeClock,
     discord: FakeDiscord | None = None,
@@ -178,44 +183,33 @@ def make_rig(
     reminder_channels: dict[int, int] | None = None,
     max_backlog: int = 1000,
     clock_jump: timedelta = timedelta(days=3650),
-    **sender_options: Any,
+    workers: int = 8,
+    retry_for: timedelta = timedelta(minutes=30),
 ) -> Rig:
+    """The engine as the bot builds it, with the shipped content, over ``discord``.
+
+    Tests jump the fake clock from due time to due time; clock-jump detection (which treats
+    a long silence like downtime) is off unless a test asks for it.
+    """
     discord = discord or FakeDiscord(clock)
     discord.clock = clock
-    channels = reminder_channels or {}
-    broken: list[tuple[int, int, str]] = []
-
-    async def reminder_channel_for(guild_id: int) -> int | None:
-        return channels.get(guild_id)
-
-    async def on_channel_broken(guild_id: int, channel_id: int, reason: str) -> None:
-        broken.append((guild_id, channel_id, reason))
-
-    sender_options.setdefault("bucket", TokenBucket(45.0, clock=clock.monotonic, sleep=clock.sleep))
-    sender = Sender(
-        db,
-        discord,
-        render,
-        reminder_channel_for=reminder_channel_for,
-        on_channel_broken=on_channel_broken,
-        clock=clock,
-        sleep=clock.sleep,
-        **sender_options,
-    )
     waker = RecordingWaker()
-    # Tests jump the fake clock from due time to due time; clock-jump detection (which
-    # treats a long silence like downtime) is off unless a test asks for it.
-    dispatcher = Dispatcher(
-        db, sender, waker=waker, clock=clock, max_backlog=max_backlog, clock_jump=clock_jump
-    )
-    service = ReminderService(
+    engine = ReminderEngine(
         db,
+        CONTENT,
+        discord,
         clock=clock,
-        on_change=dispatcher.poke,
-        send_now=sender.submit,
-        reminder_channel_for=reminder_channel_for,
+        waker=waker,
+        pacer=SlotPacer(45.0, clock=clock.monotonic, sleep=clock.sleep),
+        workers=workers,
+        sleep=clock.sleep,
+        retry_for=retry_for,
+        max_backlog=max_backlog,
+        clock_jump=clock_jump,
     )
-    return Rig(db, clock, discord, sender, dispatcher, service, waker, broken)
+    for guild_id, channel_id in (reminder_channels or {}).items():
+        await guild_settings.set_reminder_channel(db, guild_id, channel_id)
+    return Rig(db, clock, discord, engine, waker)
 
 
 async def rows(db: Database, sql: str, *params: object) -> list[tuple[Any, ...]]:

@@ -9,12 +9,14 @@ import pytest
 
 from bot.reminders.transport import (
     DiscordUnavailable,
+    MissingAccess,
     MissingPermissions,
     RateLimited,
     RequestRejected,
     UnknownChannel,
 )
-from storage import members
+from bot.server_config import ChannelAccess
+from storage import guild_settings, members
 from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, open_db, rows
 
 USER = 42
@@ -31,7 +33,7 @@ async def db(database_url):
 
 
 async def due_rig(db, discord=None, users=(USER,), channels=None, **options):
-    rig = make_rig(
+    rig = await make_rig(
         db,
         FakeClock(DUE - timedelta(hours=1)),
         discord,
@@ -60,8 +62,11 @@ async def test_payload_carries_render_output_and_nonce(db):
     (message,) = rig.discord.messages
     (delivery_id, nonce) = (await rows(db, "SELECT id, nonce FROM deliveries"))[0]
     assert message.nonce == nonce
-    assert message.payload["components"][0]["components"][0]["custom_id"] == f"r:done:{delivery_id}"
-    assert "allowed_mentions" not in message.payload
+    assert message.payload["components"][0]["components"][0]["custom_id"] == (
+        f"steady:r:done:{delivery_id}"
+    )
+    assert message.payload["allowed_mentions"] == {"parse": []}
+    assert "content" not in message.payload  # no mention in a DM
 
 
 async def test_dms_closed_falls_back_to_the_servers_reminder_channel_with_a_mention(db):
@@ -108,22 +113,37 @@ async def test_broken_server_channel_reports_and_falls_back_to_dm(db):
     rig = await due_rig(db, discord)
     await rig.service.set_delivery(USER, "server", GUILD)
     await rig.run()
-    assert rig.broken == [(GUILD, REMINDER_CHANNEL, MissingPermissions.reason)]
     assert [m.channel_id for m in discord.messages] == [FakeDiscord.dm_channel_of(USER)]
+    settings = await guild_settings.get(db, GUILD)
+    assert (settings.reminder_channel_id, settings.reminder_channel_problem) == (
+        REMINDER_CHANNEL,
+        MissingPermissions.reason,
+    )
 
 
-async def test_deleted_daily_tip_channel_reports_deactivates_and_records(db):
-    discord = FakeDiscord(broken_channels={321: UnknownChannel("gone")})
-    rig = make_rig(db, FakeClock(DUE), discord)
-    await rig.service.set_daily_tip(GUILD, 321, "9am", "UTC")
+async def test_a_daily_tip_channel_that_refuses_pauses_the_tip_and_is_recorded(db):
+    discord = FakeDiscord(broken_channels={321: MissingAccess("no")})
+    rig = await make_rig(db, FakeClock(DUE), discord)
+    await rig.server_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "UTC")
     await rig.run_until(DUE + timedelta(days=1))
-    assert rig.broken == [(GUILD, 321, UnknownChannel.reason)]
     assert await rows(db, "SELECT state, error FROM deliveries") == [
-        ("failed", "channel_broken: channel deleted")
+        ("failed", f"channel_broken: {MissingAccess.reason}")
     ]
     assert await rows(db, "SELECT active, paused_reason FROM subscriptions") == [
         (0, "channel_broken")
     ]
+    assert (await guild_settings.get(db, GUILD)).daily_tip_problem == MissingAccess.reason
+
+
+async def test_a_deleted_daily_tip_channel_turns_the_tip_off(db):
+    discord = FakeDiscord(broken_channels={321: UnknownChannel("gone")})
+    rig = await make_rig(db, FakeClock(DUE), discord)
+    await rig.server_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "UTC")
+    await rig.run_until(DUE + timedelta(days=2))
+    assert await rows(db, "SELECT state, error FROM deliveries") == [
+        ("failed", "channel_broken: channel deleted")
+    ]
+    assert await rows(db, "SELECT * FROM subscriptions") == []
 
 
 async def test_stale_cached_dm_channel_is_reopened_once(db):

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bot.reminders.pacing import TokenBucket
+from bot.reminders.pacing import SlotPacer
 
 
 class Clock:
@@ -36,12 +36,12 @@ def max_in_any_window(times: list[float], window: float = 1.0) -> int:
 
 async def test_slots_are_evenly_spaced_a_hair_under_the_rate():
     clock = Clock()
-    bucket = TokenBucket(45, clock=clock, sleep=clock.sleep)
+    pacer = SlotPacer(45, clock=clock, sleep=clock.sleep)
     granted = []
     for _ in range(300):
-        await bucket.acquire()
+        await pacer.acquire()
         granted.append(clock.t)
-    assert bucket.paced_rate == pytest.approx(45 * 0.998)
+    assert pacer.paced_rate == pytest.approx(45 * 0.998)
     assert granted[-1] - granted[0] == pytest.approx(299 / (45 * 0.998), rel=1e-6)
     assert max_in_any_window(granted) <= 45
 
@@ -51,10 +51,10 @@ async def test_late_wake_ups_do_not_slow_the_schedule():
     # loses that time on every request; the slot schedule stays put.
     rate = 50
     clock = Clock(late=0.9 / (rate * 0.998), seed=6)
-    bucket = TokenBucket(rate, clock=clock, sleep=clock.sleep)
+    pacer = SlotPacer(rate, clock=clock, sleep=clock.sleep)
     granted = []
     for _ in range(2000):
-        await bucket.acquire()
+        await pacer.acquire()
         granted.append(clock.t)
     expected = 1999 / (rate * 0.998)
     # Drift-free: the last grant is at most one (late) wake-up after its slot.
@@ -69,35 +69,35 @@ async def test_late_wake_ups_do_not_slow_the_schedule():
 async def test_a_stall_is_caught_up_only_within_burst():
     rate = 50
     clock = Clock()
-    bucket = TokenBucket(rate, burst=3, margin=0.0, clock=clock, sleep=clock.sleep)
-    await bucket.acquire()
+    pacer = SlotPacer(rate, burst=3, margin=0.0, clock=clock, sleep=clock.sleep)
+    await pacer.acquire()
     start = clock.t
     clock.t += 2.5 / rate  # the process stalled for two and a half slots
     for _ in range(2):
-        await bucket.acquire()
+        await pacer.acquire()
     assert clock.t == pytest.approx(start + 2.5 / rate)  # the two missed slots, at once
-    await bucket.acquire()
+    await pacer.acquire()
     assert clock.t == pytest.approx(start + 3 / rate)  # then back on the schedule
     clock.t += 5 / rate  # four slots behind, more than burst: restart, no catch-up burst
-    await bucket.acquire()
+    await pacer.acquire()
     restart = clock.t
-    await bucket.acquire()
+    await pacer.acquire()
     assert clock.t == pytest.approx(restart + 1 / rate)
     clock.t += 60.0  # idle for a minute: no saved-up burst
-    await bucket.acquire()
+    await pacer.acquire()
     restart = clock.t
-    await bucket.acquire()
+    await pacer.acquire()
     assert clock.t == pytest.approx(restart + 1 / rate)
 
 
 async def test_concurrent_waiters_share_one_schedule():
     clock = Clock()
-    bucket = TokenBucket(50, burst=5, clock=clock, sleep=clock.sleep)
+    pacer = SlotPacer(50, burst=5, clock=clock, sleep=clock.sleep)
     granted = []
 
     async def worker() -> None:
         for _ in range(25):
-            await bucket.acquire()
+            await pacer.acquire()
             granted.append(clock.t)
 
     await asyncio.gather(*(worker() for _ in range(8)))
@@ -108,13 +108,13 @@ async def test_concurrent_waiters_share_one_schedule():
 
 async def test_global_rate_limit_blocks_everyone_then_the_schedule_restarts():
     clock = Clock()
-    bucket = TokenBucket(45, clock=clock, sleep=clock.sleep)
-    await bucket.acquire()
-    bucket.block_for(3.0)
+    pacer = SlotPacer(45, clock=clock, sleep=clock.sleep)
+    await pacer.acquire()
+    pacer.block_for(3.0)
     start = clock.t
-    await bucket.acquire()
+    await pacer.acquire()
     assert clock.t == pytest.approx(start + 3.0)
-    await bucket.acquire()
+    await pacer.acquire()
     assert clock.t == pytest.approx(start + 3.0 + 1 / (45 * 0.998))
 
 
@@ -122,18 +122,18 @@ async def test_a_retry_discord_py_makes_itself_gets_a_slot_of_its_own():
     """discord.py retries a globally rate-limited request when the window ends; the pacer
     waits until then and leaves that retry its own slot, so the two never go together."""
     clock = Clock()
-    bucket = TokenBucket(45, clock=clock, sleep=clock.sleep)
-    await bucket.acquire()
-    bucket.yield_slot_to_retry(0.4)
+    pacer = SlotPacer(45, clock=clock, sleep=clock.sleep)
+    await pacer.acquire()
+    pacer.yield_slot_to_retry(0.4)
     start = clock.t
-    await bucket.acquire()
+    await pacer.acquire()
     assert clock.t == pytest.approx(start + 0.4 + 1 / (45 * 0.998))
 
 
 def test_invalid_configuration():
     with pytest.raises(ValueError):
-        TokenBucket(0)
+        SlotPacer(0)
     with pytest.raises(ValueError):
-        TokenBucket(10, burst=0.5)
+        SlotPacer(10, burst=0.5)
     with pytest.raises(ValueError):
-        TokenBucket(10, margin=1.0)
+        SlotPacer(10, margin=1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
@@ -19,7 +20,6 @@ from bot.shards import (
     process_owns_guild,
     shard_of,
 )
-from cogs.config import Config
 from storage import guild_settings
 from tests.cogs.fakes import make_rig, open_db
 
@@ -183,12 +183,8 @@ def test_logs_name_the_processs_shards(capsys) -> None:
 
 @dataclass
 class ShardedFakeBot:
-    db: object
-    content: object
-    reminder_service: object
     shard_count: int
     shard_ids: list[int]
-    guilds: list = field(default_factory=list)
 
 
 async def test_reconcile_keeps_servers_of_shards_this_process_does_not_own(tmp_path) -> None:
@@ -197,8 +193,9 @@ async def test_reconcile_keeps_servers_of_shards_this_process_does_not_own(tmp_p
         rig = make_rig(db)
         for guild_id in (ON_SHARD_0, ON_SHARD_1):
             await guild_settings.set_reminder_channel(db, guild_id, 600)
-        bot = ShardedFakeBot(db, rig.bot.content, rig.service, shard_count=2, shard_ids=[0])
-        await Config(bot).reconcile()  # this process sees no server at all
+        bot = ShardedFakeBot(shard_count=2, shard_ids=[0])
+        # This process sees no server at all.
+        await rig.server_config.reconcile({}, partial(process_owns_guild, bot))
         assert await guild_settings.reminder_channel(db, ON_SHARD_0) is None  # its own: gone
         assert await guild_settings.reminder_channel(db, ON_SHARD_1) == 600  # another's: kept
     finally:

@@ -1,14 +1,14 @@
-"""How the reminder engine is plugged into the bot (``bot/wiring.py``).
+"""What the reminder engine posts, and what a broken server channel does to the settings.
 
 What a server sees: one tip a day in its tip channel, a different one each day until every
 tip was shown, and — if the bot crashed mid-post and sends the same occurrence again — the
 same tip, not a second different one. What an admin sees when a channel breaks: a deleted
 reminder channel is cleared (``/config show`` says "Not set"), a channel the bot lost
-permissions in is kept and flagged with the reason, and a broken tip channel is flagged.
+permissions in is kept and flagged with the reason until a post there works again, and a
+tip channel that refuses posts pauses the tip with the reason.
 
-The engine is the real one from :func:`bot.wiring.build_engine`, over a temporary SQLite
-database, with a fake Discord transport that de-duplicates by nonce like Discord's
-``enforce_nonce`` does.
+The engine is the real :class:`ReminderEngine`, over a temporary SQLite database, with a
+fake Discord transport that de-duplicates by nonce like Discord's ``enforce_nonce`` does.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.engine import ReminderEngine
+from bot.reminders.messages import MessageRenderer
 from bot.reminders.sender import Occurrence
 from bot.reminders.transport import (
     ChannelBroken,
@@ -30,7 +31,7 @@ from bot.reminders.transport import (
     MissingPermissions,
     UnknownChannel,
 )
-from bot.wiring import CHANNEL_GONE, build_engine, make_channel_broken_hook, make_render
+from bot.server_config import ChannelAccess, ServerConfig
 from storage import guild_settings, ledger, members, reminders
 from storage.ledger import Delivery, NewDelivery
 from tests.cogs.fakes import CONTENT, FixedClock, open_db
@@ -94,8 +95,12 @@ def clock() -> FixedClock:
 
 
 def engine_for(db, clock, transport: FakeTransport) -> ReminderEngine:
-    # A rate no test reaches, so the token bucket never waits on the real clock.
-    return build_engine(db, CONTENT, transport, clock=clock, waker=NoWaker(), rate=1e6)
+    # A rate no test reaches, so the pacer never waits on the real clock.
+    return ReminderEngine(db, CONTENT, transport, clock=clock, waker=NoWaker(), rate=1e6)
+
+
+async def set_tip(engine: ReminderEngine) -> None:
+    await engine.server_config.set_daily_tip(GUILD, ChannelAccess(TIPS), "9:00", "berlin")
 
 
 def nine_am(day: int) -> datetime:
@@ -143,7 +148,7 @@ async def post_tips(db, clock, engine: ReminderEngine, days: range) -> list[str]
 
 
 async def test_a_reminder_is_rendered_with_buttons_for_its_own_ledger_row(db) -> None:
-    render = make_render(db, CONTENT)
+    render = MessageRenderer(db, CONTENT)
     occurrence = Occurrence(
         delivery_id=77,
         nonce="s1.abc",
@@ -191,7 +196,7 @@ async def test_a_server_reminder_pings_only_its_member(db, clock) -> None:
 
 async def test_daily_tips_do_not_repeat_until_all_were_shown(db, clock) -> None:
     engine = engine_for(db, clock, FakeTransport())
-    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    await set_tip(engine)
     shown = await post_tips(db, clock, engine, range(TIP_COUNT + 1))
     assert sorted(shown[:TIP_COUNT]) == sorted(text for _id, text in CONTENT.all_tips())
     assert shown[TIP_COUNT] == shown[0]  # then the rotation starts over
@@ -200,7 +205,7 @@ async def test_daily_tips_do_not_repeat_until_all_were_shown(db, clock) -> None:
 async def test_a_resend_after_a_crash_posts_the_same_tip_once(db, clock) -> None:
     transport = FakeTransport()
     engine = engine_for(db, clock, transport)
-    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    await set_tip(engine)
     await post_tips(db, clock, engine, range(3))
 
     clock.now = nine_am(3).astimezone(UTC)
@@ -217,7 +222,7 @@ async def test_a_resend_after_a_crash_posts_the_same_tip_once(db, clock) -> None
     assert pending.id == delivery.id
     assert (await restarted.sender.deliver(pending)).state == "sent"
     assert len(transport.to(TIPS)) == 4  # Discord de-duplicated the resend by its nonce
-    rerendered = await make_render(db, CONTENT)(
+    rerendered = await MessageRenderer(db, CONTENT)(
         Occurrence(
             delivery.id,
             delivery.nonce,
@@ -237,7 +242,7 @@ async def test_a_resend_after_a_crash_posts_the_same_tip_once(db, clock) -> None
 
 
 async def test_two_servers_start_at_different_tips(db, clock) -> None:
-    render = make_render(db, CONTENT)
+    render = MessageRenderer(db, CONTENT)
 
     def first_tip(guild_id: int) -> Occurrence:
         return Occurrence(1, "n", "daily_tip", "schedule", None, guild_id, 1, nine_am(0), "channel")
@@ -247,7 +252,7 @@ async def test_two_servers_start_at_different_tips(db, clock) -> None:
 
 async def test_tips_keep_rotating_after_old_ledger_rows_are_pruned(db, clock) -> None:
     engine = engine_for(db, clock, FakeTransport())
-    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    await set_tip(engine)
     shown: list[str] = []
     for day in range(60):
         shown += await post_tips(db, clock, engine, range(day, day + 1))
@@ -261,71 +266,102 @@ async def test_tips_keep_rotating_after_old_ledger_rows_are_pruned(db, clock) ->
 # --- when a channel breaks -----------------------------------------------------------------
 
 
-async def settings_after(db, channel: int, reason: str) -> guild_settings.GuildSettings:
-    await make_channel_broken_hook(db)(GUILD, channel, reason)
+async def settings_after(db, channel: int, error: ChannelBroken) -> guild_settings.GuildSettings:
+    await ServerConfig(db).post_failed(GUILD, channel, error)
     return await guild_settings.get(db, GUILD)
 
 
 async def test_a_deleted_reminder_channel_is_cleared(db) -> None:
     await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
-    settings = await settings_after(db, REMINDERS, CHANNEL_GONE)
+    settings = await settings_after(db, REMINDERS, UnknownChannel("Unknown Channel"))
     assert (settings.reminder_channel_id, settings.reminder_channel_problem) == (None, None)
-    assert CHANNEL_GONE == UnknownChannel.reason  # what the sender passes for 10003
 
 
 @pytest.mark.parametrize("error", [MissingAccess(), MissingPermissions()])
 async def test_a_reminder_channel_without_permission_is_kept_and_flagged(db, error) -> None:
     await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
-    settings = await settings_after(db, REMINDERS, error.reason)
+    settings = await settings_after(db, REMINDERS, error)
     assert (settings.reminder_channel_id, settings.reminder_channel_problem) == (
         REMINDERS,
         error.reason,
     )
 
 
-async def test_a_broken_tip_channel_is_flagged_for_the_admins(db, clock) -> None:
+async def test_a_deleted_tip_channel_turns_the_tip_off(db, clock) -> None:
     engine = engine_for(db, clock, FakeTransport())
     await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
-    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
-    settings = await settings_after(db, TIPS, CHANNEL_GONE)
-    assert settings.daily_tip_problem == CHANNEL_GONE
+    await set_tip(engine)
+    settings = await settings_after(db, TIPS, UnknownChannel())
+    assert await reminders.for_guild(db, GUILD, "daily_tip") is None
     assert (settings.reminder_channel_id, settings.reminder_channel_problem) == (REMINDERS, None)
+    assert settings.daily_tip_problem is None
 
 
 async def test_an_unrelated_channel_changes_nothing(db, clock) -> None:
     engine = engine_for(db, clock, FakeTransport())
     await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
-    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
-    before = await guild_settings.get(db, GUILD)
-    assert await settings_after(db, 12345, CHANNEL_GONE) == before
+    await set_tip(engine)
+
+    async def state() -> tuple[object, object]:
+        tip = await reminders.for_guild(db, GUILD, "daily_tip")
+        return await guild_settings.get(db, GUILD), tip
+
+    before = await state()
+    for error in (UnknownChannel(), MissingAccess()):
+        await settings_after(db, 12345, error)
+    assert await state() == before
 
 
-async def test_a_server_without_settings_gets_none_from_the_hook(db) -> None:
-    await make_channel_broken_hook(db)(GUILD, REMINDERS, "missing access to the channel")
+async def test_a_server_without_settings_stays_without(db) -> None:
+    await ServerConfig(db).post_failed(GUILD, REMINDERS, MissingAccess())
     assert await guild_settings.get(db, GUILD) == guild_settings.GuildSettings(GUILD)
 
 
-async def test_the_sender_clears_a_deleted_reminder_channel_and_falls_back_to_dm(db, clock) -> None:
-    """End to end through the engine: the hook is really wired to the sender."""
-    transport = FakeTransport(broken={REMINDERS: UnknownChannel()})
-    engine = engine_for(db, clock, transport)
+async def server_reminder(db, clock, engine: ReminderEngine):
+    """``/remind test`` by a member whose reminders go to the server's reminder channel."""
+    clock.advance(minutes=1)
     now = int(clock().timestamp())
     await members.update(db, USER, now, delivery="server", home_guild_id=GUILD)
-    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
     delivery = await ledger.claim_new(
         db,
         NewDelivery(ledger.nonce_for_test_send(USER, now), "test", None, now, "sleep", USER, GUILD),
         now,
     )
-    result = await engine.sender.deliver(delivery)
+    return await engine.sender.deliver(delivery)
+
+
+async def test_the_sender_clears_a_deleted_reminder_channel_and_falls_back_to_dm(db, clock) -> None:
+    """Through the engine: the sender reports to the server's settings."""
+    transport = FakeTransport(broken={REMINDERS: UnknownChannel()})
+    engine = engine_for(db, clock, transport)
+    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
+    result = await server_reminder(db, clock, engine)
     assert (result.state, result.via) == ("sent", "dm")
     assert await guild_settings.reminder_channel(db, GUILD) is None
+
+
+async def test_a_failed_post_is_flagged_until_a_later_post_works(db, clock) -> None:
+    """What ``/config show`` reads: the flag goes once the channel works again."""
+    transport = FakeTransport(broken={REMINDERS: MissingAccess()})
+    engine = engine_for(db, clock, transport)
+    await guild_settings.set_reminder_channel(db, GUILD, REMINDERS)
+    assert (await server_reminder(db, clock, engine)).via == "dm"
+    flagged = await guild_settings.get(db, GUILD)
+    assert (flagged.reminder_channel_id, flagged.reminder_channel_problem) == (
+        REMINDERS,
+        MissingAccess.reason,
+    )
+
+    del transport.broken[REMINDERS]  # an admin gave the bot its access back
+    assert (await server_reminder(db, clock, engine)).via == "server"
+    cleared = await guild_settings.get(db, GUILD)
+    assert (cleared.reminder_channel_id, cleared.reminder_channel_problem) == (REMINDERS, None)
 
 
 async def test_the_sender_pauses_a_tip_whose_channel_lost_permissions(db, clock) -> None:
     transport = FakeTransport(broken={TIPS: MissingPermissions()})
     engine = engine_for(db, clock, transport)
-    await engine.service.set_daily_tip(GUILD, TIPS, "9:00", "berlin")
+    await set_tip(engine)
     clock.now = nine_am(0).astimezone(UTC)
     result = await engine.sender.deliver(await claim_tip(db, 0))
     assert result.state == "failed"
