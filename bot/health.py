@@ -94,7 +94,7 @@ def connected_shards(bot: SteadyBot) -> list[int]:
 
 async def bot_health(bot: SteadyBot, now: Callable[[], datetime] | None = None) -> Health:
     plan = bot.settings.shard_plan
-    last_tick = bot.reminders.dispatcher.last_tick if bot.reminders is not None else None
+    last_tick = bot.engine.dispatcher.last_tick
     clock = now or (lambda: datetime.now(UTC))
     return Health(
         shard_count=plan.count if plan else 1,
@@ -111,7 +111,7 @@ async def refresh_gauges(bot: SteadyBot, health: Health) -> None:
     if health.last_tick_age_s is not None:
         metrics.DISPATCHER_TICK_AGE.set(health.last_tick_age_s)
     if health.database_reachable:
-        queued = bot.reminders.sender.backlog if bot.reminders is not None else 0
+        queued = bot.engine.sender.backlog
         metrics.DUE_BACKLOG.set(await storage_health.count_due(bot.db, int(time.time())) + queued)
 
 
