@@ -84,7 +84,10 @@ async def test_discord_py_paces_itself_on_the_headers(driver: Driver, tiny: Tiny
     channel = await bot_channel(driver, tiny, driver.channel(guild, "tips").id)
     await asyncio.gather(*(channel.send(f"tip {i}") for i in range(12)))
     assert len(driver.messages_in(driver.channel(guild, "tips"))) == 12
-    assert driver.stats.max_sends_per_second() <= 5
+    # Paced on the headers: never refused. (A sliding 1 s span may straddle two of the
+    # bucket's fixed windows, so on a loaded machine it can hold up to twice the limit.)
+    assert driver.stats.rate_limited == 0
+    assert driver.stats.max_sends_per_second() <= 10
 
 
 async def test_429_storm_is_retried_by_discord_py(driver: Driver, tiny: TinyBot) -> None:
