@@ -15,6 +15,7 @@ from bot.errors import StartupError
 from bot.settings import Settings
 from bot.shards import IdentifyPacer, IdentifySlots, LocalIdentifySlots, ShardPlan
 from storage.database import Database
+from storage.identify import AdvisoryIdentifySlots
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ class ShardedSteadyBot(SteadyBot, commands.AutoShardedBot):
             )
         await super().setup_hook()
 
+    async def close(self) -> None:
+        await self.identify_pacer.slots.close()
+        await super().close()
+
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         # Replaces discord.py's "sleep 5 s unless first", which only knows this process.
         await self.identify_pacer.wait_turn(shard_id or 0)
@@ -74,13 +79,15 @@ def make_bot(
 ) -> SteadyBot:
     """The bot ``settings`` ask for; raises :class:`StartupError` for an unsafe split.
 
-    ``identify_slots`` is where IDENTIFY slots are shared; a database that several processes
-    share passes its own (cross-process) implementation. Without it, the slots are local to
-    this process, which is only right while this process owns every shard.
+    ``identify_slots`` is where IDENTIFY slots are shared: by default advisory locks when the
+    database is shared by several processes (PostgreSQL), else a table in this process,
+    which is only right while this process owns every shard.
     """
     plan = settings.shard_plan
     if plan is None:
         return SteadyBot(settings=settings, db=db, content=content)
+    if identify_slots is None and db.shared:
+        identify_slots = AdvisoryIdentifySlots(db)
     if identify_slots is None:
         if not plan.owns_every_shard:
             # The other shards' processes would each run a dispatcher over the same rows and

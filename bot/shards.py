@@ -124,6 +124,9 @@ class IdentifySlots(Protocol):
 
     async def reserve(self, key: int, spacing: float) -> float: ...
 
+    async def close(self) -> None:
+        """Give back whatever holding slots takes (connections, locks) at shutdown."""
+
 
 class LocalIdentifySlots:
     """Slots kept in this process: right when one process owns every shard."""
@@ -137,6 +140,9 @@ class LocalIdentifySlots:
         slot = max(now, self._next.get(key, now))
         self._next[key] = slot + spacing
         return slot
+
+    async def close(self) -> None:
+        return None
 
 
 class IdentifyPacer:

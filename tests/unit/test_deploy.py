@@ -1,0 +1,44 @@
+"""The compose files: the default stays one SQLite process; the scaled one splits the shards
+between replicas exactly once and checks each with ``/healthz``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.shards import parse_shard_ids
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def services(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())["services"]
+
+
+def test_default_compose_is_one_process_on_sqlite() -> None:
+    [(name, steady)] = services("docker-compose.yml").items()
+    assert steady["environment"]["DATABASE_URL"].startswith("sqlite:")
+    assert "SHARD_COUNT" not in steady["environment"]
+
+
+def test_scaled_compose_covers_every_shard_once_and_checks_health() -> None:
+    scaled = services("docker-compose.scaled.yml")
+    bots = {name: s for name, s in scaled.items() if name != "postgres"}
+    assert len(bots) >= 2
+    counts = {int(s["environment"]["SHARD_COUNT"]) for s in bots.values()}
+    assert len(counts) == 1, "every replica must agree on SHARD_COUNT"
+    count = counts.pop()
+    owned = [
+        shard
+        for s in bots.values()
+        for shard in parse_shard_ids(s["environment"]["SHARD_IDS"], count)
+    ]
+    assert sorted(owned) == list(range(count)), "each shard in exactly one replica"
+    combined_rate = sum(float(s["environment"]["SEND_RATE_PER_S"]) for s in bots.values())
+    assert combined_rate < 50, "the replicas together stay under Discord's global limit"
+    for s in bots.values():
+        env = s["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql://")
+        assert f"127.0.0.1:{env['HEALTH_PORT']}/healthz" in " ".join(s["healthcheck"]["test"])
+        assert s["depends_on"]["postgres"]["condition"] == "service_healthy"
