@@ -168,12 +168,15 @@ class IdentifyPacer:
     async def wait_turn(self, shard_id: int) -> float:
         """Return once shard ``shard_id`` may IDENTIFY; the seconds waited, for tests and logs."""
         key = shard_id % self.max_concurrency
-        slot = await self.slots.reserve(key, IDENTIFY_SPACING_S)
+        started = self._clock()
+        slot = await self.slots.reserve(key, IDENTIFY_SPACING_S)  # may block on a shared lock
         delay = slot - self._clock()
         if delay > 0:
-            log.info("shard %d waits %.1fs for its IDENTIFY slot", shard_id, delay)
             await self._sleep(delay)
-        return max(delay, 0.0)
+        waited = self._clock() - started
+        if waited >= 0.5:
+            log.info("shard %d waited %.1fs for its IDENTIFY slot", shard_id, waited)
+        return waited
 
 
 def process_owns_guild(client: discord.Client, guild_id: int) -> bool:

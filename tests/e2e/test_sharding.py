@@ -63,3 +63,32 @@ async def test_part_of_the_shards_on_sqlite_is_refused(start_bot: StartBot) -> N
     assert "Traceback" not in process.output
     [line] = [line for line in process.lines if "cannot start" in line]
     assert "PostgreSQL" in line
+
+
+# postgres_url first: fixtures are torn down in reverse, so the bots stop before it is dropped.
+async def test_two_processes_on_postgresql_take_turns_to_identify(
+    postgres_url: str, driver: Driver, start_bot: StartBot
+) -> None:
+    """Shard 0 in one process, shard 1 in another, Discord allowing one IDENTIFY per 5 s:
+    the second process waits for its turn, then each answers in its own servers."""
+    gateway = driver.emulator.gateway
+    gateway.enforce_identify_rate = True
+    gateway.max_concurrency = 1
+    member = driver.add_user("max")
+    on_0 = driver.add_guild("Shard Zero", members=[member], shard=(0, 2))
+    on_1 = driver.add_guild("Shard One", members=[member], shard=(1, 2))
+    shared = {"DATABASE_URL": postgres_url, "SHARD_COUNT": "2"}
+
+    first = await start_bot(**shared, SHARD_IDS="0")
+    second = await start_bot(**shared, SHARD_IDS="1")
+
+    assert gateway.identify_rate_violations == []
+    (t0, shard_a, _), (t1, shard_b, _) = gateway.identify_log
+    assert (shard_a, shard_b) == (0, 1) and t1 - t0 >= 4.9
+    assert second.logged("shard 1 waited") and second.logged("[shards 1/2]")
+    assert first.logged("[shards 0/2]")
+    for guild in (on_0, on_1):
+        reply = await driver.slash("nutrient", user=member, guild=guild, name="magnesium")
+        assert "Magnesium" in reply.embed["title"]
+    in_dm = await driver.slash("nutrient", user=member, name="magnesium")
+    assert "Magnesium" in in_dm.embed["title"]
