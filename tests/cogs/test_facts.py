@@ -288,18 +288,20 @@ def clicked(
     return fake
 
 
-async def restored(custom_id: str, interaction: MagicMock) -> PageButton:
-    """The button discord.py rebuilds from a custom_id after a restart."""
+async def click(custom_id: str, clicker: int, asker: int, *, ephemeral: bool = False):
+    """Click as discord.py does after a restart: rebuild the button from its custom_id."""
+    interaction = clicked(custom_id, clicker, asker, ephemeral=ephemeral)
+    interaction.response.is_done.return_value = False
     match = PageButton.__discord_ui_compiled_template__.fullmatch(custom_id)
     assert match is not None, custom_id
     item = discord.ui.Button(custom_id=custom_id)
-    return await PageButton.from_custom_id(interaction, item, match)
+    button = await PageButton.from_custom_id(interaction, item, match)
+    await button.callback(interaction)
+    return interaction
 
 
 async def test_the_asker_turns_the_page_in_place() -> None:
-    custom_id = "steady:f:nutrient:potassium:safety"
-    interaction = clicked(custom_id, clicker=7, asker=7)
-    await (await restored(custom_id, interaction)).callback(interaction)
+    interaction = await click("steady:f:nutrient:potassium:safety", clicker=7, asker=7)
     interaction.response.edit_message.assert_awaited_once()
     kwargs = interaction.response.edit_message.await_args.kwargs
     assert kwargs["embed"].title == "Potassium: safety"
@@ -311,23 +313,18 @@ async def test_the_asker_turns_the_page_in_place() -> None:
 
 
 async def test_someone_else_gets_the_page_privately() -> None:
-    custom_id = "steady:f:causes::sources"
-    interaction = clicked(custom_id, clicker=8, asker=7)
-    await (await restored(custom_id, interaction)).callback(interaction)
+    interaction = await click("steady:f:causes::sources", clicker=8, asker=7)
     interaction.response.edit_message.assert_not_awaited()
     kwargs = interaction.response.send_message.await_args.kwargs
     assert kwargs["ephemeral"] is True and kwargs["embed"].title.endswith("sources")
     # ... and in that private copy, they turn the pages themselves.
-    private = clicked("steady:f:causes::part-1", clicker=8, asker=7, ephemeral=True)
-    await (await restored("steady:f:causes::part-1", private)).callback(private)
+    private = await click("steady:f:causes::part-1", clicker=8, asker=7, ephemeral=True)
     private.response.edit_message.assert_awaited_once()
 
 
 async def test_a_page_that_no_longer_exists_is_answered_not_crashed() -> None:
     for custom_id in ("steady:f:nutrient:zinc:overview", "steady:f:nutrient:magnesium:naps"):
-        interaction = clicked(custom_id, clicker=7, asker=7)
-        interaction.response.is_done.return_value = False
-        await (await restored(custom_id, interaction)).callback(interaction)
+        interaction = await click(custom_id, clicker=7, asker=7)
         kwargs = interaction.response.send_message.await_args.kwargs
         assert kwargs["ephemeral"] is True
         assert interaction.response.send_message.await_args.args[0] == OUT_OF_DATE
