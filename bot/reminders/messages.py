@@ -32,7 +32,9 @@ KIND_TITLES: dict[str, str] = {
     "sleep": "🌙 Time to wind down for sleep",
     "caffeine": "☕ Caffeine cut-off time",
 }
-DAILY_TIP_TITLE = "💡 Today's tip for calmer muscles"
+# The daily tip is headed by its topic ("Stretching for night cramps"), so a cramp tip never
+# sits under a heading that promises calmer twitching.
+DAILY_TIP_TITLE = "💡 Today's tip: {topic}"
 
 
 class ButtonAction(StrEnum):
@@ -94,8 +96,11 @@ def reminder_embed(content: Content, occurrence: Occurrence) -> discord.Embed:
     elif occurrence.source == "test":
         title += " (test)"
     embed = discord.Embed(title=title, description=message, colour=STEADY_COLOUR)
-    embed.add_field(name="Tip", value=tip.text, inline=False)
-    embed.set_footer(text=content.disclaimer)
+    # A tip is read on its own here: its sources as linked names, not [S17] tags. Every
+    # reminder, like every health answer, ends with the disclaimer and the "see a doctor if…"
+    # pointer.
+    embed.add_field(name="Tip", value=content.readable(tip.text), inline=False)
+    embed.set_footer(text=content.health_footer)
     return embed
 
 
@@ -116,9 +121,10 @@ def daily_tip_payload(content: Content, position: int, guild_id: int) -> dict[st
     """A server's daily tip. Tips rotate in content order from a per-server starting point,
     so no tip repeats until all were shown."""
     tips = content.all_tips()
-    _tip_id, text = tips[(guild_id + position) % len(tips)]
-    embed = discord.Embed(title=DAILY_TIP_TITLE, description=text, colour=STEADY_COLOUR)
-    embed.set_footer(text=content.disclaimer)
+    tip_id, text = tips[(guild_id + position) % len(tips)]
+    title = DAILY_TIP_TITLE.format(topic=content.topic_of_tip(tip_id).name)
+    embed = discord.Embed(title=title, description=content.readable(text), colour=STEADY_COLOUR)
+    embed.set_footer(text=content.health_footer)
     return {"embeds": [embed.to_dict()], "components": [], "allowed_mentions": {"parse": []}}
 
 

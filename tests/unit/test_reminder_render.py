@@ -10,6 +10,7 @@ snoozed, test) stays within Discord's embed limits.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -69,8 +70,8 @@ def test_every_reminder_fits_discords_limits(kind: str, source: str) -> None:
         assert embed.description in CONTENT.reminder_messages(kind)
         [tip] = embed.fields
         assert tip.name == "Tip"
-        assert tip.value in [t.text for t in CONTENT.tips_for_kind(kind)]
-        assert embed.footer.text == CONTENT.disclaimer
+        assert tip.value in [CONTENT.readable(t.text) for t in CONTENT.tips_for_kind(kind)]
+        assert_health_footer_and_readable_sources(embed, tip.value)
         json.dumps(payload)  # what the sender posts must be plain JSON
 
 
@@ -122,7 +123,7 @@ def test_daily_tip_payload_fits_and_never_pings() -> None:
         assert payload["allowed_mentions"] == {"parse": []}
         embed = discord.Embed.from_dict(payload["embeds"][0])
         check_embed_limits(embed)
-        assert embed.footer.text == CONTENT.disclaimer
+        assert_health_footer_and_readable_sources(embed, embed.description)
         json.dumps(payload)
 
 
@@ -133,7 +134,39 @@ def test_daily_tips_do_not_repeat_until_all_were_shown(guild_id: int) -> None:
         daily_tip_payload(CONTENT, p, guild_id)["embeds"][0]["description"]
         for p in range(len(tips))
     ]
-    assert sorted(shown) == sorted(text for _id, text in tips)
+    assert sorted(shown) == sorted(CONTENT.readable(text) for _id, text in tips)
+
+
+def assert_health_footer_and_readable_sources(embed: discord.Embed, tip: str) -> None:
+    """Issue #11: every reminder and daily tip carries the disclaimer and the "see a doctor
+    if…" pointer, and names its tip's sources as links, never as raw ``[S17]`` tags."""
+    assert embed.footer.text == CONTENT.health_footer
+    assert CONTENT.disclaimer in embed.footer.text and "/see-a-doctor" in embed.footer.text
+    assert "see a health professional" in embed.footer.text
+    assert not re.search(r"\[(S\d+\w*|A1)(:[a-z-]+)?[,\]]", tip), tip
+    assert "*(" in tip  # the sources, as names
+
+
+def test_a_tip_links_the_page_that_backs_it() -> None:
+    stretching = [t for t in CONTENT.tips_for_kind("stretching") if "before bed" in t.text][0]
+    for delivery_id in range(40):
+        embed = reminder_embed(CONTENT, occurrence("stretching", delivery_id))
+        if embed.fields[0].value == CONTENT.readable(stretching.text):
+            break
+    assert "[Mayo Clinic](http://newsnetwork.mayoclinic.org/discussion/preventing-a-jolt" in (
+        embed.fields[0].value
+    )
+
+
+def test_the_daily_tip_is_headed_by_its_topic_never_calmer_twitching() -> None:
+    tips = CONTENT.all_tips()
+    titles = {
+        tip_id: daily_tip_payload(CONTENT, position, guild_id=0)["embeds"][0]["title"]
+        for position, (tip_id, _) in enumerate(tips)
+    }
+    assert titles["stretch-before-bed"] == "💡 Today's tip: Stretching for night cramps"
+    assert titles["hydration-spread"] == "💡 Today's tip: Hydration"
+    assert not any("calmer" in title or "twitch" in title.lower() for title in titles.values())
 
 
 # --- /remind list and /remind stats -------------------------------------------------------
