@@ -22,8 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.dashboard_load import DashboardLoad
 from benchmarks.seed import fill_due
 from tests.e2e.bot_process import BotProcess, bot_environment
+from tests.e2e.dashboard_helpers import dashboard_env, free_port
 from tests.emulator import Driver, Emulator
 
 READY_LINE = "Steady is ready"
@@ -51,11 +53,13 @@ async def measure_delivery(
     bot_env: dict[str, str] | None = None,
     command_interval: float = 0.2,
     command_users: int = 50,
+    dashboard_members: int = 50,
 ) -> dict[str, Any]:
     emulator = await Emulator().start()
     driver = Driver(emulator)
     driver.set_global_rate_limit(limit)
     process: BotProcess | None = None
+    pages: DashboardLoad | None = None
     try:
         report("emulator: members and DM channels", 0, m)
         users = []
@@ -80,12 +84,13 @@ async def measure_delivery(
         )
         due_mono = due_ts - time.time() + time.monotonic()
 
+        port = free_port()
         env = bot_environment(
             api_base=emulator.api_base,
             token=emulator.world.token,
             database_path=db_path,
             netguard_log=workdir / "netguard.log",
-            extra=bot_env,
+            extra={**dashboard_env(emulator, port), **(bot_env or {})},
         )
         report("bot: start until ready", 0, 1)
         process = await BotProcess(env, on_output=emulator.notify).start()
@@ -102,6 +107,11 @@ async def measure_delivery(
             raise RuntimeError(f"the bot exited during start-up:\n{process.output[-4000:]}")
         ready_mono = time.monotonic()
         report("bot: start until ready", 1, 1)
+        members = users[: min(dashboard_members, m)]
+        report("dashboard: members log in", 0, len(members))
+        pages = await DashboardLoad.log_in(emulator, f"http://127.0.0.1:{port}", members)
+        report("dashboard: members log in", len(members), len(members))
+        # (With no members the dashboard still runs, idle: the same bot either way.)
 
         # --- the burst ----------------------------------------------------------------------
         wait = due_mono - time.monotonic() - 0.05
@@ -140,6 +150,7 @@ async def measure_delivery(
             await asyncio.gather(*tasks)
 
         commander = asyncio.create_task(commands())
+        browsing = asyncio.create_task(pages.run(stop))
         deadline = time.monotonic() + 60 + 3 * m / limit
         while (done := sent()) < m and time.monotonic() < deadline and process.running:
             report("burst: reminders delivered", done, m)
@@ -149,6 +160,7 @@ async def measure_delivery(
         report("burst: reminders delivered", sent(), m)
         stop.set()
         await commander
+        await browsing
         requests = emulator.stats.requests - requests_before
         limited = emulator.stats.rate_limited - limited_before
 
@@ -191,6 +203,11 @@ async def measure_delivery(
             "slash_failed": len(failures),
             "slash_p50_ms": percentile(answers, 50),
             "slash_p99_ms": percentile(answers, 99),
+            "dashboard_members": len(pages.browsers),
+            "dashboard_pages": len(pages.page_ms),
+            "dashboard_failed": len(pages.failures),
+            "dashboard_page_p50_ms": percentile(pages.page_ms, 50),
+            "dashboard_page_p99_ms": percentile(pages.page_ms, 99),
             "bot_ready_s": ready_mono - started_mono,
             "bot_ready_before_due": ready_mono < due_mono,
             "rejected_bodies": len(emulator.rejections),
@@ -203,6 +220,8 @@ async def measure_delivery(
             ][:20],
         }
     finally:
+        if pages is not None:
+            await pages.close()
         if process is not None and process.running:
             await process.kill()
         await emulator.stop()

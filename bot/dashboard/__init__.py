@@ -18,6 +18,7 @@ from bot.dashboard.app import Dashboard, make_app
 from bot.dashboard.discord_login import DiscordLogin
 from bot.dashboard.sessions import SessionStore
 from bot.errors import StartupError
+from bot.server_config import ChannelAccess, channel_access
 
 if TYPE_CHECKING:
     from bot.app import SteadyBot
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class BotServerAccess:
-    """Server questions answered from the running bot (its cache, plus one member fetch)."""
+    """Server questions answered from the running bot: its cache, plus one member fetch."""
 
     def __init__(self, bot: discord.Client) -> None:
         self.bot = bot
@@ -34,17 +35,35 @@ class BotServerAccess:
     def bot_is_in(self, guild_id: int) -> bool:
         return self.bot.get_guild(guild_id) is not None
 
-    async def can_manage(self, guild_id: int, user_id: int) -> bool:
-        """Asked of Discord at every request, so a member who lost the right loses the page."""
+    def guild_name(self, guild_id: int) -> str:
+        guild = self.bot.get_guild(guild_id)
+        return guild.name if guild else str(guild_id)
+
+    async def member_permissions(self, guild_id: int, user_id: int) -> discord.Permissions | None:
+        """Asked of Discord at every request, so a member who lost the right loses the page.
+
+        The member is fetched (one REST request: the bot has no member cache); their roles'
+        permissions come from the bot's guild cache, which role events keep current.
+        """
         guild = self.bot.get_guild(guild_id)
         if guild is None:
-            return False
+            return None
         try:
             member = await guild.fetch_member(user_id)
         except (discord.NotFound, discord.Forbidden):
-            return False
-        permissions = member.guild_permissions
-        return permissions.manage_guild or permissions.administrator
+            return None
+        return member.guild_permissions
+
+    def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess:
+        return channel_access(self.bot.get_guild(guild_id), channel_id)
+
+    def channel_names(self, guild_id: int) -> dict[int, str]:
+        guild = self.bot.get_guild(guild_id)
+        return {c.id: c.name for c in guild.channels} if guild else {}
+
+    def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
+        guild = self.bot.get_guild(guild_id)
+        return [(c.id, c.name) for c in guild.text_channels] if guild else []
 
 
 class DashboardServer:
@@ -69,6 +88,7 @@ class DashboardServer:
             ),
             sessions=SessionStore(settings.dashboard_secret.get_secret_value().strip()),
             secure_cookies=base_url.startswith("https://"),
+            server_config=bot.server_config,
         )
         self._runner: web.AppRunner | None = None
 

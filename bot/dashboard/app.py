@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -23,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
+import discord
 import jinja2
 from aiohttp import web
 from markupsafe import Markup, escape
@@ -30,6 +32,7 @@ from markupsafe import Markup, escape
 from bot.dashboard.discord_login import DiscordLogin
 from bot.dashboard.sessions import PartialGuild, Session, SessionStore, csrf_matches
 from bot.reminders.service import ReminderService
+from bot.server_config import ChannelAccess, ServerConfig
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +58,21 @@ STATIC_DIR = Path(str(resources.files("bot.dashboard") / "static"))
 
 
 class ServerAccess(Protocol):
-    """What the dashboard asks the bot about servers (the bot's view is the authority)."""
+    """What the dashboard asks the bot about servers: the bot's own view is the authority."""
 
     def bot_is_in(self, guild_id: int) -> bool: ...
 
-    async def can_manage(self, guild_id: int, user_id: int) -> bool: ...
+    def guild_name(self, guild_id: int) -> str: ...
+
+    async def member_permissions(self, guild_id: int, user_id: int) -> discord.Permissions | None:
+        """The member's server-wide permissions now; None if either of them is not in it."""
+
+    def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess: ...
+
+    def channel_names(self, guild_id: int) -> dict[int, str]: ...
+
+    def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
+        """Text and announcement channels, to pick from (``/config`` checks the choice)."""
 
 
 @dataclass
@@ -69,7 +82,7 @@ class Dashboard:
     login: DiscordLogin
     sessions: SessionStore
     secure_cookies: bool
-    server_config: Any = None  # bot/server_config.py's service; None in tests of member pages
+    server_config: ServerConfig
 
     @property
     def cookie_name(self) -> str:
@@ -164,12 +177,30 @@ def login_required(handler: Handler) -> Handler:
 # --- rendering ---------------------------------------------------------------------------
 
 
-def discord_markup(text: str) -> Markup:
-    """Service messages use Discord's `code` and **bold**; show them as HTML, escaped first."""
+def discord_markup(text: str, channel_names: Mapping[int, str] | None = None) -> Markup:
+    """The services answer in Discord's markdown (`code`, **bold**, <#channel>, new lines);
+    show it as HTML, escaped first. A channel shows as its name (``deleted-channel`` if the
+    server has no such channel any more)."""
+    names = channel_names or {}
     out: list[str] = []
     for i, part in enumerate(str(escape(text)).split("`")):
-        out.append(f"<code>{part}</code>" if i % 2 else part.replace("**", ""))
-    return Markup("".join(out))
+        if i % 2:
+            out.append(f"<code>{part}</code>")
+            continue
+        bold = part.split("**")
+        out.append("".join(f"<strong>{b}</strong>" if j % 2 else b for j, b in enumerate(bold)))
+    html = "".join(out)
+    html = re.sub(
+        r"&lt;#(\d{1,20})&gt;",
+        lambda m: f"<strong>#{escape(names.get(int(m.group(1)), 'deleted-channel'))}</strong>",
+        html,
+    )
+    return Markup(html.replace("\n", "<br>"))
+
+
+@jinja2.pass_context
+def discord_filter(context: jinja2.runtime.Context, text: str) -> Markup:
+    return discord_markup(text, context.get("channel_names"))
 
 
 def local_time(moment: datetime | None) -> str:
@@ -192,7 +223,7 @@ def make_templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["static"] = static_url
-    env.filters["discord"] = discord_markup
+    env.filters["discord"] = discord_filter
     env.filters["local_time"] = local_time
     env.filters["clock"] = lambda t: t.strftime("%H:%M") if t else ""
     return env

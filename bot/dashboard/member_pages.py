@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import zoneinfo
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import cache
 
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from bot.dashboard import chart
 from bot.dashboard.app import (
@@ -25,34 +25,21 @@ from bot.dashboard.app import (
     member_session,
     render,
 )
-from bot.errors import UserFacingError
+from bot.dashboard.forms import Action, FieldError, blamed, field, form_action
 from bot.reminders.schedule import MEMBER_KINDS
 from bot.reminders.service import STATS_DAYS, SubscriptionView
 from bot.reminders.timeparse import parse_every, parse_time
 from bot.reminders.zones import is_valid_zone_name
 from cogs.reminders._render import KIND_NAMES
 
-#: Longest text accepted in any field; longer is refused before the service sees it.
-MAX_FIELD = 100
-
 
 @cache
-def zone_names() -> tuple[str, ...]:
-    """Every zone ``/remind timezone`` accepts by its IANA name, for the searchable list."""
-    return tuple(sorted(z for z in zoneinfo.available_timezones() if is_valid_zone_name(z)))
-
-
-def field(form: dict[str, str], name: str) -> str:
-    value = form.get(name, "")
-    if len(value) > MAX_FIELD:
-        raise FieldError(name, f"That is too long (at most {MAX_FIELD} characters).")
-    return value.strip()
-
-
-class FieldError(Exception):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
+def zone_options() -> Markup:
+    """``<option>`` for every zone ``/remind timezone`` accepts by its IANA name: the list a
+    browser searches as the member types. Built once: it is most of the page's bytes, and
+    rendering it per request was most of the page's time."""
+    names = sorted(z for z in zoneinfo.available_timezones() if is_valid_zone_name(z))
+    return Markup("".join(f'<option value="{escape(z)}">' for z in names))
 
 
 def relative(moment: datetime | None, now: datetime) -> str:
@@ -81,7 +68,7 @@ async def reminders_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     preview: list[SubscriptionView] | None = None,
-) -> web.Response:
+) -> web.StreamResponse:
     service = dashboard_of(request).service
     user_id = member_session(request).user_id
     assert user_id is not None
@@ -96,50 +83,11 @@ async def reminders_page(
         kinds=[(k.value, KIND_NAMES[k.value], subscriptions.get(k.value)) for k in MEMBER_KINDS],
         kind_names=KIND_NAMES,
         relative=lambda moment: relative(moment, now),
-        zones=zone_names(),
+        zone_options=zone_options(),
         guilds=delivery_guilds(request),
         preview=preview,
         errors=errors or {},
         values=values or {},
-    )
-
-
-Action = Callable[[web.Request, int, dict[str, str]], Awaitable[str | list[SubscriptionView]]]
-
-
-def form_action(form_id: str, default_field: str, action: Action) -> Callable:
-    """POST handler: run ``action``; on success redirect with its message, else show the error.
-
-    A :class:`UserFacingError` is shown beside ``default_field`` of form ``form_id`` (a
-    :class:`FieldError` beside its own field), with what the member typed kept in place.
-    """
-
-    @login_required
-    async def handler(request: web.Request) -> web.StreamResponse:
-        session = member_session(request)
-        form = form_of(request)
-        assert session.user_id is not None
-        try:
-            result = await action(request, session.user_id, form)
-        except FieldError as error:
-            return await _refused(request, form_id, error.field, str(error), form)
-        except UserFacingError as error:
-            return await _refused(request, form_id, default_field, str(error), form)
-        if isinstance(result, list):  # a preview: show it, change nothing
-            values = {f"{form_id}.{k}": v[:MAX_FIELD] for k, v in form.items() if k != "csrf"}
-            return await reminders_page(request, values=values, preview=result)
-        session.flash = result
-        raise web.HTTPSeeOther("/reminders")
-
-    return handler
-
-
-async def _refused(
-    request: web.Request, form_id: str, field_name: str, message: str, form: dict[str, str]
-) -> web.Response:
-    values = {f"{form_id}.{k}": v[:MAX_FIELD] for k, v in form.items() if k != "csrf"}
-    return await reminders_page(
-        request, status=400, errors={f"{form_id}.{field_name}": message}, values=values
     )
 
 
@@ -159,16 +107,10 @@ async def start(request: web.Request, user_id: int, form: dict[str, str]) -> str
     time_text = field(form, "time")
     every = field(form, "every") if kind == "hydration" else ""
     # Which field a refusal is about: the same parsers the service runs, tried one by one.
-    try:
-        if time_text:
-            parse_time(time_text)
-    except UserFacingError as error:
-        raise FieldError(f"{kind}-time", str(error)) from None
-    try:
-        if every:
-            parse_every(every)
-    except UserFacingError as error:
-        raise FieldError(f"{kind}-every", str(error)) from None
+    if time_text:
+        blamed(f"{kind}-time", parse_time, time_text)
+    if every:
+        blamed(f"{kind}-every", parse_every, every)
     view = await service.start(user_id, None, kind, time_text or None, every or None)
     times = ", ".join(t.strftime("%H:%M") for t in view.times)
     return f"{KIND_NAMES[view.kind]} reminders on at {times} ({view.zone})."
@@ -191,10 +133,7 @@ async def schedule(
 ) -> str | list[SubscriptionView]:
     service = dashboard_of(request).service
     wake, bed = field(form, "wake"), field(form, "bed")
-    try:
-        parse_time(wake)
-    except UserFacingError as error:
-        raise FieldError("wake", str(error)) from None
+    blamed("wake", parse_time, wake)
     if form.get("action") == "preview":
         return await service.preview_schedule(user_id, wake, bed)
     await service.set_schedule(user_id, wake, bed)
@@ -286,15 +225,19 @@ async def delete_everything(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/reminders")
 
 
+def _form(form_id: str, default_field: str, action: Action):
+    return form_action(form_id, default_field, action, reminders_page, lambda r: "/reminders")
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/reminders", reminders)
-    app.router.add_post("/reminders/start", form_action("start", "kind", start))
-    app.router.add_post("/reminders/stop", form_action("stop", "kind", stop))
-    app.router.add_post("/settings/timezone", form_action("timezone", "zone", set_timezone))
-    app.router.add_post("/settings/schedule", form_action("schedule", "bed", schedule))
-    app.router.add_post("/settings/pause", form_action("pause", "days", pause))
-    app.router.add_post("/settings/resume", form_action("resume", "resume", resume))
-    app.router.add_post("/settings/delivery", form_action("delivery", "where", delivery))
+    app.router.add_post("/reminders/start", _form("start", "kind", start))
+    app.router.add_post("/reminders/stop", _form("stop", "kind", stop))
+    app.router.add_post("/settings/timezone", _form("timezone", "zone", set_timezone))
+    app.router.add_post("/settings/schedule", _form("schedule", "bed", schedule))
+    app.router.add_post("/settings/pause", _form("pause", "days", pause))
+    app.router.add_post("/settings/resume", _form("resume", "resume", resume))
+    app.router.add_post("/settings/delivery", _form("delivery", "where", delivery))
     app.router.add_get("/history", history)
     app.router.add_get("/privacy", privacy)
     app.router.add_get("/privacy/export.json", export)

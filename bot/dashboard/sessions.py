@@ -122,6 +122,9 @@ class SessionStore:
         session.next_path = old.next_path
         return session
 
+    def now(self) -> float:
+        return self._clock()
+
     def end(self, session: Session) -> None:
         self._sessions.pop(session.id, None)
 

@@ -29,6 +29,7 @@ EXPECTED = {
         "lateness_adjusted_p50_s",
         "lateness_adjusted_p99_s",
         "slash_p99_ms",
+        "dashboard_page_p99_ms",
     ],
     "ratio": ["start_to_ready", "rss"],
 }

@@ -108,3 +108,42 @@ async def test_a_member_changes_a_reminder_and_the_bot_sends_it_then(
     assert page.url.startswith(emulator.authorize_url)
     await mine.close()
     await theirs.close()
+
+
+async def test_an_admin_sets_the_reminder_channel_and_a_member_is_refused(
+    browser,
+    screenshots: Path,
+    start_bot: StartBot,
+    emulator: Emulator,
+    driver: Driver,
+    server: Server,
+):
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    reminders = driver.add_channel(server.guild, "reminders")
+    await start_bot(**dashboard_env(emulator, port))
+
+    admin = await browser.new_context(viewport=DESKTOP)
+    page = await log_in(admin, base_url, server.owner)
+    await page.get_by_role("link", name="Servers").click()
+    await shoot(page, screenshots, "servers")
+    await page.get_by_role("link", name=server.guild.name).click()
+    card = page.locator("article", has=page.get_by_role("heading", name="Reminder channel"))
+    await card.get_by_label("Channel").select_option(label="#reminders")
+    await card.get_by_role("button", name="Set reminder channel").click()
+    await page.get_by_text("Reminder channel set.").wait_for()
+    assert await page.locator("#reminder-state").inner_text() == "#reminders"
+    await shoot(page, screenshots, "server")
+    # The command sees what the page set: one service, one database.
+    shown = await driver.slash("config show", user=server.owner, guild=server.guild)
+    assert f"<#{reminders.id}>" in shown.text
+
+    member = await browser.new_context(viewport=PHONE)
+    other = await log_in(member, base_url, server.member)
+    await other.get_by_role("link", name="Servers").click()
+    assert await other.get_by_role("link", name=server.guild.name).count() == 0
+    response = await other.goto(f"{base_url}/servers/{server.guild.id}")
+    assert response is not None and response.status == 403
+    assert "Manage Server" in await other.locator("main").inner_text()
+    await admin.close()
+    await member.close()

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.dashboard.app import Dashboard
 from bot.reminders.service import ReminderService
+from bot.server_config import ServerConfig
 from tests.dashboard.rig import client_for, make_dashboard
 from tests.emulator import Driver, Emulator
 from tests.unit.test_reminder_support import T0, FakeClock, open_db
@@ -20,15 +21,27 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def service(tmp_path, clock: FakeClock) -> AsyncIterator[ReminderService]:
-    db = await open_db(tmp_path)
-    yield ReminderService(db, clock=clock)
-    await db.close()
+async def db(tmp_path):
+    database = await open_db(tmp_path)
+    yield database
+    await database.close()
 
 
 @pytest.fixture
-def dashboard(emulator: Emulator, service: ReminderService, clock: FakeClock) -> Dashboard:
-    return make_dashboard(emulator, service, clock)
+def server_config(db, clock: FakeClock) -> ServerConfig:
+    return ServerConfig(db, clock=clock)
+
+
+@pytest.fixture
+def service(db, clock: FakeClock, server_config: ServerConfig) -> ReminderService:
+    return ReminderService(db, clock=clock, reminder_channel_for=server_config.reminder_channel)
+
+
+@pytest.fixture
+def dashboard(
+    emulator: Emulator, service: ReminderService, server_config: ServerConfig, clock: FakeClock
+) -> Dashboard:
+    return make_dashboard(emulator, service, server_config, clock)
 
 
 NewClient = Callable[[], Awaitable[TestClient]]

@@ -12,13 +12,16 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import discord
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.dashboard.app import Dashboard, make_app
 from bot.dashboard.discord_login import DiscordLogin
 from bot.dashboard.sessions import SessionStore
 from bot.reminders.service import ReminderService
+from bot.server_config import ChannelAccess, ServerConfig, missing_channel_permissions
 from tests.emulator import Emulator
+from tests.emulator import permissions as perms
 from tests.emulator.state import User
 from tests.unit.test_reminder_support import FakeClock
 
@@ -29,28 +32,56 @@ CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 @dataclass
 class FakeServers:
-    """The bot's view of servers: which it is in, and who manages which (by Discord's roles)."""
+    """The bot's view of servers, read straight from the emulator's world: which servers the
+    bot is in, the member's permissions now (Discord's algorithm), and the bot's permissions
+    in each channel judged by the real ``missing_channel_permissions``."""
 
     emulator: Emulator
     asked: list[tuple[int, int]] = field(default_factory=list)
 
+    def _guild(self, guild_id: int):
+        guild = self.emulator.world.guilds.get(guild_id)
+        return guild if guild is not None and self.emulator.world.bot_in_guild(guild) else None
+
     def bot_is_in(self, guild_id: int) -> bool:
-        guild = self.emulator.world.guilds.get(guild_id)
-        return guild is not None and self.emulator.world.bot_in_guild(guild)
+        return self._guild(guild_id) is not None
 
-    async def can_manage(self, guild_id: int, user_id: int) -> bool:
-        from tests.emulator import permissions as perms
+    def guild_name(self, guild_id: int) -> str:
+        guild = self._guild(guild_id)
+        return guild.name if guild else str(guild_id)
 
+    async def member_permissions(self, guild_id: int, user_id: int) -> discord.Permissions | None:
         self.asked.append((guild_id, user_id))
-        guild = self.emulator.world.guilds.get(guild_id)
-        if guild is None or user_id not in guild.members or not self.bot_is_in(guild_id):
-            return False
-        base = perms.base_permissions(guild, guild.members[user_id])
-        return bool(base & (perms.MANAGE_GUILD | perms.ADMINISTRATOR))
+        guild = self._guild(guild_id)
+        if guild is None or user_id not in guild.members:
+            return None
+        return discord.Permissions(perms.base_permissions(guild, guild.members[user_id]))
+
+    def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess:
+        guild = self._guild(guild_id)
+        channel = guild.channels.get(channel_id) if guild else None
+        if channel is None:
+            return ChannelAccess(channel_id, exists=False, postable=False)
+        bot = self.emulator.world.bot
+        allowed = discord.Permissions(self.emulator.world.permissions_of(bot, channel))
+        if not allowed.view_channel:
+            return ChannelAccess(channel_id, exists=False, postable=False)
+        return ChannelAccess(channel_id, missing=tuple(missing_channel_permissions(allowed)))
+
+    def channel_names(self, guild_id: int) -> dict[int, str]:
+        guild = self._guild(guild_id)
+        return {c.id: c.name or "" for c in guild.channels.values()} if guild else {}
+
+    def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
+        return list(self.channel_names(guild_id).items())
 
 
 def make_dashboard(
-    emulator: Emulator, service: ReminderService, wall: FakeClock, **options
+    emulator: Emulator,
+    service: ReminderService,
+    server_config: ServerConfig,
+    wall: FakeClock,
+    **options,
 ) -> Dashboard:
     emulator.oauth.redirect_uris = [REDIRECT_URI]
     return Dashboard(
@@ -65,6 +96,7 @@ def make_dashboard(
         ),
         sessions=SessionStore(SECRET, clock=lambda: wall().timestamp()),
         secure_cookies=options.pop("secure_cookies", False),
+        server_config=server_config,
         **options,
     )
 

@@ -104,8 +104,11 @@ async def test_cookie_flags_on_http(client, emulator, alice):
     assert "Secure" not in cookie  # plain http: a Secure cookie would never come back
 
 
-async def test_cookie_is_secure_when_the_dashboard_url_is_https(emulator, service, clock):
-    client = await client_for(make_dashboard(emulator, service, clock, secure_cookies=True))
+async def test_cookie_is_secure_when_the_dashboard_url_is_https(
+    emulator, service, server_config, clock
+):
+    dashboard = make_dashboard(emulator, service, server_config, clock, secure_cookies=True)
+    client = await client_for(dashboard)
     try:
         start = await client.get("/login", allow_redirects=False)
         cookie = start.headers["Set-Cookie"]

@@ -8,6 +8,7 @@ from datetime import date
 
 from bot.dashboard.chart import history_svg
 from bot.reminders.service import DayCounts
+from bot.server_config import ChannelAccess
 from tests.dashboard.rig import log_in, post
 
 
@@ -143,9 +144,13 @@ async def test_pause_and_resume(client, emulator, alice, service):
     assert next_fire_of(html, "sleep") == "Mon 03 Jun, 22:30"
 
 
-async def test_delivery_to_one_of_my_servers_only(client, emulator, driver, alice, service):
+async def test_delivery_to_one_of_my_servers_only(
+    client, emulator, driver, alice, service, server_config
+):
     mine = driver.add_guild("Calm <b>Muscles</b>", members=[alice])
     other = driver.add_guild("Not Alice's")
+    for guild in (mine, other):
+        await server_config.set_reminder_channel(guild.id, ChannelAccess(guild.id + 1))
     await logged_in(client, emulator, alice)
     html = await page(client)
     assert "Calm &lt;b&gt;Muscles&lt;/b&gt;" in html and "Not Alice" not in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ from tests.e2e.conftest import Server, StartBot
 from tests.e2e.dashboard_helpers import DashboardBrowser, dashboard_env, free_port
 from tests.e2e.reminder_helpers import local_time_ahead, start_bot_at, title, wait_for_reminders
 from tests.emulator import Driver, Emulator
+from tests.emulator import permissions as perms
 
 
 async def test_dashboard_needs_its_secret_to_start(start_bot: StartBot, emulator: Emulator):
@@ -42,5 +44,31 @@ async def test_a_time_changed_on_the_page_is_when_the_bot_sends_it(
         [reminder] = await wait_for_reminders(driver, server.member, within=15)
         assert title(reminder).startswith("🌙")
         assert clock.now() >= soon  # not before the new time
+    finally:
+        await browser.close()
+
+
+async def test_losing_manage_server_loses_the_server_page_at_the_next_request(
+    start_bot: StartBot, emulator: Emulator, driver: Driver, server: Server
+):
+    port = free_port()
+    await start_bot(**dashboard_env(emulator, port))
+    mods = driver.add_role(server.guild, "Mods", perms.MANAGE_GUILD)
+    driver.give_role(server.guild, server.member, mods)
+    browser = DashboardBrowser(f"http://127.0.0.1:{port}", emulator)
+    path = f"/servers/{server.guild.id}"
+    try:
+        await browser.log_in(server.member)
+        # Allowed as soon as the bot has heard of the new role (GUILD_ROLE_CREATE).
+        for _ in range(50):
+            if (await browser.http.get(path)).status == 200:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("a member with Manage Server never got the server page")
+        server.guild.members[server.member.id].role_ids.remove(mods.id)
+        refused = await browser.http.get(path)
+        assert refused.status == 403
+        assert "Manage Server" in await refused.text()
     finally:
         await browser.close()

@@ -86,6 +86,8 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         for k in ("channel_id", "guild_id", "webhook_id", "webhook_token")
         if k in request.match_info
     )
+    if token is None and template in oauth.BEARER_PATHS:
+        major = request.headers.get("Authorization", "")  # a member's token has its own buckets
     headers, limited = emu.limiter.check(
         token=token, method=request.method, template=template, major=major
     )
