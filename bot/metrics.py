@@ -14,6 +14,8 @@ from __future__ import annotations
 import aiohttp
 from prometheus_client import Counter, Gauge, Histogram
 
+from storage.ledger import DeliveryState, Source
+
 DELIVERIES = Counter(
     "steady_reminder_deliveries",
     "Reminder occurrences finished by this process, by outcome (sent, failed, cancelled, missed).",
@@ -46,11 +48,9 @@ DISPATCHER_TICK_AGE = Gauge(
 
 
 def observe_delivery(outcome: str, source: str, lateness_s: float | None) -> None:
-    """One occurrence finished. ``queued`` (stopped at shutdown) is not an outcome yet."""
-    if outcome == "queued":
-        return
+    """One occurrence finished (``outcome`` is its final ledger state)."""
     DELIVERIES.labels(outcome).inc()
-    if outcome == "sent" and source != "test" and lateness_s is not None:
+    if outcome == DeliveryState.SENT and source != Source.TEST and lateness_s is not None:
         LATENESS.observe(max(lateness_s, 0.0))
 
 

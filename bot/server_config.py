@@ -35,8 +35,8 @@ from datetime import UTC, datetime, time
 import discord
 
 from bot.errors import UserFacingError
+from bot.reminders.kinds import ReminderKind
 from bot.reminders.schedule import (
-    ReminderKind,
     format_times,
     next_fire,
     parse_times,
@@ -48,7 +48,7 @@ from bot.reminders.transport import ChannelBroken, UnknownChannel
 from bot.reminders.zones import resolve_zone
 from storage import guild_settings, reminders
 from storage.database import Database
-from storage.reminders import Subscription
+from storage.reminders import PauseReason, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +339,7 @@ class ServerConfig:
         if tip is not None and tip.channel_id == channel_id:
             # Posting every day into a channel that refuses would only fail every day.
             now = int(self.clock().timestamp())
-            await reminders.deactivate(self.db, [tip.id], "channel_broken", now)
+            await reminders.deactivate(self.db, [tip.id], PauseReason.CHANNEL_BROKEN, now)
             await guild_settings.set_daily_tip_problem(self.db, guild_id, error.reason)
 
     async def post_succeeded(self, guild_id: int, channel_id: int) -> None:

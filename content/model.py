@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from bot.reminders.kinds import spec_of
 from content import citations
 from content.citations import Citation
 from content.matching import Candidate
 from content.schema import (
-    KIND_TO_TOPIC,
     About,
     Amount,
     Causes,
@@ -17,7 +17,6 @@ from content.schema import (
     Nutrient,
     NutrientGroup,
     RedFlags,
-    ReminderMessages,
     Source,
     Tip,
     TipTopic,
@@ -36,7 +35,7 @@ class Content(BaseModel):
     causes: Causes
     red_flags: RedFlags
     tip_topics: tuple[TipTopic, ...]
-    reminders: ReminderMessages
+    reminders: dict[str, tuple[str, ...]]
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _nutrients: dict[str, Nutrient] = PrivateAttr(default_factory=dict)
@@ -142,11 +141,9 @@ class Content(BaseModel):
         return [(tip.id, tip.text) for topic in self.tip_topics for tip in topic.tips]
 
     def reminder_messages(self, kind: str) -> list[str]:
-        """The rotating messages for a reminder kind (hydration, stretching, sleep, caffeine)."""
-        if kind not in KIND_TO_TOPIC:
-            raise KeyError(f"unknown reminder kind {kind!r}")
-        return list(getattr(self.reminders, kind))
+        """The rotating messages for a member's reminder kind (``KeyError`` for another)."""
+        return list(self.reminders[spec_of(kind).name])
 
     def tips_for_kind(self, kind: str) -> list[Tip]:
         """Practical tips to show with a reminder of this kind (caffeine -> stimulants)."""
-        return list(self._topics[KIND_TO_TOPIC[kind]].tips)
+        return list(self._topics[spec_of(kind).tip_topic].tips)

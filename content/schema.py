@@ -14,17 +14,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from bot.reminders.kinds import MEMBER_KINDS
 from content import citations, limits
 
 TIP_TOPICS: tuple[str, ...] = ("hydration", "stress", "sleep", "stimulants", "stretching")
-REMINDER_KINDS: tuple[str, ...] = ("hydration", "stretching", "sleep", "caffeine")
-# Which tip topic gives the "one practical tip" shown on a reminder of each kind.
-KIND_TO_TOPIC: dict[str, str] = {
-    "hydration": "hydration",
-    "stretching": "stretching",
-    "sleep": "sleep",
-    "caffeine": "stimulants",
-}
+# The kinds' messages are keyed by their names; the "one practical tip" shown on a reminder
+# comes from the kind's tip topic (bot/reminders/kinds.py).
+REMINDER_KINDS: tuple[str, ...] = tuple(spec.name for spec in MEMBER_KINDS)
+assert all(spec.tip_topic in TIP_TOPICS for spec in MEMBER_KINDS), "a kind's tip topic is missing"
 
 # The disclaimer and the doctor pointer share the footer of every health embed.
 SHORT_TEXT = 300
@@ -405,11 +402,24 @@ class TipsFile(Strict):
 ReminderList = Annotated[list[ReminderText], Field(min_length=6)]
 
 
-class ReminderMessages(Strict):
-    hydration: ReminderList
-    stretching: ReminderList
-    sleep: ReminderList
-    caffeine: ReminderList
+def _every_kind_once(messages: dict[str, list[str]]) -> dict[str, list[str]]:
+    missing = [kind for kind in REMINDER_KINDS if kind not in messages]
+    unknown = [kind for kind in messages if kind not in REMINDER_KINDS]
+    if missing or unknown:
+        raise PydanticCustomError(
+            "kinds",
+            "needs messages for each of {expected} (missing: {missing}; unknown: {unknown})",
+            {
+                "expected": ", ".join(REMINDER_KINDS),
+                "missing": ", ".join(missing) or "none",
+                "unknown": ", ".join(unknown) or "none",
+            },
+        )
+    return messages
+
+
+# Reminder kind -> its rotating messages.
+ReminderMessages = Annotated[dict[str, ReminderList], AfterValidator(_every_kind_once)]
 
 
 class RemindersFile(Strict):

@@ -10,13 +10,60 @@ by Discord (``enforce_nonce``) instead of creating a second message.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from storage.database import Database, Queries
 
-SOURCES = ("schedule", "snooze", "test")
-PENDING_STATES = ("claimed", "sending")
-FINAL_STATES = ("sent", "failed", "missed", "cancelled", "unconfirmed")
+
+class DeliveryState(StrEnum):
+    CLAIMED = "claimed"  # queued for the sender
+    SENDING = "sending"  # a request may be in flight
+    SENT = "sent"
+    FAILED = "failed"
+    MISSED = "missed"  # skipped after downtime
+    CANCELLED = "cancelled"  # stopped or paused before sending
+    UNCONFIRMED = "unconfirmed"  # in flight at a crash, too old to resend with its nonce
+
+
+FINAL_STATES = frozenset(DeliveryState) - {DeliveryState.CLAIMED, DeliveryState.SENDING}
+
+
+class Source(StrEnum):
+    """What made the occurrence: its schedule, a Snooze click, or ``/remind test``."""
+
+    SCHEDULE = "schedule"
+    SNOOZE = "snooze"
+    TEST = "test"
+
+
+class Via(StrEnum):
+    """Where a sent reminder went."""
+
+    DM = "dm"
+    SERVER = "server"  # the member chose the server's reminder channel
+    FALLBACK = "fallback"  # the server's reminder channel, because the member's DMs are closed
+    CHANNEL = "channel"  # a server-wide post (the daily tip)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    SNOOZED = "snoozed"
+
+
+class Reason(StrEnum):
+    """Why an occurrence ended without being sent (its ``error``), where that is fixed text."""
+
+    OFFLINE_PAST_GRACE = "bot was offline past the grace period"
+    TOO_LATE = "too late to send after the bot was offline"
+    UNSUBSCRIBED = "unsubscribed or paused before sending"
+    MEMBER_PAUSED = "member paused reminders"
+    DMS_CLOSED = "dms_closed"
+    NO_TARGET = "no target channel"
+    DM_CHANNEL_UNKNOWN = "dm channel unknown"
+    TEST_INTERRUPTED = "test interrupted by a restart"
+    IN_FLIGHT_AT_CRASH = "in flight at a crash; not resent after the nonce window"
+
 
 _COLUMNS = (
     "id, nonce, source, subscription_id, scheduled_at, kind, user_id, guild_id, state, "
@@ -84,7 +131,7 @@ class NewDelivery:
     kind: str
     user_id: int | None
     guild_id: int | None
-    state: str = "claimed"
+    state: str = DeliveryState.CLAIMED
     error: str | None = None
 
 
@@ -205,7 +252,7 @@ async def mark_sent(
 async def mark_final(
     db: Database, delivery_id: int, state: str, error: str | None, now: int
 ) -> None:
-    if state not in FINAL_STATES or state == "sent":
+    if state not in FINAL_STATES or state == DeliveryState.SENT:
         raise ValueError(f"not a final non-sent state: {state}")
     await db.execute(
         "UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE id = ?",
@@ -215,10 +262,11 @@ async def mark_final(
 
 async def set_outcome(db: Database, delivery_id: int, outcome: str, now: int) -> bool:
     """Record Done or Snoozed on a sent reminder. Done wins over Snoozed; repeats are no-ops."""
-    if outcome not in ("done", "snoozed"):
-        raise ValueError(outcome)
+    outcome = Outcome(outcome)  # ValueError for anything else
     guard = (
-        "outcome IS NULL" if outcome == "snoozed" else "(outcome IS NULL OR outcome = 'snoozed')"
+        "outcome IS NULL"
+        if outcome == Outcome.SNOOZED
+        else "(outcome IS NULL OR outcome = 'snoozed')"
     )
     changed = await db.execute(
         f"UPDATE deliveries SET outcome = ?, outcome_at = ?, updated_at = ? WHERE id = ? AND {guard}",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time
+from enum import StrEnum
 from typing import Any
 
+from bot.reminders.kinds import DEFAULT_BED, DEFAULT_WAKE
 from storage.database import Database
 
 _COLUMNS = (
@@ -15,13 +17,20 @@ _COLUMNS = (
 _SETTABLE = {"timezone", "wake", "bed", "delivery", "home_guild_id", "paused_until"}
 
 
+class DeliveryMode(StrEnum):
+    """Where a member's reminders go (``/remind delivery``)."""
+
+    DM = "dm"
+    SERVER = "server"  # the reminder channel of their home server
+
+
 @dataclass(frozen=True)
 class Member:
     user_id: int
     timezone: str | None = None
-    wake: time = time(7, 0)
-    bed: time = time(23, 0)
-    delivery: str = "dm"
+    wake: time = DEFAULT_WAKE
+    bed: time = DEFAULT_BED
+    delivery: str = DeliveryMode.DM
     home_guild_id: int | None = None
     paused_until: int | None = None
     dm_channel_id: int | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from storage import ledger
@@ -31,6 +32,14 @@ def _skip_locked(tx: Queries) -> str:
     SQLite has one writer at a time (``BEGIN IMMEDIATE``), so there is nothing to skip.
     """
     return " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+
+
+class PauseReason(StrEnum):
+    """Why a subscription is inactive (``paused_reason``)."""
+
+    DMS_CLOSED = "dms_closed"  # nowhere to deliver; the member is told, /remind resume
+    CHANNEL_BROKEN = "channel_broken"  # the daily tip's channel refused a post
+    INVALID_SCHEDULE = "invalid schedule"  # its zone or times can no longer be computed
 
 
 @dataclass(frozen=True)
@@ -375,7 +384,7 @@ async def claim_due(
             decision = plan(sub)
             advances.append((decision.next_fire_at, now, sub.id))
             base = {
-                "source": "schedule",
+                "source": ledger.Source.SCHEDULE,
                 "subscription_id": sub.id,
                 "kind": sub.kind,
                 "user_id": sub.user_id,
@@ -386,8 +395,8 @@ async def claim_due(
                     NewDelivery(
                         nonce=ledger.nonce_for_schedule(sub.id, decision.missed_at),
                         scheduled_at=decision.missed_at,
-                        state="missed",
-                        error="bot was offline past the grace period",
+                        state=ledger.DeliveryState.MISSED,
+                        error=ledger.Reason.OFFLINE_PAST_GRACE,
                         **base,
                     )
                 )
@@ -404,7 +413,8 @@ async def claim_due(
         await tx.executemany(
             "UPDATE subscriptions SET next_fire_at = CAST(?1 AS BIGINT), updated_at = ?2, "
             "active = CASE WHEN CAST(?1 AS BIGINT) IS NULL THEN 0 ELSE active END, "
-            "paused_reason = CASE WHEN CAST(?1 AS BIGINT) IS NULL THEN 'invalid schedule' ELSE paused_reason END "
+            "paused_reason = CASE WHEN CAST(?1 AS BIGINT) IS NULL "
+            f"THEN '{PauseReason.INVALID_SCHEDULE}' ELSE paused_reason END "
             "WHERE id = ?3",
             advances,
         )
@@ -430,7 +440,7 @@ async def claim_due_snoozes(
         for snooze in rows:
             new = NewDelivery(
                 nonce=ledger.nonce_for_snooze(snooze.id),
-                source="snooze",
+                source=ledger.Source.SNOOZE,
                 subscription_id=snooze.subscription_id,
                 scheduled_at=snooze.fire_at,
                 kind=snooze.kind,
@@ -441,7 +451,11 @@ async def claim_due_snoozes(
                 to_claim.append(new)
             else:
                 missed.append(
-                    replace(new, state="missed", error="bot was offline past the grace period")
+                    replace(
+                        new,
+                        state=ledger.DeliveryState.MISSED,
+                        error=ledger.Reason.OFFLINE_PAST_GRACE,
+                    )
                 )
         await ledger.insert_many_final(tx, missed + to_claim, now)
         result.claimed = await ledger.claimed_by_nonce(tx, [n.nonce for n in to_claim])

@@ -26,11 +26,10 @@ from bot.dashboard.app import (
     render,
 )
 from bot.dashboard.forms import Action, FieldError, blamed, field, form_action
-from bot.reminders.schedule import MEMBER_KINDS
+from bot.reminders.kinds import KIND_LABELS, MEMBER_KINDS
 from bot.reminders.service import STATS_DAYS, SubscriptionView
 from bot.reminders.timeparse import parse_every, parse_time
 from bot.reminders.zones import is_valid_zone_name
-from cogs.reminders._render import KIND_NAMES
 
 
 @cache
@@ -80,8 +79,8 @@ async def reminders_page(
         status=status,
         title="My reminders",
         settings=await service.settings(user_id),
-        kinds=[(k.value, KIND_NAMES[k.value], subscriptions.get(k.value)) for k in MEMBER_KINDS],
-        kind_names=KIND_NAMES,
+        kinds=[(k.name, k.label, subscriptions.get(k.name)) for k in MEMBER_KINDS],
+        kind_names=KIND_LABELS,
         relative=lambda moment: relative(moment, now),
         zone_options=zone_options(),
         guilds=delivery_guilds(request),
@@ -96,7 +95,7 @@ async def reminders_page(
 
 def _kind_of(form: dict[str, str]) -> str:
     kind = field(form, "kind")
-    if kind not in KIND_NAMES:
+    if kind not in KIND_LABELS:
         raise FieldError("kind", "Kinds: hydration, stretching, sleep, caffeine.")
     return kind
 
@@ -113,14 +112,14 @@ async def start(request: web.Request, user_id: int, form: dict[str, str]) -> str
         blamed(f"{kind}-every", parse_every, every)
     view = await service.start(user_id, None, kind, time_text or None, every or None)
     times = ", ".join(t.strftime("%H:%M") for t in view.times)
-    return f"{KIND_NAMES[view.kind]} reminders on at {times} ({view.zone})."
+    return f"{KIND_LABELS[view.kind]} reminders on at {times} ({view.zone})."
 
 
 async def stop(request: web.Request, user_id: int, form: dict[str, str]) -> str:
     stopped = await dashboard_of(request).service.stop(user_id, _kind_of(form))
     if not stopped:
         return "You had no such reminder, so nothing changed."
-    return "Stopped: " + ", ".join(KIND_NAMES.get(k, k) for k in stopped) + "."
+    return "Stopped: " + ", ".join(KIND_LABELS.get(k, k) for k in stopped) + "."
 
 
 async def set_timezone(request: web.Request, user_id: int, form: dict[str, str]) -> str:
@@ -192,7 +191,7 @@ async def history(request: web.Request) -> web.StreamResponse:
         svg=chart.history_svg(days),
         stats=stats,
         days=STATS_DAYS,
-        kind_names=KIND_NAMES,
+        kind_names=KIND_LABELS,
     )
 
 

@@ -31,11 +31,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.reminders.schedule import grace_for, next_fire_ts, previous_fire_ts
+from bot.reminders.kinds import grace_for
+from bot.reminders.schedule import next_fire_ts, previous_fire_ts
 from bot.reminders.sender import Sender, utc_now
 from storage import ledger, reminders
 from storage.database import Database
-from storage.ledger import Delivery
+from storage.ledger import Delivery, DeliveryState, Reason, Source
 from storage.reminders import Plan, Snooze, Subscription
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ class Dispatcher:
         now_ts = int(self.clock().timestamp())
         requeued = 0
         for d in await ledger.pending(self.db):
-            if d.state == "sending":
+            if d.state == DeliveryState.SENDING:
                 if now_ts - d.updated_at <= self.nonce_window.total_seconds():
                     self.sender.submit(d)  # same nonce: Discord returns the first message
                     requeued += 1
@@ -174,17 +175,17 @@ class Dispatcher:
                     await ledger.mark_final(
                         self.db,
                         d.id,
-                        "unconfirmed",
-                        "in flight at a crash; not resent after the nonce window",
+                        DeliveryState.UNCONFIRMED,
+                        Reason.IN_FLIGHT_AT_CRASH,
                         now_ts,
                     )
-            elif d.source == "test":
+            elif d.source == Source.TEST:
                 await ledger.mark_final(
-                    self.db, d.id, "cancelled", "test interrupted by a restart", now_ts
+                    self.db, d.id, DeliveryState.CANCELLED, Reason.TEST_INTERRUPTED, now_ts
                 )
             elif self._missed_at_start(d.kind, d.scheduled_at):
                 await ledger.mark_final(
-                    self.db, d.id, "missed", "bot was offline past the grace period", now_ts
+                    self.db, d.id, DeliveryState.MISSED, Reason.OFFLINE_PAST_GRACE, now_ts
                 )
             else:
                 self.sender.submit(d)

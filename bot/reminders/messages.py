@@ -16,22 +16,18 @@ from typing import Any, TypeVar
 import discord
 
 from bot.embeds import STEADY_COLOUR
-from bot.reminders.schedule import ReminderKind, zone_or_utc
+from bot.reminders.kinds import ReminderKind, spec_of
+from bot.reminders.schedule import zone_or_utc
 from bot.reminders.sender import Occurrence
 from content import Content
 from storage import reminders
 from storage.database import Database
+from storage.ledger import Source
 
 T = TypeVar("T")
 
 SNOOZE_MINUTES = 30
 
-KIND_TITLES: dict[str, str] = {
-    "hydration": "💧 Time for a glass of water",
-    "stretching": "🧘 Time to stretch before bed",
-    "sleep": "🌙 Time to wind down for sleep",
-    "caffeine": "☕ Caffeine cut-off time",
-}
 # The daily tip is headed by its topic ("Stretching for night cramps"), so a cramp tip never
 # sits under a heading that promises calmer twitching.
 DAILY_TIP_TITLE = "💡 Today's tip: {topic}"
@@ -90,10 +86,10 @@ def pick(items: list[T], key: int) -> T:
 def reminder_embed(content: Content, occurrence: Occurrence) -> discord.Embed:
     message = pick(content.reminder_messages(occurrence.kind), occurrence.delivery_id)
     tip = pick(content.tips_for_kind(occurrence.kind), occurrence.delivery_id // 2)
-    title = KIND_TITLES[occurrence.kind]
-    if occurrence.source == "snooze":
+    title = spec_of(occurrence.kind).title
+    if occurrence.source == Source.SNOOZE:
         title += " (snoozed)"
-    elif occurrence.source == "test":
+    elif occurrence.source == Source.TEST:
         title += " (test)"
     embed = discord.Embed(title=title, description=message, colour=STEADY_COLOUR)
     # A tip is read on its own here: its sources as linked names, not [S17] tags. Every

@@ -21,44 +21,16 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from bot.reminders.kinds import DEFAULT_BED, DEFAULT_EVERY_HOURS, DEFAULT_WAKE, spec_of
 
 _ONE_DAY = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1)
 # A request whose days are all skipped by the zone (Samoa skipped 30 Dec 2011) still finds
 # the next valid day well within this many days.
 _MAX_DAYS_SCANNED = 4
-
-
-class ReminderKind(StrEnum):
-    HYDRATION = "hydration"
-    STRETCHING = "stretching"
-    SLEEP = "sleep"
-    CAFFEINE = "caffeine"
-    # A server's daily tip in a guild channel (next issue) rides the same engine.
-    DAILY_TIP = "daily_tip"
-
-
-MEMBER_KINDS: tuple[ReminderKind, ...] = (
-    ReminderKind.HYDRATION,
-    ReminderKind.STRETCHING,
-    ReminderKind.SLEEP,
-    ReminderKind.CAFFEINE,
-)
-
-DEFAULT_WAKE = time(7, 0)
-DEFAULT_BED = time(23, 0)
-DEFAULT_HYDRATION_EVERY_H = 2
-
-# How late an occurrence missed while the bot was down may still be sent.
-GRACE = timedelta(minutes=30)
-GRACE_BY_KIND: dict[str, timedelta] = {ReminderKind.CAFFEINE: timedelta(minutes=60)}
-
-
-def grace_for(kind: str) -> timedelta:
-    return GRACE_BY_KIND.get(kind, GRACE)
 
 
 @lru_cache(maxsize=1024)
@@ -160,14 +132,14 @@ def default_times(
 ) -> list[time]:
     """The local times a member's reminder of ``kind`` fires at, sorted.
 
-    Hydration: every ``every`` hours (default 2) from wake+1h — or from ``custom``, which
-    is then the day's first reminder — up to bed−1h. Stretching: bed−60 min; sleep
-    wind-down: bed−30 min; caffeine cut-off: bed−8h; a ``custom`` time replaces these.
-    A bedtime at or before the wake time is after midnight (wake 07:00, bed 01:00).
+    A repeating kind (hydration) fires every ``every`` hours (default 2) from wake+1h — or
+    from ``custom``, which is then the day's first reminder — up to bed−1h. Any other kind
+    fires once, its ``before_bed`` before bedtime, or at ``custom`` instead. A bedtime at or
+    before the wake time is after midnight (wake 07:00, bed 01:00).
     """
-    kind = ReminderKind(kind)
-    if kind is ReminderKind.HYDRATION:
-        step = (every or DEFAULT_HYDRATION_EVERY_H) * 60
+    spec = spec_of(kind)
+    if spec.repeats:
+        step = (every or DEFAULT_EVERY_HOURS) * 60
         w = _minutes(wake)
         b = _minutes(bed)
         if b <= w:
@@ -183,14 +155,8 @@ def default_times(
         return sorted({_clock(m) for m in minutes})
     if custom is not None:
         return [custom.replace(second=0, microsecond=0)]
-    b = _minutes(bed)
-    if kind is ReminderKind.STRETCHING:
-        return [_clock(b - 60)]
-    if kind is ReminderKind.SLEEP:
-        return [_clock(b - 30)]
-    if kind is ReminderKind.CAFFEINE:
-        return [_clock(b - 8 * 60)]
-    raise ValueError(f"{kind} has no default time; it needs an explicit time")
+    assert spec.before_bed is not None
+    return [_clock(_minutes(bed) - int(spec.before_bed.total_seconds()) // 60)]
 
 
 def format_times(times: Sequence[time]) -> str:

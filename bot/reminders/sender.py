@@ -39,7 +39,9 @@ from bot.reminders.transport import (
 )
 from storage import ledger, members, reminders
 from storage.database import Database
-from storage.ledger import Delivery
+from storage.ledger import Delivery, DeliveryState, Reason, Source, Via
+from storage.members import DeliveryMode
+from storage.reminders import PauseReason
 
 log = logging.getLogger(__name__)
 
@@ -66,23 +68,26 @@ class Occurrence:
     delivery_id: int
     nonce: str
     kind: str
-    source: str  # "schedule" | "snooze" | "test"
+    source: Source
     user_id: int | None
     guild_id: int | None
     subscription_id: int | None
     scheduled_at: datetime  # UTC
-    via: str  # "dm" | "server" | "fallback" (DMs closed) | "channel" (a server-wide post)
+    via: Via
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
     delivery_id: int
-    state: str  # "sent" | "failed" | "cancelled" | "missed" | "queued" (still waiting)
+    state: str  # a final DeliveryState, or QUEUED while it still waits (``/remind test``)
     via: str | None = None
     channel_id: int | None = None
     message_id: int | None = None
     error: str | None = None
 
+
+# A DeliveryResult's state when the sender stopped before the occurrence was sent.
+QUEUED = "queued"
 
 Render = Callable[[Occurrence], Awaitable[dict[str, Any]]]
 
@@ -185,7 +190,7 @@ class Sender:
         self._tasks = []
         for delivery_id, future in list(self._futures.items()):
             if not future.done():
-                future.set_result(DeliveryResult(delivery_id, "queued"))
+                future.set_result(DeliveryResult(delivery_id, QUEUED))
         self._futures.clear()
 
     async def run_pending(self) -> list[DeliveryResult]:
@@ -213,9 +218,11 @@ class Sender:
             except Exception as error:  # a bug must not kill the worker or lose the row
                 log.exception("reminder delivery %s failed unexpectedly", delivery.id)
                 reason = f"internal error: {error!r}"[:200]
-                result = DeliveryResult(delivery.id, "failed", error=reason)
+                result = DeliveryResult(delivery.id, DeliveryState.FAILED, error=reason)
                 try:
-                    await ledger.mark_final(self.db, delivery.id, "failed", reason, self._now_ts())
+                    await ledger.mark_final(
+                        self.db, delivery.id, DeliveryState.FAILED, reason, self._now_ts()
+                    )
                 except Exception:
                     log.exception("could not record the failure of delivery %s", delivery.id)
             finally:
@@ -244,26 +251,34 @@ class Sender:
 
     async def _deliver(self, d: Delivery) -> DeliveryResult:
         now = self._now_ts()
-        if d.source != "test" and self.is_stale is not None and self.is_stale(d):
-            raise _Outcome("missed", "too late to send after the bot was offline")
+        if d.source != Source.TEST and self.is_stale is not None and self.is_stale(d):
+            raise _Outcome(DeliveryState.MISSED, Reason.TOO_LATE)
         sub = await reminders.get(self.db, d.subscription_id) if d.subscription_id else None
-        if d.source != "test" and d.subscription_id is not None and (sub is None or not sub.active):
-            raise _Outcome("cancelled", "unsubscribed or paused before sending")
+        if (
+            d.source != Source.TEST
+            and d.subscription_id is not None
+            and (sub is None or not sub.active)
+        ):
+            raise _Outcome(DeliveryState.CANCELLED, Reason.UNSUBSCRIBED)
 
         if d.user_id is None:
             return await self._deliver_to_guild_channel(d, sub)
 
         member = await members.get_or_default(self.db, d.user_id)
-        if d.source != "test" and member.paused_until is not None and member.paused_until > now:
-            raise _Outcome("cancelled", "member paused reminders")
+        if (
+            d.source != Source.TEST
+            and member.paused_until is not None
+            and member.paused_until > now
+        ):
+            raise _Outcome(DeliveryState.CANCELLED, Reason.MEMBER_PAUSED)
         home_guild = member.home_guild_id or d.guild_id
         server_channel_tried = False
-        if member.delivery == "server" and home_guild is not None:
+        if member.delivery == DeliveryMode.SERVER and home_guild is not None:
             channel = await self._reminder_channel(home_guild)
             if channel is not None:
                 server_channel_tried = True
                 try:
-                    return await self._send_to_server(d, home_guild, channel, "server")
+                    return await self._send_to_server(d, home_guild, channel, Via.SERVER)
                 except ChannelBroken:
                     pass  # reported to the server's settings; the member gets a DM instead
         try:
@@ -274,24 +289,24 @@ class Sender:
             channel = await self._reminder_channel(home_guild)
             if channel is not None:
                 try:
-                    return await self._send_to_server(d, home_guild, channel, "fallback")
+                    return await self._send_to_server(d, home_guild, channel, Via.FALLBACK)
                 except ChannelBroken:
                     pass  # reported to the server's settings
-        if d.source != "test":
+        if d.source != Source.TEST:
             # Nowhere to deliver: pause rather than fail every few hours, and say so once.
-            await reminders.deactivate_member_dm(self.db, d.user_id, "dms_closed", now)
+            await reminders.deactivate_member_dm(self.db, d.user_id, PauseReason.DMS_CLOSED, now)
             await members.set_notice(self.db, d.user_id, DMS_CLOSED_NOTICE, now)
-        raise _Outcome("failed", "dms_closed")
+        raise _Outcome(DeliveryState.FAILED, Reason.DMS_CLOSED)
 
     async def _deliver_to_guild_channel(
         self, d: Delivery, sub: reminders.Subscription | None
     ) -> DeliveryResult:
         if sub is None or sub.channel_id is None or d.guild_id is None:
-            raise _Outcome("failed", "no target channel")
+            raise _Outcome(DeliveryState.FAILED, Reason.NO_TARGET)
         try:
-            return await self._send_to_server(d, d.guild_id, sub.channel_id, "channel")
+            return await self._send_to_server(d, d.guild_id, sub.channel_id, Via.CHANNEL)
         except ChannelBroken as error:
-            raise _Outcome("failed", f"channel_broken: {error.reason}") from None
+            raise _Outcome(DeliveryState.FAILED, f"channel_broken: {error.reason}") from None
 
     async def _send_dm(self, d: Delivery, member: members.Member) -> DeliveryResult:
         assert d.user_id is not None
@@ -301,19 +316,19 @@ class Sender:
                 channel = await self._call(d, lambda: self.transport.open_dm(d.user_id))
                 await members.set_dm_channel(self.db, d.user_id, channel, self._now_ts())
             try:
-                return await self._send(d, channel, "dm")
+                return await self._send(d, channel, Via.DM)
             except UnknownChannel:
                 # A stale cached DM channel: forget it and open a fresh one, once.
                 await members.set_dm_channel(self.db, d.user_id, None, self._now_ts())
                 if attempt == 1:
-                    raise _Outcome("failed", "dm channel unknown") from None
+                    raise _Outcome(DeliveryState.FAILED, Reason.DM_CHANNEL_UNKNOWN) from None
                 channel = None
             except ChannelBroken as error:
-                raise _Outcome("failed", f"dm: {error.reason}") from None
+                raise _Outcome(DeliveryState.FAILED, f"dm: {error.reason}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send_to_server(
-        self, d: Delivery, guild_id: int, channel_id: int, via: str
+        self, d: Delivery, guild_id: int, channel_id: int, via: Via
     ) -> DeliveryResult:
         """Post in a server channel (mentioning the member, if it is theirs) and tell the
         server's settings whether the channel worked; a ``ChannelBroken`` is re-raised."""
@@ -326,13 +341,13 @@ class Sender:
         return result
 
     async def _send(
-        self, d: Delivery, channel_id: int, via: str, mention: int | None = None
+        self, d: Delivery, channel_id: int, via: Via, mention: int | None = None
     ) -> DeliveryResult:
         occurrence = Occurrence(
             delivery_id=d.id,
             nonce=d.nonce,
             kind=d.kind,
-            source=d.source,
+            source=Source(d.source),
             user_id=d.user_id,
             guild_id=d.guild_id,
             subscription_id=d.subscription_id,
@@ -349,7 +364,7 @@ class Sender:
             d, lambda: self.transport.send_message(channel_id, payload, d.nonce)
         )
         await ledger.mark_sent(self.db, d.id, channel_id, message_id, via, self._now_ts())
-        return DeliveryResult(d.id, "sent", via, channel_id, message_id)
+        return DeliveryResult(d.id, DeliveryState.SENT, via, channel_id, message_id)
 
     async def _call(self, d: Delivery, request: Callable[[], Awaitable[int]]) -> int:
         """One request through the pacer: 429 waited out, transient errors retried."""
@@ -369,11 +384,13 @@ class Sender:
                     await self.sleep(error.retry_after)
             except DiscordUnavailable as error:
                 if self.clock() - started >= self.retry_for:
-                    raise _Outcome("failed", f"discord unavailable: {error}"[:200]) from None
+                    raise _Outcome(
+                        DeliveryState.FAILED, f"discord unavailable: {error}"[:200]
+                    ) from None
                 await self.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
             except RequestRejected as error:
-                raise _Outcome("failed", f"rejected: {error}"[:200]) from None
+                raise _Outcome(DeliveryState.FAILED, f"rejected: {error}"[:200]) from None
 
     async def _reminder_channel(self, guild_id: int) -> int | None:
         try:

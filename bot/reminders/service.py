@@ -15,9 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserFacingError
+from bot.reminders.kinds import MEMBER_KINDS, ReminderKind, spec_of
 from bot.reminders.schedule import (
-    MEMBER_KINDS,
-    ReminderKind,
     default_times,
     format_times,
     next_fire,
@@ -26,17 +25,17 @@ from bot.reminders.schedule import (
     zone_named,
     zone_or_utc,
 )
-from bot.reminders.sender import DeliveryResult, utc_now
+from bot.reminders.sender import QUEUED, DeliveryResult, utc_now
 from bot.reminders.timeparse import parse_days, parse_every, parse_snooze_minutes, parse_time
 from bot.reminders.zones import resolve_zone
 from storage import ledger, members, reminders
 from storage.database import Database
-from storage.ledger import Delivery, NewDelivery
-from storage.members import Member
-from storage.reminders import Reschedule, Subscription
+from storage.ledger import Delivery, DeliveryState, NewDelivery, Outcome, Source
+from storage.members import DeliveryMode, Member
+from storage.reminders import PauseReason, Reschedule, Subscription
 
 Clock = Callable[[], datetime]
-KIND_HINT = "Kinds: hydration, stretching, sleep, caffeine."
+KIND_HINT = "Kinds: " + ", ".join(spec.name for spec in MEMBER_KINDS) + "."
 STATS_DAYS = 30
 
 
@@ -95,7 +94,7 @@ def parse_kind(text: str | None, *, allow_all: bool = False) -> str:
     value = (text or "").strip().lower()
     if allow_all and value == "all":
         return "all"
-    if value in {k.value for k in MEMBER_KINDS}:
+    if value in {spec.name for spec in MEMBER_KINDS}:
         return value
     raise UserFacingError(KIND_HINT + (" Or `all`." if allow_all else ""))
 
@@ -235,8 +234,12 @@ class ReminderService:
         kind = parse_kind(kind)
         custom = parse_time(time_text) if time_text not in (None, "") else None
         every_h = parse_every(every) if every not in (None, "") else None
-        if every_h is not None and kind != ReminderKind.HYDRATION:
-            raise UserFacingError("`every` is only for hydration reminders.")
+        if every_h is not None and not spec_of(kind).repeats:
+            raise UserFacingError(
+                "`every` is only for "
+                + " and ".join(spec.name for spec in MEMBER_KINDS if spec.repeats)
+                + " reminders."
+            )
         zone = resolve_zone(zone_text) if zone_text not in (None, "") else None
         member = await members.get_or_default(self.db, user_id)
         if zone is None and member.timezone is None:
@@ -315,11 +318,11 @@ class ReminderService:
     async def set_delivery(self, user_id: int, where: str, guild_id: int | None) -> str:
         """``/remind delivery dm|server``; server = the reminder channel of ``guild_id``."""
         choice = (where or "").strip().lower()
-        if choice not in ("dm", "server"):
+        if choice not in set(DeliveryMode):
             raise UserFacingError("Delivery is `dm` or `server`.")
         member = await members.get_or_default(self.db, user_id)
         home = guild_id or member.home_guild_id
-        if choice == "server":
+        if choice == DeliveryMode.SERVER:
             if home is None:
                 raise UserFacingError(
                     "Use `/remind delivery server` inside the server whose reminder channel "
@@ -344,7 +347,7 @@ class ReminderService:
         reactivate = [
             (sub.id, _ts(next_fire(parse_times(sub.times), zone_named(sub.zone), after)))
             for sub in await reminders.for_member(self.db, user_id)
-            if not sub.active and sub.paused_reason == "dms_closed"
+            if not sub.active and sub.paused_reason == PauseReason.DMS_CLOSED
         ]
         await reminders.reactivate(self.db, reactivate, _ts(now))
         self.on_change()
@@ -368,7 +371,7 @@ class ReminderService:
             self.db,
             NewDelivery(
                 nonce=ledger.nonce_for_test_send(user_id, now),
-                source="test",
+                source=Source.TEST,
                 subscription_id=subscription.id if subscription else None,
                 scheduled_at=now,
                 kind=kind,
@@ -383,14 +386,14 @@ class ReminderService:
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.test_timeout)
         except TimeoutError:
-            return DeliveryResult(delivery.id, "queued")
+            return DeliveryResult(delivery.id, QUEUED)
 
     # --- buttons -------------------------------------------------------------------------
 
     async def mark_done(self, delivery_id: int, user_id: int) -> bool:
         """Done: counts toward stats. Returns False if it was already marked done."""
         await self._owned_delivery(delivery_id, user_id)
-        return await ledger.set_outcome(self.db, delivery_id, "done", _ts(self.clock()))
+        return await ledger.set_outcome(self.db, delivery_id, Outcome.DONE, _ts(self.clock()))
 
     async def snooze(self, delivery_id: int, user_id: int, minutes: int = 30) -> datetime:
         """Snooze: one extra reminder ``minutes`` later, stored so it survives a restart.
@@ -415,7 +418,7 @@ class ReminderService:
             fire_at=_ts(now + timedelta(minutes=minutes)),
             now=_ts(now),
         )
-        await ledger.set_outcome(self.db, delivery_id, "snoozed", _ts(now))
+        await ledger.set_outcome(self.db, delivery_id, Outcome.SNOOZED, _ts(now))
         self.on_change()
         member = await members.get_or_default(self.db, user_id)
         zone = zone_or_utc(member.timezone)
@@ -438,16 +441,16 @@ class ReminderService:
         rows = [
             d
             for d in await ledger.for_user_since(self.db, user_id, _ts(now - timedelta(days=days)))
-            if d.source != "test"
+            if d.source != Source.TEST
         ]
         today = now.astimezone(zone).date()
         out = []
-        for kind in MEMBER_KINDS:
-            mine = [d for d in rows if d.kind == kind]
+        for spec in MEMBER_KINDS:
+            mine = [d for d in rows if d.kind == spec.name]
             done_days = {
                 datetime.fromtimestamp(d.outcome_at or d.scheduled_at, UTC).astimezone(zone).date()
                 for d in mine
-                if d.outcome == "done"
+                if d.outcome == Outcome.DONE
             }
             day = today if today in done_days else today - timedelta(days=1)
             streak = 0
@@ -456,10 +459,10 @@ class ReminderService:
                 day -= timedelta(days=1)
             out.append(
                 KindStats(
-                    kind=kind.value,
-                    sent=sum(1 for d in mine if d.state == "sent"),
-                    done=sum(1 for d in mine if d.outcome == "done"),
-                    snoozed=sum(1 for d in mine if d.outcome == "snoozed"),
+                    kind=spec.name,
+                    sent=sum(1 for d in mine if d.state == DeliveryState.SENT),
+                    done=sum(1 for d in mine if d.outcome == Outcome.DONE),
+                    snoozed=sum(1 for d in mine if d.outcome == Outcome.SNOOZED),
                     streak=streak,
                 )
             )

@@ -12,13 +12,14 @@ from discord.ext import commands
 
 from bot.autocomplete import zone_autocomplete
 from bot.embeds import discord_time
+from bot.reminders.kinds import MEMBER_KINDS, label_of
+from bot.reminders.sender import QUEUED
 from bot.reminders.service import STATS_DAYS, ReminderService
 from cogs.reminders import _render as render
+from storage.ledger import DeliveryState, Via
+from storage.members import DeliveryMode
 
-KIND_CHOICES = [
-    Choice(name=render.KIND_NAMES[k], value=k)
-    for k in ("hydration", "stretching", "sleep", "caffeine")
-]
+KIND_CHOICES = [Choice(name=spec.label, value=spec.name) for spec in MEMBER_KINDS]
 
 
 @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -82,11 +83,13 @@ class Reminders(
             interaction.user.id, interaction.guild_id, kind, time, every, zone
         )
         settings = await self.service.settings(interaction.user.id)
-        where = "by DM" if settings.delivery == "dm" else "in your server's reminder channel"
+        where = (
+            "by DM" if settings.delivery == DeliveryMode.DM else "in your server's reminder channel"
+        )
         times = ", ".join(render.clock(t) for t in view.times)
         next_line = f" Next one {discord_time(view.next_fire, 'R')}." if view.next_fire else ""
         await interaction.response.send_message(
-            f"✅ **{render.KIND_NAMES[view.kind]}** reminders on at {times} ({view.zone}), {where}.{next_line}",
+            f"✅ **{label_of(view.kind)}** reminders on at {times} ({view.zone}), {where}.{next_line}",
             ephemeral=True,
         )
 
@@ -96,7 +99,7 @@ class Reminders(
     async def stop(self, interaction: Interaction, kind: str) -> None:
         stopped = await self.service.stop(interaction.user.id, kind)
         if stopped:
-            names = ", ".join(render.KIND_NAMES.get(k, k) for k in stopped)
+            names = ", ".join(label_of(k) for k in stopped)
             text = f"🛑 Stopped: {names}."
         else:
             text = "You had no such reminder, so nothing changed."
@@ -138,15 +141,15 @@ class Reminders(
     @app_commands.describe(where="DM (default) or this server's reminder channel")
     @app_commands.choices(
         where=[
-            Choice(name="Direct message", value="dm"),
-            Choice(name="This server's reminder channel", value="server"),
+            Choice(name="Direct message", value=DeliveryMode.DM.value),
+            Choice(name="This server's reminder channel", value=DeliveryMode.SERVER.value),
         ]
     )
     async def delivery(self, interaction: Interaction, where: str) -> None:
         choice = await self.service.set_delivery(interaction.user.id, where, interaction.guild_id)
         text = (
             "📬 Your reminders come by DM."
-            if choice == "dm"
+            if choice == DeliveryMode.DM
             else "📬 Your reminders go to this server's reminder channel, with a mention."
         )
         await interaction.response.send_message(text, ephemeral=True)
@@ -158,13 +161,13 @@ class Reminders(
         # Sending goes through the paced sender and may wait its turn: acknowledge first.
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.send_test(interaction.user.id, kind, interaction.guild_id)
-        if result.state == "sent":
+        if result.state == DeliveryState.SENT:
             where = {
-                "dm": "by DM",
-                "fallback": f"in <#{result.channel_id}> (your DMs are closed)",
-            }.get(result.via or "", f"in <#{result.channel_id}>")
+                Via.DM: "by DM",
+                Via.FALLBACK: f"in <#{result.channel_id}> (your DMs are closed)",
+            }.get(Via(result.via), f"in <#{result.channel_id}>")
             text = f"📨 Sent a test reminder {where}."
-        elif result.state == "queued":
+        elif result.state == QUEUED:
             text = "📨 Your test reminder is queued and will arrive shortly."
         else:
             text = (

@@ -11,14 +11,10 @@ from datetime import time
 import discord
 
 from bot.embeds import STEADY_COLOUR, discord_time
+from bot.reminders.kinds import label_of
 from bot.reminders.service import KindStats, MemberView, SubscriptionView
-
-KIND_NAMES: dict[str, str] = {
-    "hydration": "Hydration",
-    "stretching": "Stretching",
-    "sleep": "Sleep wind-down",
-    "caffeine": "Caffeine cut-off",
-}
+from storage.members import DeliveryMode
+from storage.reminders import PauseReason
 
 
 def clock(t: time) -> str:
@@ -28,7 +24,11 @@ def clock(t: time) -> str:
 def describe_subscription(view: SubscriptionView) -> str:
     times = ", ".join(clock(t) for t in view.times)
     if not view.active:
-        state = "paused: your DMs were closed" if view.paused_reason == "dms_closed" else "paused"
+        state = (
+            "paused: your DMs were closed"
+            if view.paused_reason == PauseReason.DMS_CLOSED
+            else "paused"
+        )
         return f"{times} ({view.zone}) — {state}; `/remind resume` restarts it"
     if view.next_fire is None:
         return f"{times} ({view.zone})"
@@ -42,14 +42,14 @@ def list_embed(settings: MemberView, views: list[SubscriptionView]) -> discord.E
         embed.description = "You have no reminders yet. Start one with `/remind start`."
     for view in views:
         embed.add_field(
-            name=KIND_NAMES.get(view.kind, view.kind),
+            name=label_of(view.kind),
             value=describe_subscription(view),
             inline=False,
         )
     lines = [
         f"Time zone: **{settings.timezone or 'not set'}**",
         f"Wake-up {clock(settings.wake)}, bedtime {clock(settings.bed)}",
-        f"Delivery: **{'DM' if settings.delivery == 'dm' else 'server reminder channel'}**",
+        f"Delivery: **{'DM' if settings.delivery == DeliveryMode.DM else 'server reminder channel'}**",
     ]
     if settings.paused_until is not None:
         lines.append(f"Paused until {settings.paused_until.strftime('%a %d %b %H:%M')}")
@@ -62,7 +62,7 @@ def stats_embed(stats: list[KindStats], days: int) -> discord.Embed:
     for row in stats:
         streak = f"{row.streak} day" + ("" if row.streak == 1 else "s")
         embed.add_field(
-            name=KIND_NAMES[row.kind],
+            name=label_of(row.kind),
             value=f"Sent {row.sent} · Done {row.done} · Snoozed {row.snoozed}\nStreak: {streak}",
             inline=True,
         )

@@ -18,8 +18,8 @@ import discord
 import pytest
 
 from bot.embeds import check_embed_limits
+from bot.reminders.kinds import label_of, spec_of
 from bot.reminders.messages import (
-    KIND_TITLES,
     daily_tip_payload,
     reminder_embed,
     reminder_payload,
@@ -27,7 +27,7 @@ from bot.reminders.messages import (
 from bot.reminders.sender import Occurrence
 from bot.reminders.service import KindStats, MemberView, SubscriptionView
 from cogs.reminders import ReminderButton
-from cogs.reminders._render import KIND_NAMES, list_embed, stats_embed
+from cogs.reminders._render import list_embed, stats_embed
 from content import load_content
 
 CONTENT = load_content()
@@ -66,7 +66,7 @@ def test_every_reminder_fits_discords_limits(kind: str, source: str) -> None:
         [embed_dict] = payload["embeds"]
         embed = discord.Embed.from_dict(embed_dict)
         check_embed_limits(embed)
-        assert embed.title.startswith(KIND_TITLES[kind])
+        assert embed.title.startswith(spec_of(kind).title)
         assert embed.description in CONTENT.reminder_messages(kind)
         [tip] = embed.fields
         assert tip.name == "Tip"
@@ -80,7 +80,7 @@ def test_every_reminder_fits_discords_limits(kind: str, source: str) -> None:
 )
 def test_the_title_says_snoozed_or_test(source: str, suffix: str) -> None:
     embed = reminder_embed(CONTENT, occurrence("hydration", 5, source))
-    assert embed.title == KIND_TITLES["hydration"] + suffix
+    assert embed.title == "💧 Time for a glass of water" + suffix
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -225,7 +225,7 @@ def test_stats_embed_fits_and_pluralises_the_streak() -> None:
     ]
     embed = stats_embed(stats, 30)
     check_embed_limits(embed)
-    assert [f.name for f in embed.fields] == [KIND_NAMES[k] for k in KINDS]
+    assert [f.name for f in embed.fields] == [label_of(k) for k in KINDS]
     assert [f.value.split("\n")[1] for f in embed.fields] == [
         "Streak: 30 days",
         "Streak: 1 day",

@@ -1,0 +1,104 @@
+"""The reminder kinds, each defined once: what ``/remind`` offers, what the content must hold,
+what a reminder looks like, when it fires by default, and how late it may still be sent.
+
+Adding a kind is one :class:`KindSpec` in :data:`MEMBER_KINDS` plus its messages in
+``content/reminders.yaml``: the command choices, the content schema, the renderer, the
+schedule maths and the service all read it from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+from enum import StrEnum
+
+# A member's wake-up time and bedtime until they set theirs with /remind schedule.
+DEFAULT_WAKE = time(7, 0)
+DEFAULT_BED = time(23, 0)
+# How late an occurrence missed while the bot was down may still be sent, unless a kind says.
+DEFAULT_GRACE = timedelta(minutes=30)
+# Hours between a repeating kind's reminders unless the member chose (``every``, 1 to 6).
+DEFAULT_EVERY_HOURS = 2
+
+
+class ReminderKind(StrEnum):
+    HYDRATION = "hydration"
+    STRETCHING = "stretching"
+    SLEEP = "sleep"
+    CAFFEINE = "caffeine"
+    # A server's daily tip in a guild channel rides the same engine.
+    DAILY_TIP = "daily_tip"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One kind of a member's reminder.
+
+    Default times derive from the member's wake-up time W and bedtime B: a repeating kind
+    fires every ``every`` hours (default 2) from W+1h to B−1h; any other fires once,
+    ``before_bed`` before B.
+    """
+
+    kind: ReminderKind
+    label: str  # its name in /remind's choices, /remind list and /remind stats
+    title: str  # the title of the reminder itself
+    tip_topic: str  # the tips.yaml topic its "one practical tip" comes from
+    before_bed: timedelta | None = None
+    repeats: bool = False
+    grace: timedelta = DEFAULT_GRACE
+
+    @property
+    def name(self) -> str:
+        """Its value in commands, the database and ``content/reminders.yaml``."""
+        return self.kind.value
+
+
+MEMBER_KINDS: tuple[KindSpec, ...] = (
+    KindSpec(
+        ReminderKind.HYDRATION,
+        label="Hydration",
+        title="💧 Time for a glass of water",
+        tip_topic="hydration",
+        repeats=True,
+    ),
+    KindSpec(
+        ReminderKind.STRETCHING,
+        label="Stretching",
+        title="🧘 Time to stretch before bed",
+        tip_topic="stretching",
+        before_bed=timedelta(minutes=60),
+    ),
+    KindSpec(
+        ReminderKind.SLEEP,
+        label="Sleep wind-down",
+        title="🌙 Time to wind down for sleep",
+        tip_topic="sleep",
+        before_bed=timedelta(minutes=30),
+    ),
+    KindSpec(
+        ReminderKind.CAFFEINE,
+        label="Caffeine cut-off",
+        title="☕ Caffeine cut-off time",
+        tip_topic="stimulants",
+        before_bed=timedelta(hours=8),
+        grace=timedelta(minutes=60),
+    ),
+)
+KIND_SPECS: dict[str, KindSpec] = {spec.name: spec for spec in MEMBER_KINDS}
+KIND_LABELS: dict[str, str] = {spec.name: spec.label for spec in MEMBER_KINDS}
+
+
+def spec_of(kind: str) -> KindSpec:
+    """The definition of a member's reminder kind (``KeyError`` for anything else)."""
+    return KIND_SPECS[kind]
+
+
+def label_of(kind: str) -> str:
+    """What members read for ``kind`` ("Sleep wind-down"); the raw name for an unknown one."""
+    return KIND_LABELS.get(kind, kind)
+
+
+def grace_for(kind: str) -> timedelta:
+    """How late an occurrence of ``kind`` missed during downtime may still be sent."""
+    spec = KIND_SPECS.get(kind)
+    return spec.grace if spec is not None else DEFAULT_GRACE
