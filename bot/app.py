@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot import gateway, health, metrics
@@ -20,6 +23,7 @@ from bot.settings import Settings
 from bot.shards import process_owns_guild
 from bot.sync import sync_if_changed
 from bot.tree import SteadyTree
+from content import Content
 from storage.database import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -36,7 +40,9 @@ def intents() -> discord.Intents:
 
 
 class SteadyBot(commands.Bot):
-    def __init__(self, *, settings: Settings, db: Database, content, **options) -> None:
+    def __init__(
+        self, *, settings: Settings, db: Database, content: Content, **options: Any
+    ) -> None:
         # Steady never joins voice: don't warn at every start that voice libraries are missing.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -78,7 +84,11 @@ class SteadyBot(commands.Bot):
         """
         trace = aiohttp.TraceConfig()
 
-        async def on_request_end(session, context, params: aiohttp.TraceRequestEndParams) -> None:
+        async def on_request_end(
+            session: aiohttp.ClientSession,
+            context: SimpleNamespace,
+            params: aiohttp.TraceRequestEndParams,
+        ) -> None:
             response = params.response
             headers = response.headers
             is_global = headers.get("X-RateLimit-Global", "").lower() == "true" or (
@@ -128,7 +138,11 @@ class SteadyBot(commands.Bot):
         await self.engine.stop()
         await super().close()
 
-    async def on_app_command_completion(self, interaction: discord.Interaction, command) -> None:
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction,
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
         """Tell a member, once, about something that happened to their reminders meanwhile."""
         try:
             notice = await self.reminder_service.pop_notice(interaction.user.id)

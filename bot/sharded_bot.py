@@ -14,6 +14,7 @@ from bot.app import SteadyBot
 from bot.errors import StartupError
 from bot.settings import Settings
 from bot.shards import IdentifyPacer, IdentifySlots, LocalIdentifySlots, ShardPlan
+from content import Content
 from storage.database import Database
 from storage.identify import AdvisoryIdentifySlots
 
@@ -28,7 +29,7 @@ class ShardedSteadyBot(SteadyBot, commands.AutoShardedBot):
         *,
         settings: Settings,
         db: Database,
-        content,
+        content: Content,
         plan: ShardPlan,
         identify_slots: IdentifySlots,
     ) -> None:
@@ -74,7 +75,7 @@ def make_bot(
     *,
     settings: Settings,
     db: Database,
-    content,
+    content: Content,
     identify_slots: IdentifySlots | None = None,
 ) -> SteadyBot:
     """The bot ``settings`` ask for; raises :class:`StartupError` for an unsafe split.

@@ -8,6 +8,7 @@ the user gets a polite apology instead of a trace.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -80,13 +81,14 @@ async def answer_error(interaction: discord.Interaction, error: Exception, where
         message = None
     if message is None:
         original = getattr(error, "original", error)
+        data: dict[str, Any] = dict(interaction.data or {})
         log.error(
             "%s failed for user %s in guild %s channel %s (data %s)",
             where,
             interaction.user.id if interaction.user else None,
             interaction.guild_id,
             interaction.channel_id,
-            (interaction.data or {}).get("options") or (interaction.data or {}).get("custom_id"),
+            data.get("options") or data.get("custom_id"),
             exc_info=original,
         )
         message = APOLOGY

@@ -21,12 +21,3 @@ AUTOCOMPLETE_CHOICES = 25
 
 # Longest option value we try to match; anything longer is a mistake or an attack.
 MAX_QUERY = 100
-
-# What each kind of limit is called in a start-up error ("... allows at most 1024 in <this>").
-WHERE = {
-    EMBED_TITLE: "an embed title",
-    EMBED_DESCRIPTION: "an embed description",
-    EMBED_FIELD_VALUE: "an embed field",
-    EMBED_FOOTER: "an embed footer",
-    CHOICE_NAME: "an autocomplete choice",
-}

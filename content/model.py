@@ -128,7 +128,7 @@ class Content(BaseModel):
 
     def nutrient_candidates(self) -> tuple[Candidate, ...]:
         """Nutrients and groups ("B vitamins"); a group's id is never a nutrient's id."""
-        entries = [*self.nutrients, *self.nutrient_groups]
+        entries: list[Nutrient | NutrientGroup] = [*self.nutrients, *self.nutrient_groups]
         return tuple(Candidate(e.id, e.name, tuple(e.aliases)) for e in entries)
 
     def food_candidates(self) -> tuple[Candidate, ...]:

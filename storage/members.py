@@ -120,10 +120,6 @@ async def pop_notice(db: Database, user_id: int) -> str | None:
         return str(notice) if cleared else None
 
 
-async def delete(db: Database, user_id: int) -> None:
-    await db.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
-
-
 def as_export(member: Member) -> dict[str, object]:
     return {
         "user_id": str(member.user_id),

@@ -356,6 +356,18 @@ async def any_due(db: Database, now: int) -> bool:
     )
 
 
+def _occurrence(sub: Subscription, scheduled_at: int) -> NewDelivery:
+    return NewDelivery(
+        nonce=ledger.nonce_for_schedule(sub.id, scheduled_at),
+        source=ledger.Source.SCHEDULE,
+        subscription_id=sub.id,
+        scheduled_at=scheduled_at,
+        kind=sub.kind,
+        user_id=sub.user_id,
+        guild_id=sub.guild_id,
+    )
+
+
 async def claim_due(
     db: Database,
     now: int,
@@ -383,31 +395,16 @@ async def claim_due(
         for sub in rows:
             decision = plan(sub)
             advances.append((decision.next_fire_at, now, sub.id))
-            base = {
-                "source": ledger.Source.SCHEDULE,
-                "subscription_id": sub.id,
-                "kind": sub.kind,
-                "user_id": sub.user_id,
-                "guild_id": sub.guild_id,
-            }
             if decision.missed_at is not None:
                 missed.append(
-                    NewDelivery(
-                        nonce=ledger.nonce_for_schedule(sub.id, decision.missed_at),
-                        scheduled_at=decision.missed_at,
+                    replace(
+                        _occurrence(sub, decision.missed_at),
                         state=ledger.DeliveryState.MISSED,
                         error=ledger.Reason.OFFLINE_PAST_GRACE,
-                        **base,
                     )
                 )
             if decision.deliver_at is not None:
-                to_claim.append(
-                    NewDelivery(
-                        nonce=ledger.nonce_for_schedule(sub.id, decision.deliver_at),
-                        scheduled_at=decision.deliver_at,
-                        **base,
-                    )
-                )
+                to_claim.append(_occurrence(sub, decision.deliver_at))
         await ledger.insert_many_final(tx, missed + to_claim, now)
         result.claimed = await ledger.claimed_by_nonce(tx, [n.nonce for n in to_claim])
         await tx.executemany(

@@ -49,7 +49,7 @@ def history_svg(days: Sequence[DayCounts]) -> Markup:
     ]
     for i, d in enumerate(days):
         x = LEFT + i * slot + (slot - bar_w) / 2
-        base = HEIGHT - BOTTOM
+        base: float = HEIGHT - BOTTOM
         ignored = max(d.sent - d.done - d.snoozed, 0)
         day = d.day.strftime("%a %d %b")
         for count, css, what in (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
@@ -136,7 +137,7 @@ class DiscordLogin:
         async with self._client(token={"access_token": access_token, "token_type": "Bearer"}) as c:
             return parse_guilds(await self._get(c, "/users/@me/guilds"))
 
-    async def _get(self, client: AsyncOAuth2Client, path: str) -> object:
+    async def _get(self, client: AsyncOAuth2Client, path: str) -> Any:
         response = await client.get(f"{self.api_base}{path}")
         response.raise_for_status()
         return response.json()

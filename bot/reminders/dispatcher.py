@@ -1,9 +1,9 @@
 """The one dispatcher: claims due subscriptions and snoozes in batches and feeds the sender.
 
-Not one APScheduler job per subscription (issue #4 measured why): the database is the
-source of truth and APScheduler (3.x ``AsyncIOScheduler``) holds exactly one date job, the
+Not one APScheduler job per subscription (the scale benchmark in the README shows why): the
+database is the source of truth and APScheduler (3.x ``AsyncIOScheduler``) holds exactly one date job, the
 dispatcher's next wake-up — at the earliest ``next_fire_at`` or snooze, never more than
-``max_sleep`` (30 s) away so that a wall-clock step (suspend, NTP) is noticed quickly.
+``MAX_SLEEP`` (30 s) away so that a wall-clock step (suspend, NTP) is noticed quickly.
 
 Decisions read the wall clock (``clock``, injected in tests). Rules:
 
@@ -17,7 +17,7 @@ Decisions read the wall clock (``clock``, injected in tests). Rules:
   rest stays due in the table (earliest first), so memory stays bounded.
 * Recovery at start: ledger rows left ``claimed`` are re-queued (or ``missed`` if stale);
   rows left ``sending`` (maybe sent) are resent with the same nonce while Discord's nonce
-  de-duplication still covers them (``nonce_window``), else recorded ``unconfirmed``:
+  de-duplication still covers them (``NONCE_WINDOW``), else recorded ``unconfirmed``:
   at most once wins over at least once.
 * Paused members never reach the dispatcher: pausing moves their ``next_fire_at`` past the
   pause, so nothing is recorded for the paused days.
@@ -30,6 +30,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.reminders.kinds import grace_for
 from bot.reminders.schedule import next_fire_ts, previous_fire_ts
@@ -62,12 +64,14 @@ class APSchedulerWaker:
 
     JOB_ID = "steady-reminder-dispatcher"
 
-    def __init__(self, scheduler: object, callback: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, scheduler: AsyncIOScheduler, callback: Callable[[], Awaitable[None]]
+    ) -> None:
         self.scheduler = scheduler
         self.callback = callback
 
     def wake_at(self, when: datetime) -> None:
-        self.scheduler.add_job(  # type: ignore[attr-defined]
+        self.scheduler.add_job(
             self.callback,
             trigger="date",
             run_date=when,
@@ -80,12 +84,23 @@ class APSchedulerWaker:
 
     def close(self) -> None:
         try:
-            self.scheduler.remove_job(self.JOB_ID)  # type: ignore[attr-defined]
+            self.scheduler.remove_job(self.JOB_ID)
         except Exception:  # JobLookupError, or the scheduler already shut down
             pass
 
 
 class Dispatcher:
+    # Never sleep longer than this, so a wall-clock step (suspend, NTP) is noticed quickly.
+    MAX_SLEEP = timedelta(seconds=30)
+    # Due rows claimed per transaction.
+    BATCH = 200
+    # How long Discord de-duplicates a nonce: a row left "sending" is resent only within it.
+    NONCE_WINDOW = timedelta(minutes=5)
+    # Delivery records older than this are pruned (stats look back 30 days).
+    RETENTION = timedelta(days=35)
+    # How soon to look again when the sender's backlog is full or a tick failed.
+    BUSY_RETRY = timedelta(seconds=1)
+
     def __init__(
         self,
         db: Database,
@@ -93,25 +108,15 @@ class Dispatcher:
         *,
         waker: Waker | None = None,
         clock: Clock = utc_now,
-        max_sleep: timedelta = timedelta(seconds=30),
-        batch: int = 200,
         max_backlog: int = 1000,
-        nonce_window: timedelta = timedelta(minutes=5),
-        retention: timedelta = timedelta(days=35),
         clock_jump: timedelta = timedelta(seconds=90),
-        busy_retry: timedelta = timedelta(seconds=1),
     ) -> None:
         self.db = db
         self.sender = sender
         self.waker = waker
         self.clock = clock
-        self.max_sleep = max_sleep
-        self.batch = batch
         self.max_backlog = max_backlog
-        self.nonce_window = nonce_window
-        self.retention = retention
         self.clock_jump = clock_jump
-        self.busy_retry = busy_retry
         self.up_since: datetime | None = None
         self.next_wake: datetime | None = None
         self._last_tick: datetime | None = None
@@ -168,7 +173,7 @@ class Dispatcher:
         requeued = 0
         for d in await ledger.pending(self.db):
             if d.state == DeliveryState.SENDING:
-                if now_ts - d.updated_at <= self.nonce_window.total_seconds():
+                if now_ts - d.updated_at <= self.NONCE_WINDOW.total_seconds():
                     self.sender.submit(d)  # same nonce: Discord returns the first message
                     requeued += 1
                 else:
@@ -243,7 +248,7 @@ class Dispatcher:
         except Exception:
             # Never let the dispatcher die: log, and try again shortly.
             log.exception("reminder dispatcher tick failed")
-            wake = self.clock() + self.busy_retry * 5
+            wake = self.clock() + self.BUSY_RETRY * 5
             self.next_wake = wake
             if self.waker is not None and self._started:
                 self.waker.wake_at(wake)
@@ -260,7 +265,7 @@ class Dispatcher:
     async def _tick_once(self) -> datetime:
         now = self.clock()
         if self._last_tick is not None and (
-            now - self._last_tick > self.max_sleep + self.clock_jump
+            now - self._last_tick > self.MAX_SLEEP + self.clock_jump
             or now < self._last_tick - self.clock_jump
         ):
             # Suspended, or the clock was stepped: treat the gap like downtime.
@@ -278,7 +283,7 @@ class Dispatcher:
             if not await reminders.any_due(self.db, self._now_ts):
                 break
             subs = await reminders.claim_due(
-                self.db, self._now_ts, min(self.batch, room), self._plan
+                self.db, self._now_ts, min(self.BATCH, room), self._plan
             )
             for d in subs.claimed:
                 self.sender.submit(d)
@@ -286,7 +291,7 @@ class Dispatcher:
             snoozed = reminders.ClaimResult(claimed=[])
             if room > 0:
                 snoozed = await reminders.claim_due_snoozes(
-                    self.db, self._now_ts, min(self.batch, room), self._deliver_snooze
+                    self.db, self._now_ts, min(self.BATCH, room), self._deliver_snooze
                 )
                 for d in snoozed.claimed:
                     self.sender.submit(d)
@@ -300,20 +305,20 @@ class Dispatcher:
             now = self.clock()
         await self._maybe_prune(now)
         if starved:
-            return now + self.busy_retry
+            return now + self.BUSY_RETRY
         earliest = await reminders.earliest_due(self.db)
-        cap = now + self.max_sleep
+        cap = now + self.MAX_SLEEP
         if earliest is None:
             return cap
         due = datetime.fromtimestamp(earliest, UTC)
         if due <= now:
-            return now + self.busy_retry
+            return now + self.BUSY_RETRY
         return min(due, cap)
 
     async def _maybe_prune(self, now: datetime) -> None:
         if self._last_prune is not None and now - self._last_prune < timedelta(hours=1):
             return
         self._last_prune = now
-        removed = await ledger.prune(self.db, int((now - self.retention).timestamp()))
+        removed = await ledger.prune(self.db, int((now - self.RETENTION).timestamp()))
         if removed:
             log.info("pruned %d old delivery records", removed)

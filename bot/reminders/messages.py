@@ -75,7 +75,7 @@ def reminder_button(action: ButtonAction, delivery_id: int) -> discord.ui.Button
 
 def reminder_buttons(delivery_id: int) -> list[dict[str, Any]]:
     """The component dicts of a reminder's Done / Snooze / Stop buttons."""
-    return [reminder_button(action, delivery_id).to_component_dict() for action in BUTTONS]
+    return [dict(reminder_button(action, delivery_id).to_component_dict()) for action in BUTTONS]
 
 
 def pick(items: list[T], key: int) -> T:

@@ -178,6 +178,7 @@ def _wall_to_utc_ts(naive: datetime, zone: ZoneInfo) -> int:
     """:func:`_wall_to_utc` in unix seconds, without building aware datetimes (hot path)."""
     off0 = zone.utcoffset(naive)
     off1 = zone.utcoffset(naive.replace(fold=1))
+    assert off0 is not None and off1 is not None  # a ZoneInfo always has an offset
     if off0 >= off1:
         return int((naive - off0 - _EPOCH).total_seconds())
     return int(_wall_to_utc(naive, zone).timestamp())  # a gap: a few per year per zone

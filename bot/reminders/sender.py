@@ -309,17 +309,18 @@ class Sender:
             raise _Outcome(DeliveryState.FAILED, f"channel_broken: {error.reason}") from None
 
     async def _send_dm(self, d: Delivery, member: members.Member) -> DeliveryResult:
-        assert d.user_id is not None
+        user_id = d.user_id
+        assert user_id is not None
         channel = member.dm_channel_id
         for attempt in range(2):
             if channel is None:
-                channel = await self._call(d, lambda: self.transport.open_dm(d.user_id))
-                await members.set_dm_channel(self.db, d.user_id, channel, self._now_ts())
+                channel = await self._call(d, lambda: self.transport.open_dm(user_id))
+                await members.set_dm_channel(self.db, user_id, channel, self._now_ts())
             try:
                 return await self._send(d, channel, Via.DM)
             except UnknownChannel:
                 # A stale cached DM channel: forget it and open a fresh one, once.
-                await members.set_dm_channel(self.db, d.user_id, None, self._now_ts())
+                await members.set_dm_channel(self.db, user_id, None, self._now_ts())
                 if attempt == 1:
                     raise _Outcome(DeliveryState.FAILED, Reason.DM_CHANNEL_UNKNOWN) from None
                 channel = None

@@ -305,8 +305,8 @@ class ReminderService:
         """``/remind resume``: end a pause, and re-enable reminders paused by closed DMs."""
         now = self.clock()
         await members.update(self.db, user_id, _ts(now), paused_until=None)
-        moves = []
-        reactivate = []
+        moves: list[tuple[int, int]] = []
+        reactivate: list[tuple[int, int]] = []
         for sub in await reminders.for_member(self.db, user_id):
             nxt = _ts(next_fire(parse_times(sub.times), zone_named(sub.zone), now))
             (moves if sub.active else reactivate).append((sub.id, nxt))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from discord.ext import commands
+from typing import TYPE_CHECKING
 
 from cogs.facts._cog import Facts
 from cogs.facts._views import PageButton
 
+if TYPE_CHECKING:
+    from bot.app import SteadyBot
 
-async def setup(bot: commands.Bot) -> None:
+
+async def setup(bot: SteadyBot) -> None:
     # Page buttons of answers posted before a restart are matched by their custom_id.
     bot.add_dynamic_items(PageButton)
     await bot.add_cog(Facts(bot))

@@ -72,7 +72,12 @@ def shown(text: str) -> str:
     return with_bare_ids(text)
 
 
-def _embed(content: Content, title: str, description: str | None = None, colour=HEALTH_COLOUR):
+def _embed(
+    content: Content,
+    title: str,
+    description: str | None = None,
+    colour: discord.Colour = HEALTH_COLOUR,
+) -> discord.Embed:
     embed = discord.Embed(
         title=cap(title, limits.EMBED_TITLE), description=description, colour=colour
     )

@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot import __version__
 from bot.embeds import cap
 from bot.errors import UserFacingError
+from bot.services import Steady
 from cogs.facts import _answers as answers
 from cogs.facts import _render as render
 from cogs.facts._views import page_view
@@ -100,12 +101,12 @@ async def send_answer(
 class Facts(commands.Cog):
     """Sourced facts about the nutrients and habits behind muscle twitching."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: Steady) -> None:
         self.bot = bot
 
     @property
     def content(self) -> Content:
-        return self.bot.content  # type: ignore[attr-defined]
+        return self.bot.content
 
     # --- look-ups ---------------------------------------------------------------------------
 

@@ -12,10 +12,12 @@ under the asker's eyes.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import discord
 
 from bot.errors import UserFacingError
+from bot.services import steady
 from bot.tree import answer_error
 from cogs.facts import _answers
 from content import Content
@@ -64,13 +66,13 @@ class PageButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PageButton:
         return cls(match["kind"], match["subject"], match["page"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            content: Content = interaction.client.content  # type: ignore[attr-defined]
+            content = steady(interaction.client).content
             answer = build_answer(content, self.kind, self.subject)
             page = answer.page(self.page) if answer else None
             if answer is None or page is None:
@@ -79,7 +81,9 @@ class PageButton(
             if _asked_by(interaction):
                 await interaction.response.edit_message(embed=page.embed, view=view)
             else:
-                await interaction.response.send_message(embed=page.embed, view=view, ephemeral=True)
+                await interaction.response.send_message(
+                    embed=page.embed, view=view or discord.utils.MISSING, ephemeral=True
+                )
         except Exception as error:  # buttons' errors don't pass through the command tree
             await answer_error(interaction, error, f"fact page {self.kind}:{self.page}")
 

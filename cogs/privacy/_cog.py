@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import Any
 
 import discord
 from discord import Interaction, app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
+from bot.services import Steady, steady
 from bot.tree import answer_error
 
 
@@ -44,7 +46,7 @@ class PrivacyButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PrivacyButton:
         return cls(match["action"], int(match["user"]))
 
@@ -53,7 +55,7 @@ class PrivacyButton(
             if interaction.user.id != self.user_id:
                 raise UserFacingError("This button belongs to someone else's request.")
             if self.action == "delete":
-                await interaction.client.reminder_service.delete_all(self.user_id)  # type: ignore[attr-defined]
+                await steady(interaction.client).reminder_service.delete_all(self.user_id)
                 text = "🗑️ Done: everything Steady stored about you is deleted."
             else:
                 text = "Nothing was deleted."
@@ -77,14 +79,14 @@ class Privacy(
     group_name="privacy",
     group_description="See or delete what Steady stores about you",
 ):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: Steady) -> None:
         self.bot = bot
 
     @app_commands.command(
         name="export", description="Get a JSON file of everything Steady stores about you"
     )
     async def export(self, interaction: Interaction) -> None:
-        data = await self.bot.reminder_service.export(interaction.user.id)  # type: ignore[attr-defined]
+        data = await self.bot.reminder_service.export(interaction.user.id)
         await interaction.response.send_message(
             "📦 Here is everything Steady stores about you.",
             file=export_file(data, interaction.user.id),

@@ -6,6 +6,7 @@ with members' schedules.
 
 from __future__ import annotations
 
+import discord
 from discord import Interaction, app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
@@ -15,6 +16,7 @@ from bot.embeds import discord_time
 from bot.reminders.kinds import MEMBER_KINDS, label_of
 from bot.reminders.sender import QUEUED
 from bot.reminders.service import STATS_DAYS, ReminderService
+from bot.services import Steady
 from cogs.reminders import _render as render
 from storage.ledger import DeliveryState, Via
 from storage.members import DeliveryMode
@@ -27,12 +29,12 @@ KIND_CHOICES = [Choice(name=spec.label, value=spec.name) for spec in MEMBER_KIND
 class Reminders(
     commands.GroupCog, group_name="remind", group_description="Your daily habit reminders"
 ):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: Steady) -> None:
         self.bot = bot
 
     @property
     def service(self) -> ReminderService:
-        return self.bot.reminder_service  # type: ignore[attr-defined]
+        return self.bot.reminder_service
 
     @app_commands.command(
         name="timezone", description="Set your time zone, e.g. Europe/Berlin or a city like berlin"
@@ -58,7 +60,7 @@ class Reminders(
         settings = await self.service.settings(interaction.user.id)
         await interaction.response.send_message(
             f"⏰ Wake-up **{render.clock(settings.wake)}**, bedtime **{render.clock(settings.bed)}**.",
-            embed=render.list_embed(settings, views) if views else None,
+            embed=render.list_embed(settings, views) if views else discord.utils.MISSING,
             ephemeral=True,
         )
 
@@ -162,10 +164,12 @@ class Reminders(
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.send_test(interaction.user.id, kind, interaction.guild_id)
         if result.state == DeliveryState.SENT:
-            where = {
-                Via.DM: "by DM",
-                Via.FALLBACK: f"in <#{result.channel_id}> (your DMs are closed)",
-            }.get(Via(result.via), f"in <#{result.channel_id}>")
+            if result.via == Via.DM:
+                where = "by DM"
+            elif result.via == Via.FALLBACK:
+                where = f"in <#{result.channel_id}> (your DMs are closed)"
+            else:
+                where = f"in <#{result.channel_id}>"
             text = f"📨 Sent a test reminder {where}."
         elif result.state == QUEUED:
             text = "📨 Your test reminder is queued and will arrive shortly."

@@ -20,6 +20,7 @@ from bot.reminders.messages import (
     ButtonAction,
     reminder_button,
 )
+from bot.services import steady
 from bot.tree import answer_error
 
 
@@ -31,7 +32,7 @@ class ReminderButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BU
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ReminderButton:
         return cls(ButtonAction(match["action"]), int(match["delivery"]))
 
@@ -42,7 +43,7 @@ class ReminderButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BU
             await answer_error(interaction, error, f"reminder button {self.action}")
 
     async def _act(self, interaction: discord.Interaction) -> str:
-        service = interaction.client.reminder_service  # type: ignore[attr-defined]
+        service = steady(interaction.client).reminder_service
         user_id = interaction.user.id
         if self.action == ButtonAction.DONE:
             if await service.mark_done(self.delivery_id, user_id):

@@ -42,8 +42,10 @@ async def test_dev_guild_gets_the_commands_instead(
     await start_bot(DEV_GUILD_ID=str(server.guild.id))
     assert driver.stats.command_syncs == [str(server.guild.id)]
     assert FACT_COMMANDS <= {c["name"] for c in driver.world.guild_commands[server.guild.id]}
+    # The dev server's copy of the commands answers: /help lists them, to the asker only.
     reply = await driver.slash("help", user=server.member, guild=server.guild)
-    assert not reply.ephemeral or reply.text
+    assert reply.ephemeral
+    assert "`/nutrient`" in reply.text and "`/remind start`" in reply.text
 
 
 async def test_bad_token_stops_with_one_line(start_bot: StartBot) -> None:

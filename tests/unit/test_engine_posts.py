@@ -13,7 +13,6 @@ fake Discord transport that de-duplicates by nonce like Discord's ``enforce_nonc
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +41,7 @@ REMINDERS = 600
 TIPS = 601
 USER = 4242
 TIP_COUNT = len(CONTENT.all_tips())
-RETENTION = inspect.signature(Dispatcher.__init__).parameters["retention"].default
+RETENTION = Dispatcher.RETENTION
 
 
 class SimulatedCrash(BaseException):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +13,12 @@ from tests.unit.test_reminder_support import T0, FakeClock, make_rig, open_db, r
 
 USER = 42
 GUILD = 7
+
+
+def local(moment: datetime | None) -> tuple[datetime, str]:
+    """An aware instant as the member reads it: wall-clock time and the zone it is in."""
+    assert moment is not None and isinstance(moment.tzinfo, ZoneInfo), moment
+    return moment.replace(tzinfo=None), moment.tzinfo.key
 
 
 @pytest.fixture
@@ -39,8 +46,9 @@ async def test_start_with_zone_option_sets_it(rig):
     view = await rig.service.start(USER, GUILD, "sleep", zone_text="new york")
     assert view.zone == "America/New_York"
     assert (await rig.service.settings(USER)).timezone == "America/New_York"
-    # 06:00 New York; wind-down at 22:30 local tonight.
-    assert view.next_fire == datetime(2024, 6, 3, 22, 30, tzinfo=view.next_fire.tzinfo)
+    # 06:00 New York; wind-down at 22:30 local tonight (02:30 UTC), shown in New York time.
+    assert view.next_fire == datetime(2024, 6, 4, 2, 30, tzinfo=UTC)
+    assert local(view.next_fire) == (datetime(2024, 6, 3, 22, 30), "America/New_York")
 
 
 async def test_start_derives_times_and_next_fire_in_member_zone(rig):
@@ -49,7 +57,7 @@ async def test_start_derives_times_and_next_fire_in_member_zone(rig):
     assert view.times == [time(h) for h in (8, 10, 12, 14, 16, 18, 20, 22)]
     assert view.next_fire is not None
     assert view.next_fire.utcoffset() == timedelta(hours=2)
-    assert view.next_fire.replace(tzinfo=None) == datetime(2024, 6, 3, 14, 0)  # now is 12:00
+    assert local(view.next_fire) == (datetime(2024, 6, 3, 14, 0), "Europe/Berlin")  # now is 12:00
 
 
 async def test_custom_time_and_every(rig):
@@ -107,7 +115,7 @@ async def test_schedule_change_moves_derived_times_keeps_custom(rig):
     await rig.service.set_schedule(USER, "6:00", "1:00")  # bed after midnight
     views = {v.kind: v for v in await rig.service.list_subscriptions(USER)}
     assert views["sleep"].times == [time(0, 30)]
-    assert views["sleep"].next_fire.replace(tzinfo=None) == datetime(2024, 6, 4, 0, 30)
+    assert local(views["sleep"].next_fire) == (datetime(2024, 6, 4, 0, 30), "Europe/Berlin")
     assert views["caffeine"].times == [time(13)]
 
 
@@ -134,15 +142,15 @@ async def test_pause_moves_fires_past_the_pause_and_resume_restores(rig):
     await rig.service.set_timezone(USER, "berlin")
     await rig.service.start(USER, GUILD, "sleep")
     until = await rig.service.pause(USER, 3)
-    assert until.replace(tzinfo=None) == datetime(2024, 6, 6, 12, 0)
+    assert local(until) == (datetime(2024, 6, 6, 12, 0), "Europe/Berlin")
     (view,) = await rig.service.list_subscriptions(USER)
-    assert view.next_fire.replace(tzinfo=None) == datetime(2024, 6, 6, 22, 30)
+    assert local(view.next_fire) == (datetime(2024, 6, 6, 22, 30), "Europe/Berlin")
     # Starting another kind while paused also waits for the pause to end.
     hydration = await rig.service.start(USER, GUILD, "hydration")
-    assert hydration.next_fire.replace(tzinfo=None) == datetime(2024, 6, 6, 14, 0)
+    assert local(hydration.next_fire) == (datetime(2024, 6, 6, 14, 0), "Europe/Berlin")
     await rig.service.resume(USER)
     views = {v.kind: v for v in await rig.service.list_subscriptions(USER)}
-    assert views["sleep"].next_fire.replace(tzinfo=None) == datetime(2024, 6, 3, 22, 30)
+    assert local(views["sleep"].next_fire) == (datetime(2024, 6, 3, 22, 30), "Europe/Berlin")
     assert (await rig.service.settings(USER)).paused_until is None
 
 

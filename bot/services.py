@@ -1,0 +1,40 @@
+"""What cogs and buttons use of the bot, as a type.
+
+Cogs are handed the bot (:class:`~bot.app.SteadyBot`; strict fakes in the cog tests) and
+buttons reach it through ``interaction.client``, which discord.py types as a plain
+``discord.Client``. Both see it as :class:`Steady`: the content and the services, nothing of
+the bot's internals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from discord import app_commands
+
+    from bot.reminders.service import ReminderService
+    from bot.server_config import ServerConfig
+    from content import Content
+
+
+@runtime_checkable
+class Steady(Protocol):
+    @property
+    def content(self) -> Content: ...
+
+    @property
+    def reminder_service(self) -> ReminderService: ...
+
+    @property
+    def server_config(self) -> ServerConfig: ...
+
+    @property
+    def tree(self) -> app_commands.CommandTree[Any]: ...
+
+
+def steady(client: object) -> Steady:
+    """``interaction.client`` as the bot the cogs know (``TypeError`` for anything else)."""
+    if not isinstance(client, Steady):
+        raise TypeError(f"{type(client).__name__} is not Steady's bot")
+    return client
