@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zoneinfo
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import cache
 
@@ -224,7 +225,9 @@ async def delete_everything(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/reminders")
 
 
-def _form(form_id: str, default_field: str, action: Action):
+def _form(
+    form_id: str, default_field: str, action: Action
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     return form_action(form_id, default_field, action, reminders_page, lambda r: "/reminders")
 
 

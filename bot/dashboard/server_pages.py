@@ -12,6 +12,7 @@ edited in the form, from another server or of no channel at all, is refused the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +28,7 @@ from bot.dashboard.forms import Action, FieldError, blamed, field, form_action
 from bot.errors import UserFacingError
 from bot.reminders.timeparse import parse_time
 from bot.reminders.zones import resolve_zone
-from bot.server_config import check_can_manage
+from bot.server_config import ChannelAccess, check_can_manage
 from cogs.config._cog import describe_channel
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ async def server(request: web.Request) -> web.StreamResponse:
 # --- actions: each one ServerConfig call ----------------------------------------------------
 
 
-def _channel(request: web.Request, guild_id: int, form: dict[str, str]):
+def _channel(request: web.Request, guild_id: int, form: dict[str, str]) -> ChannelAccess:
     raw = field(form, "channel")
     if not raw.isdigit() or len(raw) > 20:
         raise FieldError("channel", "Pick a text channel.")
@@ -158,7 +159,9 @@ async def daily_tip(request: web.Request, user_id: int, form: dict[str, str]) ->
     return f"A daily tip will be posted at {tip.time:%H:%M} ({tip.zone})."
 
 
-def _form(form_id: str, default_field: str, action: Action):
+def _form(
+    form_id: str, default_field: str, action: Action
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     return form_action(
         form_id,
         default_field,
