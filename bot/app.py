@@ -18,6 +18,7 @@ from bot.health import HealthServer
 from bot.reminders.discord_transport import DiscordPyTransport
 from bot.reminders.engine import ReminderEngine
 from bot.reminders.service import ReminderService
+from bot.reminders.shared_pacing import pacer_for
 from bot.server_config import ServerConfig
 from bot.settings import Settings
 from bot.shards import process_owns_guild
@@ -69,7 +70,8 @@ class SteadyBot(commands.Bot):
             db,
             content,
             DiscordPyTransport(self.http),
-            rate=settings.send_rate_per_s,
+            # One schedule for every process of the token when they share PostgreSQL.
+            pacer=pacer_for(db, settings.send_rate_per_s),
             workers=settings.send_workers,
         )
         self.health: HealthServer | None = None
