@@ -153,7 +153,7 @@ def test_a_broad_name_shows_which_form_the_figures_are_for() -> None:
     assert apricot.title == "Apricots, dried"
     assert "dried apricots" in apricot.description and "Fresh apricots" in apricot.description
     milk = answers.food_answer(CONTENT, CONTENT.food("milk-2")).pages[0].embed
-    assert "US, fortified" in milk.title and "may not be fortified" in milk.description
+    assert "US, fortified" in milk.title and "check the label" in milk.description
 
 
 # --- /compare states no article-only claim as fact -----------------------------------------
