@@ -15,10 +15,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from authlib.integrations.httpx_client._compat import httpx2
 
 from bot.dashboard.sessions import PartialGuild, Session
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import zoneinfo
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import cache
 
@@ -20,6 +19,7 @@ from markupsafe import Markup, escape
 
 from bot.dashboard import chart
 from bot.dashboard.app import (
+    Handler,
     dashboard_of,
     form_of,
     login_required,
@@ -225,9 +225,7 @@ async def delete_everything(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/reminders")
 
 
-def _form(
-    form_id: str, default_field: str, action: Action
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _form(form_id: str, default_field: str, action: Action) -> Handler:
     return form_action(form_id, default_field, action, reminders_page, lambda r: "/reminders")
 
 

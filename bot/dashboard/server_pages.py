@@ -12,12 +12,12 @@ edited in the form, from another server or of no channel at all, is refused the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from bot.dashboard.app import (
+    Handler,
     dashboard_of,
     login_required,
     managed_guilds,
@@ -159,9 +159,7 @@ async def daily_tip(request: web.Request, user_id: int, form: dict[str, str]) ->
     return f"A daily tip will be posted at {tip.time:%H:%M} ({tip.zone})."
 
 
-def _form(
-    form_id: str, default_field: str, action: Action
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _form(form_id: str, default_field: str, action: Action) -> Handler:
     return form_action(
         form_id,
         default_field,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from bot.server_config import ChannelAccess
 from tests.dashboard.rig import csrf_of, log_in
 from tests.emulator import Driver
 from tests.emulator import permissions as perms
@@ -172,3 +175,53 @@ async def test_server_delivery_needs_a_reminder_channel_first(
     form["csrf"] = await csrf_of(client)
     assert (await client.post("/settings/delivery", data=form, allow_redirects=False)).status == 303
     assert (await service.settings(alice.id)).delivery == "server"
+
+
+LABEL_FOR = re.compile(r'<label for="([^"]+)"')
+CONTROL = re.compile(r"<(input|select)\b([^>]*)>")
+
+
+def unlabelled_controls(html: str) -> list[str]:
+    """Form controls a screen reader or keyboard user could not name (hidden ones aside)."""
+    labelled = set(LABEL_FOR.findall(html))
+    missing = []
+    for _tag, attrs in CONTROL.findall(html):
+        if 'type="hidden"' in attrs or 'type="radio"' in attrs:  # radios sit inside a label
+            continue
+        control_id = re.search(r'id="([^"]+)"', attrs)
+        if control_id is None or control_id.group(1) not in labelled:
+            missing.append(attrs.strip()[:80])
+    return missing
+
+
+async def test_every_page_is_small_labelled_and_free_of_inline_code(
+    client, emulator, driver, alice, place
+):
+    driver.channel(place, "general")
+    await log_in(client, emulator, alice)
+    for path in ("/reminders", "/history", "/privacy", "/servers", f"/servers/{place.id}"):
+        html = await (await client.get(path)).text()
+        assert unlabelled_controls(html) == [], path
+        assert len(html.encode()) < 100_000, path
+        assert "<script" not in html and "style=" not in html, path
+
+
+async def test_hostile_server_input_is_refused_and_escaped(
+    client, emulator, driver, alice, server_config
+):
+    guild = driver.add_guild("<img src=x onerror=alert(1)>", owner=alice)
+    general = driver.channel(guild, "general")
+    general.name = "<b>general</b>"
+    await log_in(client, emulator, alice)
+    html = await (await client.get(f"/servers/{guild.id}")).text()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<b>general</b>" not in html
+    for form in (
+        {"channel": str(general.id), "time": "9" * 101, "zone": "UTC"},
+        {"channel": str(general.id), "time": "9am", "zone": "<script>alert(1)</script>"},
+        {"channel": str(general.id), "time": "９:００\u0000", "zone": "UTC"},
+    ):
+        response = await submit(client, guild.id, "daily-tip", form)
+        text = await response.text()
+        assert response.status == 400 and "<script>alert" not in text
+    assert (await server_config.settings(guild.id, ChannelAccess)).daily_tip is None
