@@ -23,7 +23,7 @@ PAGES = ("/reminders", "/history")
 @dataclass
 class DashboardLoad:
     browsers: list[DashboardBrowser]
-    think: float = 0.5
+    think: float = 1.0
     page_ms: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
