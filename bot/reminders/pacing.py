@@ -74,15 +74,23 @@ class SlotPacer:
                 if now < self._blocked_until - _EPSILON:
                     await self._sleep(self._blocked_until - now)
                     continue
-                slot = self._next
-                if slot is None or slot < now - self.burst * self.interval:
-                    # Idle, or further behind than we may catch up: restart the schedule
-                    # here rather than send a burst.
-                    slot = now
+                slot = await self._earliest_slot(now)
                 if slot <= now + _EPSILON:
-                    self._next = slot + self.interval
+                    self._take(slot)
                     return
                 await self._sleep(slot - now)
+
+    async def _earliest_slot(self, now: float) -> float:
+        """The next slot this process may use (a subclass may draw it from elsewhere)."""
+        slot = self._next
+        if slot is None or slot < now - self.burst * self.interval:
+            # Idle, or further behind than we may catch up: restart the schedule here
+            # rather than send a burst.
+            slot = now
+        return slot
+
+    def _take(self, slot: float) -> None:
+        self._next = slot + self.interval
 
     def block_for(self, seconds: float) -> None:
         """Hand out nothing for ``seconds`` (Discord reported a global rate limit), then

@@ -31,7 +31,6 @@ from storage.database import Database
 
 log = logging.getLogger(__name__)
 
-_EPSILON = 1e-6
 Reserve = Callable[[Database, int, float], Awaitable[tuple[float, float]]]
 Hold = Callable[[Database, float], Awaitable[None]]
 
@@ -61,26 +60,17 @@ class SharedSlotPacer(SlotPacer):
         self._degraded = False
         self._last_given = float("-inf")
 
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = self._clock()
-                if now < self._blocked_until - _EPSILON:
-                    await self._sleep(self._blocked_until - now)
-                    continue
-                if not self._slots:
-                    await self._refill()
-                    continue
-                slot = self._slots[0]
-                if slot < now - self.interval:
-                    # Missed by more than one interval (a stall): using it now would crowd
-                    # the next process's slot. Let it lapse.
-                    self._slots.popleft()
-                    continue
-                if slot <= now + _EPSILON:
-                    self._last_given = self._slots.popleft()
-                    return
-                await self._sleep(slot - now)
+    async def _earliest_slot(self, now: float) -> float:
+        while self._slots and self._slots[0] < now - self.interval:
+            # Missed by more than one interval (a stall): using it now would crowd the next
+            # process's slot. Let it lapse.
+            self._slots.popleft()
+        if not self._slots:
+            await self._refill()
+        return self._slots[0]
+
+    def _take(self, slot: float) -> None:
+        self._last_given = self._slots.popleft()
 
     async def _refill(self) -> None:
         before = self._clock()
