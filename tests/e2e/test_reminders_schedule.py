@@ -50,10 +50,11 @@ async def test_a_time_skipped_by_spring_forward_fires_once_when_the_clocks_jump(
     """New York, Sunday 8 March 2026: at 02:00 EST the clocks jump to 03:00 EDT, so 02:30
     does not exist. A member with a stretching reminder at 2:30am gets it once, at 03:00 EDT
     (07:00 UTC), and nothing more that morning (e.g. not again at 03:30 EDT). The bot's clock
-    starts at 01:45 EST and runs 300× fast.
+    starts at 01:20 EST and runs 300× fast: 8 real seconds to start the bot and subscribe
+    before the jump, room enough on a busy machine.
     """
     jump = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
-    _, clock = await start_bot_at(start_bot, jump - timedelta(minutes=15), speed=300)
+    _, clock = await start_bot_at(start_bot, jump - timedelta(minutes=40), speed=300)
     member = server.member
     reply = await driver.slash(
         "remind start", user=member, kind="stretching", time="2:30am", zone="new york"
@@ -71,10 +72,11 @@ async def test_a_time_repeated_by_fall_back_fires_once(
     """New York, Sunday 1 November 2026: at 02:00 EDT the clocks go back to 01:00 EST, so
     01:30 happens twice (05:30 and 06:30 UTC). A member with a stretching reminder at 1:30am
     gets exactly one, at the first 01:30, and not a second an hour later. The bot's clock
-    starts at 01:10 EDT and runs 600× fast.
+    starts at 00:30 EDT and runs 600× fast: 6 real seconds to start the bot and subscribe
+    before the first 01:30, room enough on a busy machine.
     """
     first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
-    _, clock = await start_bot_at(start_bot, first - timedelta(minutes=20), speed=600)
+    _, clock = await start_bot_at(start_bot, first - timedelta(minutes=60), speed=600)
     member = server.member
     reply = await driver.slash(
         "remind start", user=member, kind="stretching", time="1:30am", zone="America/New_York"
