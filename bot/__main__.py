@@ -15,6 +15,7 @@ from bot.errors import StartupError
 from bot.logs import configure_logging
 from bot.settings import load_settings
 from bot.sharded_bot import make_bot
+from bot.shards import gateway_refusal
 from content import load_content
 from storage.database import Database
 
@@ -69,6 +70,8 @@ async def run() -> None:
             ) from None
         except discord.HTTPException as error:
             raise StartupError(startup_refusal(error, settings.dev_guild_id)) from None
+        except discord.ConnectionClosed as error:  # a close code discord.py does not retry
+            raise StartupError(gateway_refusal(error.code, plan)) from None
     finally:
         await db.close()
     log.info("Steady stopped cleanly")

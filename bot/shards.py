@@ -179,6 +179,19 @@ class IdentifyPacer:
         return waited
 
 
+def gateway_refusal(code: int | None, plan: ShardPlan | None) -> str:
+    """One line for a gateway close that ends the bot, for the shard-related ones in words."""
+    if code == 4011:
+        now = f"SHARD_COUNT is {plan.count}" if plan else "SHARD_COUNT is not set"
+        return (
+            f"Discord requires more shards for this many servers (4011 Sharding required; {now}): "
+            "set SHARD_COUNT to at least the 'shards' GET /gateway/bot recommends."
+        )
+    if code == 4010:
+        return "Discord refused the shard (4010 Invalid shard): check SHARD_COUNT and SHARD_IDS."
+    return f"Discord closed the gateway connection with code {code}."
+
+
 def process_owns_guild(client: discord.Client, guild_id: int) -> bool:
     """Whether ``guild_id``'s events come to this process (always, when not sharded)."""
     shard_ids = getattr(client, "shard_ids", None)  # only AutoShardedClient has it

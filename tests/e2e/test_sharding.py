@@ -57,6 +57,20 @@ async def test_shard_ids_outside_the_count_stop_with_one_line(start_bot: StartBo
     assert "SHARD_IDS" in line and "outside SHARD_COUNT=2" in line
 
 
+async def test_too_many_servers_for_one_connection_stop_with_one_line(
+    driver: Driver, start_bot: StartBot
+) -> None:
+    """Discord closes the gateway with 4011 when a shard would hold too many servers."""
+    driver.emulator.gateway.max_guilds_per_shard = 1
+    driver.add_guild("A", shard=(0, 2))
+    driver.add_guild("B", shard=(0, 2))
+    process = await start_bot(wait_ready=False)
+    assert await process.wait() == 2
+    assert "Traceback" not in process.output
+    [line] = [line for line in process.lines if "cannot start" in line]
+    assert "4011 Sharding required; SHARD_COUNT is not set" in line
+
+
 async def test_part_of_the_shards_on_sqlite_is_refused(start_bot: StartBot) -> None:
     process = await start_bot(SHARD_COUNT="2", SHARD_IDS="1", wait_ready=False)
     assert await process.wait() == 2

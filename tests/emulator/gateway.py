@@ -292,7 +292,8 @@ class Gateway:
         """``shards`` of ``GET /gateway/bot``."""
         if self.recommended_shards is not None:
             return self.recommended_shards
-        return max(1, -(-guild_count // 1000))
+        # Discord advises one shard per 1,000 servers; never fewer than it would require.
+        return max(1, -(-guild_count // 1000), -(-guild_count // self.max_guilds_per_shard))
 
     async def _resume(self, connection: Connection, d: dict[str, Any]) -> None:
         session = self.sessions.get(d.get("session_id") or "")

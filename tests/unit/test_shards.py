@@ -16,6 +16,7 @@ from bot.shards import (
     IdentifyPacer,
     LocalIdentifySlots,
     ShardPlan,
+    gateway_refusal,
     parse_shard_ids,
     process_owns_guild,
     shard_of,
@@ -200,3 +201,10 @@ async def test_reconcile_keeps_servers_of_shards_this_process_does_not_own(tmp_p
         assert await guild_settings.reminder_channel(db, ON_SHARD_1) == 600  # another's: kept
     finally:
         await db.close()
+
+
+def test_gateway_refusals_say_which_setting_to_change() -> None:
+    plan = ShardPlan(2, (0, 1))
+    assert "4011 Sharding required; SHARD_COUNT is 2" in gateway_refusal(4011, plan)
+    assert "check SHARD_COUNT and SHARD_IDS" in gateway_refusal(4010, plan)
+    assert gateway_refusal(4004, None) == "Discord closed the gateway connection with code 4004."
