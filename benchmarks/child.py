@@ -46,7 +46,7 @@ def emit(kind: str, payload: Any) -> None:
 
 def run_child(
     design: str,
-    db_path: Path,
+    db_path: Path | str,
     seed_ts: int,
     on_progress: Callable[[int, int], None] | None = None,
     extra_args: list[str] | None = None,
@@ -85,7 +85,9 @@ def run_child(
 
 
 def main(argv: list[str]) -> int:
-    design, db_path, seed_ts = argv[0], Path(argv[1]), int(argv[2])
+    # A SQLite file's path, or a postgresql:// URL (kept a string: Path would fold its "//").
+    design, seed_ts = argv[0], int(argv[2])
+    db_path: Path | str = argv[1] if "://" in argv[1] else Path(argv[1])
     import asyncio
 
     if design == "engine":

@@ -90,7 +90,9 @@ def next_fire_rate(rows: list[tuple[str, str, int]], seconds: float) -> float:
             return done / elapsed
 
 
-async def measure_engine(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, Any]:
+async def measure_engine(db_path: Path | str, seed_ts: int, emit: Emit) -> dict[str, Any]:
+    """``db_path``: a SQLite file, or a ``postgresql://`` URL (the ``pg.*`` figures)."""
+    url = db_path if isinstance(db_path, str) else f"sqlite:///{db_path}"
     content = load_content()
     pinned = datetime.fromtimestamp(seed_ts, UTC)
 
@@ -107,7 +109,7 @@ async def measure_engine(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, A
 
     # --- start to ready: open the database holding N rows, build, start -----------------
     started = time.perf_counter()
-    db = await Database.open(f"sqlite:///{db_path}")
+    db = await Database.open(url)
     await db.migrate()
     engine = ReminderEngine(db, content, transport, clock=clock, waker=waker)
     waker.bind(engine.dispatcher.on_wake)

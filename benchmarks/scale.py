@@ -33,6 +33,8 @@ from rich.table import Table
 
 from benchmarks.child import run_child
 from benchmarks.delivery import measure_delivery
+from benchmarks.failover import measure_failover
+from benchmarks.pg_figures import measure_postgres
 from benchmarks.seed import fill
 
 # (json key, goal text, check) — check is None for "report".
@@ -63,6 +65,25 @@ GOALS: dict[str, tuple[str, Any]] = {
     "ratio.start_to_ready": ("≥ 20", lambda v: v >= 20),
     "ratio.rss": ("≥ 20", lambda v: v >= 20),
     "ratio.rss_net": ("report (above the import baseline)", None),
+    "pg.fill_s": ("report", None),
+    "pg.copy_s": ("report (migrate-db)", None),
+    "pg.copy_rows_per_s": ("report", None),
+    "pg.start_to_ready_s": ("< 2 s", lambda v: v < 2),
+    "pg.rss_mb": ("< 150 MB (each process)", lambda v: v < 150),
+    "pg.idle_wakeup_ms": ("report", None),
+    "pg.due": ("—", None),
+    "pg.claim_per_s": ("≥ 5,000", lambda v: v >= 5000),
+    "pg.claimed_twice": ("= 0", lambda v: v == 0),
+    "multi.processes": ("—", None),
+    "multi.lost": ("= 0", lambda v: v == 0),
+    "multi.duplicated": ("= 0", lambda v: v == 0),
+    "multi.rate_ratio": ("≥ 0.95", lambda v: v >= 0.95),
+    "multi.rate_limited_share": ("≤ 0.001", lambda v: v <= 0.001),
+    "multi.lateness_adjusted_p99_s": ("< 1 s", lambda v: v < 1),
+    "failover.orphaned": ("—", None),
+    "failover.lost": ("= 0", lambda v: v == 0),
+    "failover.duplicated": ("= 0", lambda v: v == 0),
+    "failover.takeover_s": ("≤ lease + 5 s (35 s)", lambda v: v <= 35),
 }
 
 FIGURE_KEYS = ("start_to_ready_s", "rss_mb", "idle_wakeup_ms", "next_fire_per_s")
@@ -92,6 +113,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=6.0,
         help="seconds from starting the bot to the burst's due instant (it is ready in ~1 s)",
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        metavar="postgresql://…",
+        help="an empty PostgreSQL database: adds the pg.* figures (it is filled with N rows)",
+    )
+    parser.add_argument("--processes", type=int, default=1, metavar="P", help="for pg.*")
+    parser.add_argument(
+        "--pg-due",
+        type=int,
+        default=50_000,
+        metavar="D",
+        help="rows due at once for pg.claim_per_s",
+    )
+    parser.add_argument(
+        "--pg-only", action="store_true", help="with --database: only the pg.* figures"
+    )
+    parser.add_argument(
+        "--no-failover",
+        action="store_true",
+        help="with --database and P > 1: skip the multi.*/failover.* run (P bots, M due)",
     )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here")
@@ -161,6 +204,8 @@ def table(figures: dict[str, dict[str, Any]], options: argparse.Namespace) -> Ta
     result.add_column("", justify="center")
     for key, (goal, check) in GOALS.items():
         value = flat.get(key)
+        if key not in flat:
+            continue  # a part that was not run (--pg-only, or no --database)
         mark = "" if check is None or value is None else ("✓" if check(value) else "✗")
         result.add_row(key, fmt(value), goal, mark)
     return result
@@ -188,6 +233,38 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
                 task = progress.add_task(description, total=total)
                 return lambda done, all_: progress.update(task, completed=done, total=all_)
 
+            tasks: dict[str, Any] = {}
+
+            def report(label: str, done: int, total: int) -> None:
+                if label not in tasks:
+                    tasks[label] = progress.add_task(label, total=total)
+                progress.update(tasks[label], completed=done, total=total)
+
+            if options.database:
+                figures["pg"] = measure_postgres(
+                    options.database,
+                    n,
+                    min(options.pg_due, n),
+                    options.processes,
+                    workdir,
+                    bar,
+                )
+                if options.processes > 1 and not options.no_failover:
+                    figures.update(
+                        asyncio.run(
+                            measure_failover(
+                                options.database,
+                                options.burst,
+                                r,
+                                options.processes,
+                                workdir,
+                                report=report,
+                            )
+                        )
+                    )
+            if options.pg_only:
+                return figures
+
             # 1. fill N
             seed_n = int(time.time())
             started = time.perf_counter()
@@ -213,12 +290,6 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
             )
 
             # 4. delivery
-            tasks: dict[str, Any] = {}
-
-            def report(label: str, done: int, total: int) -> None:
-                if label not in tasks:
-                    tasks[label] = progress.add_task(label, total=total)
-                progress.update(tasks[label], completed=done, total=total)
 
             delivery = asyncio.run(
                 measure_delivery(
@@ -266,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             "burst": options.burst,
             "naive_subscriptions": options.naive_subscriptions,
             "limit": options.limit,
+            "processes": options.processes if options.database else None,
         },
         "machine": host,
         "elapsed_s": time.perf_counter() - started,

@@ -80,6 +80,10 @@ async def run() -> None:
 def main() -> int:
     # Until the settings are read (and LOG_LEVEL checked), log at INFO so early problems show.
     configure_logging("INFO")
+    if sys.argv[1:2] == ["migrate-db"]:
+        from bot import migrate_db
+
+        return migrate_db.main(sys.argv[2:])
     try:
         asyncio.run(run())
     except StartupError as error:

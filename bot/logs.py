@@ -48,3 +48,6 @@ def configure_logging(
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     # The dashboard's OAuth2 client logs every request URL at INFO; those are not news.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    # While PostgreSQL restarts, asyncpg's pool logs a traceback per reconnect attempt; the
+    # bot says it once in its own words ("database unavailable …").
+    logging.getLogger("asyncpg").setLevel(logging.ERROR)

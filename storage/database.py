@@ -143,6 +143,13 @@ class Database(ABC):
         )
 
 
+def skip_locked(tx: Queries) -> str:
+    """Appended to a claiming ``SELECT``: on PostgreSQL, rows another process is claiming right
+    now are skipped rather than waited for (and never claimed twice). SQLite has one writer
+    at a time (``BEGIN IMMEDIATE``), so there is nothing to skip."""
+    return " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+
+
 @dataclass(frozen=True)
 class Migration:
     number: int

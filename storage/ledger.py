@@ -5,15 +5,26 @@ advances its subscription, marked ``sending`` right before each request to Disco
 ``sent``/``failed``/… after. The row's ``nonce`` is both the occurrence key (unique) and the
 Discord message nonce, so a resend after a crash between send and record is deduplicated
 by Discord (``enforce_nonce``) instead of creating a second message.
+
+Several processes on one database: each claimed row names its owner (``claimed_by``, a
+:class:`Claimant`) and how long the claim holds (``lease_until``). The owner renews the lease
+of what it still holds (:func:`renew`); a row whose lease lapsed belongs to a process that
+died and is taken over by whichever process looks first (:func:`take_over`, ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL), then sent with the same nonce. Only the owner may mark a row
+``sending`` (:func:`mark_sending`), so a process that was merely slow and lost its claim
+does not send it too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from storage.database import Database, Queries
+from storage.database import Database, Queries, skip_locked
 
 
 class DeliveryState(StrEnum):
@@ -68,7 +79,7 @@ class Reason(StrEnum):
 _COLUMNS = (
     "id, nonce, source, subscription_id, scheduled_at, kind, user_id, guild_id, state, "
     "channel_id, message_id, via, attempts, error, outcome, outcome_at, claimed_at, "
-    "updated_at, sent_at"
+    "updated_at, sent_at, claimed_by, lease_until"
 )
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -99,6 +110,27 @@ def nonce_for_test_send(user_id: int, at: int) -> str:
     return f"t{base36(user_id)}.{base36(at)}"
 
 
+def _process_name() -> str:
+    # Host and pid say which process it was in the logs; the random tail keeps a restarted
+    # process (same pid in a fresh container) from inheriting its predecessor's claims.
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """One bot process as the owner of claims, and how long its claims hold unrenewed.
+
+    ``lease_s`` bounds how long the occurrences of a process killed with -9 wait before
+    another process sends them; the owner renews its leases every third of it.
+    """
+
+    name: str = field(default_factory=_process_name)
+    lease_s: int = 30
+
+    def lease_until(self, now: int) -> int:
+        return now + self.lease_s
+
+
 @dataclass(frozen=True)
 class Delivery:
     id: int
@@ -120,6 +152,8 @@ class Delivery:
     claimed_at: int = 0
     updated_at: int = 0
     sent_at: int | None = None
+    claimed_by: str | None = None
+    lease_until: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,80 +173,179 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(*row)
 
 
-async def insert(tx: Queries, new: NewDelivery, now: int) -> Delivery | None:
-    """Insert an occurrence; None if that occurrence (nonce) was already recorded.
+_INSERT = (
+    "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
+    "guild_id, state, error, claimed_at, updated_at, claimed_by, lease_until) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nonce) DO NOTHING"
+)
 
-    Takes ``tx`` because it may run inside the caller's transaction.
-    """
-    row = await tx.fetchone(
-        "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
-        "guild_id, state, error, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        f"ON CONFLICT (nonce) DO NOTHING RETURNING {_COLUMNS}",
-        (
-            new.nonce,
-            new.source,
-            new.subscription_id,
-            new.scheduled_at,
-            new.kind,
-            new.user_id,
-            new.guild_id,
-            new.state,
-            new.error,
-            now,
-            now,
-        ),
+
+def _insert_values(new: NewDelivery, now: int, claimant: Claimant) -> tuple[object, ...]:
+    return (
+        new.nonce,
+        new.source,
+        new.subscription_id,
+        new.scheduled_at,
+        new.kind,
+        new.user_id,
+        new.guild_id,
+        new.state,
+        new.error,
+        now,
+        now,
+        claimant.name,
+        claimant.lease_until(now),
     )
+
+
+async def insert(tx: Queries, new: NewDelivery, now: int, claimant: Claimant) -> Delivery | None:
+    """Insert an occurrence owned by ``claimant``; None if that occurrence (nonce) was
+    already recorded. Takes ``tx`` because it may run inside the caller's transaction."""
+    row = await tx.fetchone(f"{_INSERT} RETURNING {_COLUMNS}", _insert_values(new, now, claimant))
     return _delivery(row) if row else None
 
 
-async def insert_many_final(tx: Queries, rows: list[NewDelivery], now: int) -> None:
+async def insert_many_final(
+    tx: Queries, rows: list[NewDelivery], now: int, claimant: Claimant
+) -> None:
     """Insert occurrences in one ``executemany`` inside the caller's transaction; an
     occurrence already recorded (same nonce) is left as it is."""
-    await tx.executemany(
-        "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
-        "guild_id, state, error, claimed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (nonce) DO NOTHING",
-        [
+    await tx.executemany(_INSERT, [_insert_values(r, now, claimant) for r in rows])
+
+
+async def insert_claims(
+    tx: Queries, rows: list[NewDelivery], now: int, claimant: Claimant
+) -> list[Delivery]:
+    """Record a batch of occurrences (claimed and missed) inside the claim's transaction;
+    returns the ``claimed`` ones this call inserted, earliest first. An occurrence already
+    recorded (same nonce) is left as it is and not returned, so it is never queued twice.
+
+    PostgreSQL: one ``INSERT … SELECT FROM unnest(arrays) … RETURNING``, a single round trip
+    and plan for the batch. SQLite (in-process, no round trips): ``executemany``, then the
+    rows read back by nonce.
+    """
+    if not rows:
+        return []
+    if tx.dialect == "postgresql":
+        found = await tx.fetchall(
+            "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, "
+            "user_id, guild_id, state, error, claimed_at, updated_at, claimed_by, lease_until) "
+            "SELECT n, src, sub, sched, k, u, g, st, e, ?10, ?10, ?11, ?12 FROM unnest("
+            "?1::text[], ?2::text[], ?3::bigint[], ?4::bigint[], ?5::text[], ?6::bigint[], "
+            "?7::bigint[], ?8::text[], ?9::text[]) AS t(n, src, sub, sched, k, u, g, st, e) "
+            f"ON CONFLICT (nonce) DO NOTHING RETURNING {_COLUMNS}",
             (
-                r.nonce,
-                r.source,
-                r.subscription_id,
-                r.scheduled_at,
-                r.kind,
-                r.user_id,
-                r.guild_id,
-                r.state,
-                r.error,
+                [r.nonce for r in rows],
+                [r.source for r in rows],
+                [r.subscription_id for r in rows],
+                [r.scheduled_at for r in rows],
+                [r.kind for r in rows],
+                [r.user_id for r in rows],
+                [r.guild_id for r in rows],
+                [r.state for r in rows],
+                [r.error for r in rows],
                 now,
-                now,
-            )
-            for r in rows
-        ],
-    )
+                claimant.name,
+                claimant.lease_until(now),
+            ),
+        )
+        claimed = [_delivery(row) for row in found if row["state"] == "claimed"]
+        return sorted(claimed, key=lambda d: (d.scheduled_at, d.id))
+    await insert_many_final(tx, rows, now, claimant)
+    return await claimed_by_nonce(tx, [r.nonce for r in rows if r.state == "claimed"], claimant)
 
 
-async def claimed_by_nonce(tx: Queries, nonces: list[str]) -> list[Delivery]:
-    """The ``claimed`` rows for these occurrence keys, earliest first (caller's transaction).
+async def claimed_by_nonce(tx: Queries, nonces: list[str], claimant: Claimant) -> list[Delivery]:
+    """The ``claimed`` rows of ``claimant`` for these occurrence keys, earliest first.
 
-    A nonce recorded earlier in another state (already sent) is not returned, so a claim
-    can never queue an occurrence twice.
+    A nonce recorded earlier in another state (already sent) or by another process is not
+    returned, so a claim can never queue an occurrence twice.
     """
     out: list[Delivery] = []
     for start in range(0, len(nonces), 500):
         chunk = nonces[start : start + 500]
         marks = ",".join("?" for _ in chunk)
         found = await tx.fetchall(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE nonce IN ({marks}) AND state = 'claimed'",
-            chunk,
+            f"SELECT {_COLUMNS} FROM deliveries WHERE nonce IN ({marks}) AND state = 'claimed' "
+            "AND claimed_by = ?",
+            [*chunk, claimant.name],
         )
         out.extend(_delivery(row) for row in found)
     out.sort(key=lambda d: (d.scheduled_at, d.id))
     return out
 
 
-async def claim_new(db: Database, new: NewDelivery, now: int) -> Delivery | None:
+async def claim_new(
+    db: Database, new: NewDelivery, now: int, claimant: Claimant
+) -> Delivery | None:
     async with db.transaction() as tx:
-        return await insert(tx, new, now)
+        return await insert(tx, new, now, claimant)
+
+
+# --- leases ------------------------------------------------------------------------------------
+
+
+async def take_over(
+    db: Database, claimant: Claimant, now: int, limit: int, *, lapsed_only: bool = True
+) -> list[Delivery]:
+    """Make ``claimant`` the owner of pending rows whose lease lapsed, earliest first.
+
+    ``lapsed_only=False`` takes every pending row: a process starting on a database nobody
+    else shares (SQLite) owns whatever the previous run left, without waiting for its leases.
+    Rows another process is taking over at the same moment are skipped (PostgreSQL).
+    """
+    lapsed = " AND (lease_until IS NULL OR lease_until < ?)" if lapsed_only else ""
+    params: list[object] = [claimant.name, claimant.lease_until(now)]
+    params += [now] if lapsed_only else []
+    async with db.transaction() as tx:
+        found = await tx.fetchall(
+            "UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN ("
+            f"SELECT id FROM deliveries WHERE state IN ('claimed', 'sending'){lapsed} "
+            f"ORDER BY scheduled_at, id LIMIT ?{skip_locked(tx)}) RETURNING {_COLUMNS}",
+            [*params, limit],
+        )
+    return sorted((_delivery(row) for row in found), key=lambda d: (d.scheduled_at, d.id))
+
+
+async def any_lapsed(db: Database, now: int) -> bool:
+    """Is there a pending row whose owner stopped renewing it (cheap, on the lease index)?"""
+    return bool(
+        await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE state IN ('claimed', 'sending') "
+            "AND (lease_until IS NULL OR lease_until < ?))",
+            (now,),
+        )
+    )
+
+
+async def earliest_lease_end(db: Database) -> int | None:
+    """When the first lease of a pending row ends (the dispatcher wakes then to look)."""
+    value = await db.fetchval(
+        "SELECT min(lease_until) FROM deliveries WHERE state IN ('claimed', 'sending')"
+    )
+    return None if value is None else int(value)
+
+
+async def renew(db: Database, claimant: Claimant, ids: list[int], now: int) -> None:
+    """Extend the leases of the rows this process still holds (queued or being sent)."""
+    until = claimant.lease_until(now)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        await db.execute(
+            f"UPDATE deliveries SET lease_until = ? WHERE claimed_by = ? AND id IN ({marks}) "
+            "AND state IN ('claimed', 'sending')",
+            [until, claimant.name, *chunk],
+        )
+
+
+async def release(db: Database, claimant: Claimant) -> int:
+    """A clean shutdown: what this process still holds is free for others at once."""
+    return await db.execute(
+        "UPDATE deliveries SET lease_until = 0 WHERE claimed_by = ? "
+        "AND state IN ('claimed', 'sending')",
+        (claimant.name,),
+    )
 
 
 async def get(db: Database, delivery_id: int) -> Delivery | None:
@@ -230,13 +363,21 @@ async def pending(db: Database, limit: int = 10_000) -> list[Delivery]:
     return [_delivery(row) for row in rows]
 
 
-async def mark_sending(db: Database, delivery_id: int, channel_id: int, now: int) -> None:
-    """Recorded before every request: from here on a crash means "maybe sent"."""
-    await db.execute(
+async def mark_sending(
+    db: Database, delivery_id: int, channel_id: int, now: int, claimant: Claimant
+) -> bool:
+    """Recorded before every request: from here on a crash means "maybe sent".
+
+    False if the row is no longer ``claimant``'s (another process took it over after this
+    one stalled past its lease): the caller must not send it.
+    """
+    changed = await db.execute(
         "UPDATE deliveries SET state = 'sending', channel_id = ?, attempts = attempts + 1, "
-        "updated_at = ? WHERE id = ?",
-        (channel_id, now, delivery_id),
+        "updated_at = ?, lease_until = ? WHERE id = ? AND claimed_by = ? "
+        "AND state IN ('claimed', 'sending')",
+        (channel_id, now, claimant.lease_until(now), delivery_id, claimant.name),
     )
+    return changed > 0
 
 
 async def mark_sent(
@@ -254,8 +395,11 @@ async def mark_final(
 ) -> None:
     if state not in FINAL_STATES or state == DeliveryState.SENT:
         raise ValueError(f"not a final non-sent state: {state}")
+    # Only a pending row: a process that stalled past its lease must not overwrite the
+    # "sent" that the process which took the row over recorded meanwhile.
     await db.execute(
-        "UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+        "UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE id = ? "
+        "AND state IN ('claimed', 'sending')",
         (state, error, now, delivery_id),
     )
 

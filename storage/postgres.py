@@ -278,7 +278,7 @@ class PostgresDatabase(Database):
                     return await self._apply(conn, migrations)
                 finally:
                     await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
-        except (*_UNAVAILABLE, asyncpg.InterfaceError) as error:
+        except _UNAVAILABLE + (asyncpg.InterfaceError,) as error:
             raise StartupError(
                 f"DATABASE_URL: lost PostgreSQL at {describe_url(self.url)} while migrating: "
                 f"{error.__class__.__name__}"

@@ -15,10 +15,21 @@ Decisions read the wall clock (``clock``, injected in tests). Rules:
   subscription: only the latest missed instant is considered.
 * Backpressure: it claims only while the sender's backlog is below ``max_backlog``; the
   rest stays due in the table (earliest first), so memory stays bounded.
-* Recovery at start: ledger rows left ``claimed`` are re-queued (or ``missed`` if stale);
-  rows left ``sending`` (maybe sent) are resent with the same nonce while Discord's nonce
+* Recovery: ledger rows left ``claimed`` are re-queued (or ``missed`` if stale); rows left
+  ``sending`` (maybe sent) are resent with the same nonce while Discord's nonce
   de-duplication still covers them (``NONCE_WINDOW``), else recorded ``unconfirmed``:
-  at most once wins over at least once.
+  at most once wins over at least once. On SQLite (one process) that is everything the last
+  run left, at start. On PostgreSQL (several processes) it is whatever rows' leases lapsed —
+  their process died — checked at start and on every tick, and the dispatcher wakes when
+  the first lease ends; so a process killed with -9 has its claims sent by another after
+  at most the lease (30 s) plus a tick.
+* Leases: every tick renews the leases of what this process still holds (queued or being
+  sent), at least every third of the lease, so a long queue is never taken over while alive.
+* Changes from any process: ``poke`` (a command changed a fire time) re-plans here and, on
+  PostgreSQL, ``NOTIFY``s the others, whose dispatchers look again at once (``MAX_SLEEP``
+  stays as the safety net for a lost notification).
+* Database away (PostgreSQL restarting): a tick that cannot reach it logs one line and tries
+  again in a few seconds; nothing is lost (claims are committed or not at all).
 * Paused members never reach the dispatcher: pausing moves their ``next_fire_at`` past the
   pause, so nothing is recorded for the paused days.
 """
@@ -33,11 +44,12 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from bot.reminders.kinds import grace_for
 from bot.reminders.schedule import next_fire_ts, previous_fire_ts
 from bot.reminders.sender import Sender, utc_now
 from storage import ledger, reminders
-from storage.database import Database
+from storage.database import Database, DatabaseUnavailable
 from storage.ledger import Delivery, DeliveryState, Reason, Source
 from storage.reminders import Plan, Snooze, Subscription
 
@@ -128,6 +140,9 @@ class Dispatcher:
         self._started = False
         self._now_ts = 0
         self._up_since_ts = 0
+        self._last_renew: datetime | None = None
+        self._announcements: set[asyncio.Task[None]] = set()
+        self.claimant = sender.claimant
         sender.is_stale = self._is_stale
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -138,7 +153,9 @@ class Dispatcher:
         self.up_since = now
         self._up_since_ts = int(now.timestamp())
         self._last_tick = now
-        await self.recover()
+        await self.db.listen_due_changes(self._heard)
+        # A database only this process uses: whatever the last run left is ours now.
+        await self.recover(lapsed_only=self.db.shared)
         self._started = True
         await self.tick()
 
@@ -153,12 +170,29 @@ class Dispatcher:
             log.warning("reminder dispatcher tick still running at shutdown")
 
     def poke(self) -> None:
-        """Something changed (subscribe, snooze, schedule…): re-plan the next wake-up now."""
+        """Something changed (subscribe, snooze, schedule…): re-plan the next wake-up now,
+        here and in every other process on the same database."""
+        if not self._started:
+            return
+        self._heard()
+        if self.db.shared:
+            task = asyncio.get_running_loop().create_task(self._announce())
+            self._announcements.add(task)
+            task.add_done_callback(self._announcements.discard)
+
+    def _heard(self) -> None:
+        """Another process announced a change (or this one made it): look again now."""
         if not self._started:
             return
         self._again = True
         if self.waker is not None:
             self.waker.wake_at(self.clock())
+
+    async def _announce(self) -> None:
+        try:
+            await self.db.announce_due_change()
+        except DatabaseUnavailable:
+            pass  # the others' MAX_SLEEP wake-up finds the change instead
 
     async def on_wake(self) -> None:
         """The waker's callback."""
@@ -167,11 +201,19 @@ class Dispatcher:
 
     # --- recovery ------------------------------------------------------------------------
 
-    async def recover(self) -> int:
-        """Re-queue or settle ledger rows left ``claimed``/``sending``; returns how many re-queued."""
+    async def recover(self, *, lapsed_only: bool = True) -> int:
+        """Take over ledger rows left ``claimed``/``sending`` (only those whose lease lapsed, or
+        all), re-queue or settle them; returns how many were re-queued."""
         now_ts = int(self.clock().timestamp())
+        room = max(self.max_backlog - self.sender.backlog, 0)
         requeued = 0
-        for d in await ledger.pending(self.db):
+        taken = await ledger.take_over(
+            self.db, self.claimant, now_ts, room, lapsed_only=lapsed_only
+        )
+        if lapsed_only and taken:
+            log.info("took over %d reminder occurrences whose process stopped renewing", len(taken))
+            metrics.CLAIMS_TAKEN_OVER.inc(len(taken))
+        for d in taken:
             if d.state == DeliveryState.SENDING:
                 if now_ts - d.updated_at <= self.NONCE_WINDOW.total_seconds():
                     self.sender.submit(d)  # same nonce: Discord returns the first message
@@ -198,6 +240,15 @@ class Dispatcher:
         if requeued:
             log.info("recovered %d reminder occurrences left in flight", requeued)
         return requeued
+
+    async def _renew_leases(self, now: datetime) -> None:
+        interval = timedelta(seconds=self.claimant.lease_s / 3)
+        if self._last_renew is not None and now - self._last_renew < interval:
+            return
+        self._last_renew = now
+        held = self.sender.held_ids()
+        if held:
+            await ledger.renew(self.db, self.claimant, held, int(now.timestamp()))
 
     # --- the tick ------------------------------------------------------------------------
 
@@ -245,9 +296,12 @@ class Dispatcher:
             if self.waker is not None and self._started:
                 self.waker.wake_at(wake)
             return wake
-        except Exception:
+        except Exception as error:
             # Never let the dispatcher die: log, and try again shortly.
-            log.exception("reminder dispatcher tick failed")
+            if isinstance(error, DatabaseUnavailable):
+                log.warning("reminder dispatcher: %s; trying again shortly", error)
+            else:
+                log.exception("reminder dispatcher tick failed")
             wake = self.clock() + self.BUSY_RETRY * 5
             self.next_wake = wake
             if self.waker is not None and self._started:
@@ -273,6 +327,12 @@ class Dispatcher:
             self.up_since = now
             self._up_since_ts = int(now.timestamp())
         self._last_tick = now
+        await self._renew_leases(now)
+        self._now_ts = int(now.timestamp())
+        if self.sender.backlog < self.max_backlog and await ledger.any_lapsed(
+            self.db, self._now_ts
+        ):
+            await self.recover()
         starved = False
         while True:
             self._now_ts = int(now.timestamp())
@@ -283,7 +343,7 @@ class Dispatcher:
             if not await reminders.any_due(self.db, self._now_ts):
                 break
             subs = await reminders.claim_due(
-                self.db, self._now_ts, min(self.BATCH, room), self._plan
+                self.db, self._now_ts, min(self.BATCH, room), self._plan, self.claimant
             )
             for d in subs.claimed:
                 self.sender.submit(d)
@@ -291,7 +351,11 @@ class Dispatcher:
             snoozed = reminders.ClaimResult(claimed=[])
             if room > 0:
                 snoozed = await reminders.claim_due_snoozes(
-                    self.db, self._now_ts, min(self.BATCH, room), self._deliver_snooze
+                    self.db,
+                    self._now_ts,
+                    min(self.BATCH, room),
+                    self._deliver_snooze,
+                    self.claimant,
                 )
                 for d in snoozed.claimed:
                     self.sender.submit(d)
@@ -306,8 +370,14 @@ class Dispatcher:
         await self._maybe_prune(now)
         if starved:
             return now + self.BUSY_RETRY
-        earliest = await reminders.earliest_due(self.db)
         cap = now + self.MAX_SLEEP
+        if self.sender.backlog:  # keep renewing what we hold
+            cap = min(cap, now + timedelta(seconds=self.claimant.lease_s / 3))
+        candidates = [await reminders.earliest_due(self.db)]
+        lease_end = await ledger.earliest_lease_end(self.db)
+        if lease_end is not None:  # a lease that may lapse: its row is taken over just after
+            candidates.append(lease_end + 1)
+        earliest = min((c for c in candidates if c is not None), default=None)
         if earliest is None:
             return cap
         due = datetime.fromtimestamp(earliest, UTC)

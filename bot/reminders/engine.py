@@ -25,7 +25,8 @@ from bot.reminders.service import ReminderService
 from bot.reminders.transport import DiscordTransport
 from bot.server_config import ServerConfig
 from content import Content
-from storage.database import Database
+from storage import ledger
+from storage.database import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class ReminderEngine:
             on_change=self.dispatcher.poke,
             send_now=self.sender.submit,
             reminder_channel_for=self.server_config.reminder_channel,
+            claimant=self.sender.claimant,
         )
 
     def _poke(self) -> None:
@@ -91,6 +93,13 @@ class ReminderEngine:
         """Stop claiming, let in-flight sends finish (up to ``grace_seconds``), stop the scheduler."""
         await self.dispatcher.stop()
         await self.sender.stop(grace_seconds)
+        try:
+            # What is still queued here goes to the other processes now, not after the lease.
+            released = await ledger.release(self.db, self.sender.claimant)
+        except DatabaseUnavailable:
+            released = 0
+        if released:
+            log.info("released %d queued reminder occurrences to the other processes", released)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler applies the shutdown on the next loop turn

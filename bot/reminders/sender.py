@@ -38,8 +38,8 @@ from bot.reminders.transport import (
     UnknownChannel,
 )
 from storage import ledger, members, reminders
-from storage.database import Database
-from storage.ledger import Delivery, DeliveryState, Reason, Source, Via
+from storage.database import Database, DatabaseUnavailable
+from storage.ledger import Claimant, Delivery, DeliveryState, Reason, Source, Via
 from storage.members import DeliveryMode
 from storage.reminders import PauseReason
 
@@ -79,7 +79,10 @@ class Occurrence:
 @dataclass(frozen=True)
 class DeliveryResult:
     delivery_id: int
-    state: str  # a final DeliveryState, or QUEUED while it still waits (``/remind test``)
+    # A final DeliveryState; QUEUED while it still waits (``/remind test``, or the database
+    # was away: the row stays claimed and is sent when it is back); TAKEN_OVER when another
+    # process owns the row now and sends it.
+    state: str
     via: str | None = None
     channel_id: int | None = None
     message_id: int | None = None
@@ -88,6 +91,7 @@ class DeliveryResult:
 
 # A DeliveryResult's state when the sender stopped before the occurrence was sent.
 QUEUED = "queued"
+TAKEN_OVER = "taken over"
 
 Render = Callable[[Occurrence], Awaitable[dict[str, Any]]]
 
@@ -106,6 +110,10 @@ class ServerChannels(Protocol):
     async def post_succeeded(self, guild_id: int, channel_id: int) -> None:
         """A post there worked."""
         ...
+
+
+class _TakenOver(Exception):
+    """Internal: the row belongs to another process now; leave it to that one."""
 
 
 class _Outcome(Exception):
@@ -130,8 +138,11 @@ class Sender:
         clock: Clock = utc_now,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         retry_for: timedelta = timedelta(minutes=30),
+        claimant: Claimant | None = None,
     ) -> None:
         self.db = db
+        # This process as the owner of the ledger rows it sends (see storage.ledger).
+        self.claimant = claimant or Claimant()
         self.transport = transport
         self.render = render
         self.pacer = pacer
@@ -149,6 +160,8 @@ class Sender:
         self._tasks: list[asyncio.Task[None]] = []
         self._busy: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._database_away = False
+        self.database_retry_s = 1.0
 
     # --- queue ---------------------------------------------------------------------------
 
@@ -156,6 +169,10 @@ class Sender:
     def backlog(self) -> int:
         """Occurrences queued or being sent (the dispatcher claims only while this is low)."""
         return len(self._futures)
+
+    def held_ids(self) -> list[int]:
+        """Ledger ids queued or being sent here: the leases this process must keep renewing."""
+        return list(self._futures)
 
     def submit(self, delivery: Delivery) -> asyncio.Future[DeliveryResult]:
         """Queue a claimed occurrence; the future resolves with its final result."""
@@ -215,6 +232,18 @@ class Sender:
                 result = await self.deliver(delivery)
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable:
+                # PostgreSQL restarting: keep the occurrence and try it again in a moment. If
+                # it was sent but not yet recorded, the retry resends it with the same nonce,
+                # which Discord answers with the first message. (Were this process to die
+                # meanwhile, the row is still claimed in the ledger and taken over.)
+                if not self._database_away:
+                    log.warning("database unavailable; reminders wait for it to come back")
+                self._database_away = True
+                self._busy.discard(task)
+                await self.sleep(self.database_retry_s)
+                self._queue.put_nowait((delivery.scheduled_at, next(self._seq), delivery))
+                continue
             except Exception as error:  # a bug must not kill the worker or lose the row
                 log.exception("reminder delivery %s failed unexpectedly", delivery.id)
                 reason = f"internal error: {error!r}"[:200]
@@ -227,6 +256,9 @@ class Sender:
                     log.exception("could not record the failure of delivery %s", delivery.id)
             finally:
                 self._busy.discard(task)
+            if self._database_away:
+                log.info("database reachable again; reminders resume")
+                self._database_away = False
             future = self._futures.pop(delivery.id, None)
             if future is not None and not future.done():
                 future.set_result(result)
@@ -246,6 +278,8 @@ class Sender:
             result = await self._deliver(d)
         except _Outcome as outcome:
             result = await self._finish(d, outcome.state, outcome.error)
+        except _TakenOver:
+            return DeliveryResult(d.id, TAKEN_OVER)  # the new owner reports its outcome
         metrics.observe_delivery(result.state, d.source, self.clock().timestamp() - d.scheduled_at)
         return result
 
@@ -360,7 +394,9 @@ class Sender:
             content = payload.get("content")
             payload["content"] = f"<@{mention}>" + (f" {content}" if content else "")
             payload["allowed_mentions"] = {"parse": [], "users": [str(mention)]}
-        await ledger.mark_sending(self.db, d.id, channel_id, self._now_ts())
+        if not await ledger.mark_sending(self.db, d.id, channel_id, self._now_ts(), self.claimant):
+            log.info("delivery %s was taken over by another process; not sending it", d.id)
+            raise _TakenOver()
         message_id = await self._call(
             d, lambda: self.transport.send_message(channel_id, payload, d.nonce)
         )

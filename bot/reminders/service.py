@@ -30,7 +30,7 @@ from bot.reminders.timeparse import parse_days, parse_every, parse_snooze_minute
 from bot.reminders.zones import resolve_zone
 from storage import ledger, members, reminders
 from storage.database import Database
-from storage.ledger import Delivery, DeliveryState, NewDelivery, Outcome, Source
+from storage.ledger import Claimant, Delivery, DeliveryState, NewDelivery, Outcome, Source
 from storage.members import DeliveryMode, Member
 from storage.reminders import PauseReason, Reschedule, Subscription
 
@@ -109,8 +109,11 @@ class ReminderService:
         send_now: Callable[[Delivery], Awaitable[DeliveryResult]] | None = None,
         reminder_channel_for: Callable[[int], Awaitable[int | None]] | None = None,
         test_timeout: float = 20.0,
+        claimant: Claimant | None = None,
     ) -> None:
         self.db = db
+        # Owner of the test sends' ledger rows: the same process identity as the sender's.
+        self.claimant = claimant or Claimant()
         self.clock = clock
         self.on_change = on_change
         self.send_now = send_now
@@ -379,6 +382,7 @@ class ReminderService:
                 guild_id=guild_id or member.home_guild_id,
             ),
             now,
+            self.claimant,
         )
         if delivery is None:
             raise UserFacingError("A test reminder is already on its way.")

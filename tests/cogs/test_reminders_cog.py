@@ -86,6 +86,7 @@ async def sent_reminder(rig, kind: str = "hydration", user_id: int = USER) -> in
             guild_id=GUILD,
         ),
         now,
+        rig.service.claimant,
     )
     assert delivery is not None
     await ledger.mark_sent(rig.db, delivery.id, 55_000, 66_000 + delivery.id, "dm", now)

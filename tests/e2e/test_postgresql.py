@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from tests.e2e.conftest import Server, StartBot
@@ -10,17 +12,25 @@ from tests.e2e.reminder_helpers import (
     button_ids,
     kind_stats,
     local_time_ahead,
+    reminders_for,
     start_bot_at,
     wait_for_reminders,
 )
+from tests.e2e.test_reminders_burst import MINUTE as BURST_MINUTE
+from tests.e2e.test_reminders_burst import seed_subscribers
 from tests.emulator import Driver
+from tests.pg_server import PostgresServer
 
 BERLIN = "Europe/Berlin"
 A_TUESDAY = datetime(2026, 3, 10, 7, 55, tzinfo=UTC)
 
 
+# postgres_url comes first in each test's arguments: fixtures are torn down in reverse, so
+# the bot (start_bot) stops before its database is dropped.
+
+
 async def test_on_postgresql_a_reminder_arrives_and_done_counts(
-    driver: Driver, start_bot: StartBot, server: Server, postgres_url: str
+    postgres_url: str, driver: Driver, start_bot: StartBot, server: Server
 ) -> None:
     _, clock = await start_bot_at(start_bot, A_TUESDAY, speed=60, DATABASE_URL=postgres_url)
     member = server.member
@@ -36,3 +46,46 @@ async def test_on_postgresql_a_reminder_arrives_and_done_counts(
     assert "Marked as done" in done.text
     stats = await driver.slash("remind stats", user=member)
     assert "Sent 1 · Done 1 · Snoozed 0" in kind_stats(stats, "Hydration")
+
+
+async def test_postgresql_restarting_mid_burst_loses_nothing_and_doubles_nothing(
+    postgres_url: str, postgres_server: PostgresServer, driver: Driver, start_bot: StartBot
+) -> None:
+    """60 members are due at 09:00; PostgreSQL is restarted while the bot sends them.
+
+    While it is down, a fact command still answers and a reminder command says to try again
+    in a moment. When it is back, the rest go out: every member gets exactly one reminder.
+    """
+    members = [driver.add_user(f"member{i:02d}") for i in range(60)]
+    await seed_subscribers(postgres_url, members, driver)
+    guild = driver.add_guild("Twitch Support", members=members[:1])
+    asker = members[0]
+    bot, _ = await start_bot_at(
+        start_bot,
+        BURST_MINUTE - timedelta(seconds=2),
+        speed=1,
+        DATABASE_URL=postgres_url,
+        SEND_RATE_PER_S="10",
+    )
+    await driver.emulator.wait_until(
+        lambda: len(driver.stats.sends) >= 10, within=20, what="10 reminders to go out"
+    )
+    await asyncio.to_thread(postgres_server.stop)
+    try:
+        about = await driver.slash("about", user=asker, guild=guild)
+        assert "Steady" in about.text or about.embeds, "a fact command stopped answering"
+        listing = await driver.slash("remind list", user=asker, guild=guild)
+        assert listing.ephemeral and "try again in a moment" in listing.text
+        assert sum(1 for m in members if reminders_for(driver, m)) < len(members)
+    finally:
+        await asyncio.to_thread(postgres_server.start)
+
+    await driver.emulator.wait_until(
+        lambda: all(reminders_for(driver, m) for m in members),
+        within=30,
+        what="every member to get their reminder after the restart",
+    )
+    assert await bot.terminate() == 0
+    per_member = Counter(len(reminders_for(driver, m)) for m in members)
+    assert per_member == {1: len(members)}, "a reminder was lost or sent twice"
+    assert bot.logged("database unavailable") and "Traceback" not in bot.output

@@ -23,12 +23,12 @@ MEMBERS = 150
 MINUTE = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # when all of them are due
 
 
-async def seed_subscribers(database: Path, members: list[User], driver: Driver) -> None:
+async def seed_subscribers(database_url: str, members: list[User], driver: Driver) -> None:
     """Set-up through the bot's own service code, before it starts (150 slash commands would
     take ~8 s): each member subscribed to stretching at 09:00 UTC in DMs an hour ago, and,
     having had reminders before, their DM channel is known (cached), as on any ordinary day.
     """
-    db = await Database.open(f"sqlite:///{database}")
+    db = await Database.open(database_url)
     try:
         await db.migrate()
         an_hour_ago = MINUTE - timedelta(hours=1)
@@ -54,7 +54,8 @@ async def test_a_burst_of_reminders_survives_a_kill_9_with_no_duplicates(
     The bot's clock is faked, at real speed, so that 09:00 comes right after it starts.
     """
     members = [driver.add_user(f"member{i:03d}") for i in range(MEMBERS)]
-    await seed_subscribers(tmp_path / "steady.sqlite3", members, driver)  # start_bot's database
+    # start_bot's database
+    await seed_subscribers(f"sqlite:///{tmp_path / 'steady.sqlite3'}", members, driver)
 
     bot, clock = await start_bot_at(start_bot, MINUTE - timedelta(seconds=2), speed=1)
     await driver.emulator.wait_until(

@@ -36,28 +36,24 @@ EXPECTED = {
 }
 
 
-def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
-    output = tmp_path / "figures.json"
+def run_scale(output: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m benchmarks.scale ARGS --json OUTPUT``, which must succeed."""
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.scale",
-            "--subscriptions",
-            "20000",
-            "--burst",
-            "500",
-            "--naive-subscriptions",
-            "5000",
-            "--json",
-            str(output),
-        ],
+        [sys.executable, "-m", "benchmarks.scale", *args, "--json", str(output)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run
+
+
+def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "figures.json"
+    run = run_scale(
+        output, "--subscriptions", "20000", "--burst", "500", "--naive-subscriptions", "5000"
+    )
     assert "delivery.lost" in run.stdout  # the table was printed
 
     figures = json.loads(output.read_text())
@@ -78,3 +74,33 @@ def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -
     assert 0 < delivery["delivered_per_s"] <= delivery["limit_per_s"] * 1.02, delivery
     assert delivery["rate_limited"] <= delivery["requests"] * 0.01, delivery
     assert figures["machine"]["cores"] == os.cpu_count()
+
+
+PG_EXPECTED = [
+    "fill_s",
+    "copy_s",
+    "start_to_ready_s",
+    "rss_mb",
+    "idle_wakeup_ms",
+    "due",
+    "claimed",
+    "claim_per_s",
+    "claimed_twice",
+]
+
+
+def test_postgresql_figures_with_two_processes_claim_each_due_row_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    output = tmp_path / "pg.json"
+    run = run_scale(
+        output,
+        *("--subscriptions", "6000", "--pg-due", "2000", "--processes", "2"),
+        *("--database", postgres_url, "--pg-only", "--no-failover"),
+    )
+    figures = json.loads(output.read_text())["pg"]
+    assert [key for key in PG_EXPECTED if key not in figures] == []
+    assert figures["due"] == figures["claimed"] == 2000  # every due row claimed…
+    assert figures["claimed_twice"] == 0  # …by exactly one of the two processes
+    assert len(figures["rss_mb_each"]) == 2
+    assert "pg.claim_per_s" in run.stdout and "engine.rss_mb" not in run.stdout

@@ -32,7 +32,7 @@ from bot.reminders.transport import (
 )
 from bot.server_config import ChannelAccess, ServerConfig
 from storage import guild_settings, ledger, members, reminders
-from storage.ledger import Delivery, NewDelivery
+from storage.ledger import Claimant, Delivery, NewDelivery
 from tests.cogs.fakes import CONTENT, FixedClock, open_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -107,7 +107,7 @@ def nine_am(day: int) -> datetime:
     return datetime(2024, 6, 4, 9, 0, tzinfo=BERLIN) + timedelta(days=day)
 
 
-async def claim_tip(db, day: int) -> Delivery:
+async def claim_tip(db, day: int, claimant: Claimant) -> Delivery:
     """The dispatcher's claim of one day's tip, as a ledger row."""
     sub = await reminders.for_guild(db, GUILD, "daily_tip")
     at = int(nine_am(day).timestamp())
@@ -123,6 +123,7 @@ async def claim_tip(db, day: int) -> Delivery:
             guild_id=GUILD,
         ),
         at,
+        claimant,
     )
     assert delivery is not None
     return delivery
@@ -137,7 +138,7 @@ async def post_tips(db, clock, engine: ReminderEngine, days: range) -> list[str]
     transport: FakeTransport = engine.sender.transport
     for day in days:
         clock.now = nine_am(day).astimezone(UTC)
-        result = await engine.sender.deliver(await claim_tip(db, day))
+        result = await engine.sender.deliver(await claim_tip(db, day, engine.sender.claimant))
         assert result.state == "sent", result
         shown.append(tip_text(transport.to(TIPS)[-1]))
     return shown
@@ -182,6 +183,7 @@ async def test_a_server_reminder_pings_only_its_member(db, clock) -> None:
             ledger.nonce_for_test_send(USER, now), "test", None, now, "hydration", USER, GUILD
         ),
         now,
+        engine.sender.claimant,
     )
     result = await engine.sender.deliver(delivery)
     assert (result.state, result.via, result.channel_id) == ("sent", "server", REMINDERS)
@@ -208,7 +210,7 @@ async def test_a_resend_after_a_crash_posts_the_same_tip_once(db, clock) -> None
     await post_tips(db, clock, engine, range(3))
 
     clock.now = nine_am(3).astimezone(UTC)
-    delivery = await claim_tip(db, 3)
+    delivery = await claim_tip(db, 3, engine.sender.claimant)
     transport.crash_after_next_send = True
     with pytest.raises(SimulatedCrash):
         await engine.sender.deliver(delivery)
@@ -217,7 +219,9 @@ async def test_a_resend_after_a_crash_posts_the_same_tip_once(db, clock) -> None
 
     # The restarted process re-renders the same occurrence from the ledger and resends it.
     restarted = engine_for(db, clock, transport)
-    [pending] = await ledger.pending(db)
+    [pending] = await ledger.take_over(
+        db, restarted.sender.claimant, int(clock().timestamp()), 10, lapsed_only=False
+    )
     assert pending.id == delivery.id
     assert (await restarted.sender.deliver(pending)).state == "sent"
     assert len(transport.to(TIPS)) == 4  # Discord de-duplicated the resend by its nonce
@@ -325,6 +329,7 @@ async def server_reminder(db, clock, engine: ReminderEngine):
         db,
         NewDelivery(ledger.nonce_for_test_send(USER, now), "test", None, now, "sleep", USER, GUILD),
         now,
+        engine.sender.claimant,
     )
     return await engine.sender.deliver(delivery)
 
@@ -362,7 +367,7 @@ async def test_the_sender_pauses_a_tip_whose_channel_lost_permissions(db, clock)
     engine = engine_for(db, clock, transport)
     await set_tip(engine)
     clock.now = nine_am(0).astimezone(UTC)
-    result = await engine.sender.deliver(await claim_tip(db, 0))
+    result = await engine.sender.deliver(await claim_tip(db, 0, engine.sender.claimant))
     assert result.state == "failed"
     assert (await guild_settings.get(db, GUILD)).daily_tip_problem == MissingPermissions.reason
     tip = await reminders.for_guild(db, GUILD, "daily_tip")

@@ -46,8 +46,8 @@ def test_each_failing_part_is_named(changes: dict, problem: str) -> None:
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await open_db(tmp_path)
+async def db(database_url):
+    database = await open_db(database_url)
     yield database
     await database.close()
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import ledger
+from storage.ledger import Claimant
 from tests.unit.test_reminder_support import (
     T0,
     FakeClock,
@@ -132,7 +133,10 @@ async def test_kill_mid_burst_loses_none_and_doubles_none(db):
         await rig.sender.deliver(delivery)
     states = dict(await rows(db, "SELECT state, count(*) FROM deliveries GROUP BY state"))
     assert states == {"sent": 20, "sending": 1, "claimed": 29}
-    rig2 = await make_rig(db, FakeClock(DUE + timedelta(seconds=30)), discord)
+    # SQLite: the restarted process owns what the last run left at once. PostgreSQL:
+    # other processes may share the database, so the dead one's leases must lapse first.
+    after = timedelta(seconds=Claimant().lease_s + 1 if db.shared else 5)
+    rig2 = await make_rig(db, FakeClock(DUE + after), discord)
     await rig2.dispatcher.start()
     await rig2.sender.run_pending()
     assert len(discord.messages) == 50
@@ -151,7 +155,7 @@ async def test_crash_inside_the_claim_transaction_leaves_the_row_due(db):
     from storage import reminders
 
     with pytest.raises(SimulatedCrash):
-        await reminders.claim_due(db, int(DUE.timestamp()), 10, exploding_plan)
+        await reminders.claim_due(db, int(DUE.timestamp()), 10, exploding_plan, Claimant())
     assert await rows(db, "SELECT * FROM deliveries") == []
     (nxt,) = await rows(db, "SELECT next_fire_at FROM subscriptions")
     assert nxt[0] == int(DUE.timestamp())
