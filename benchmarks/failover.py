@@ -9,7 +9,8 @@ same nonces. Counted at the emulator: delivered, lost, duplicated, the send rate
 kill (``multi.*``) and how long the dead process's claims waited (``failover.takeover_s``:
 from the kill to the first of them sent again).
 
-Until the processes share one send limit, each sends at R/P (``SEND_RATE_PER_S``).
+Every process is given the whole rate (``SEND_RATE_PER_S`` = R): they share it through the
+database's send-rate row, so no capacity is lost when one dies.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ async def measure_failover(
                     "DATABASE_URL": url,
                     "SHARD_COUNT": str(processes),
                     "SHARD_IDS": str(shard),
-                    "SEND_RATE_PER_S": f"{limit / processes:g}",
+                    "SEND_RATE_PER_S": f"{limit:g}",
                 },
             )
             bots.append(await BotProcess(env, on_output=emulator.notify).start())
@@ -156,7 +157,7 @@ async def measure_failover(
                 if requests_at_kill
                 else 0.0,
                 "lateness_adjusted_p99_s": percentile(adjusted, 99),
-                "send_rate_each_per_s": limit / processes,
+                "send_rate_per_s": limit,
             },
             "failover": {
                 "killed_after_sent": sent_at_kill,

@@ -6,8 +6,8 @@ with -9 in the middle of the burst. The other two take its claims over once thei
 Commands work in servers of every shard and in DMs, and a DM button pressed on a reminder
 that another process sent works (DM interactions reach shard 0 only).
 
-Until the processes share one send limit, each is given a third of it (SEND_RATE_PER_S=15;
-the emulator enforces 50/s for the token across all connections).
+SEND_RATE_PER_S is the token's whole rate in every process: they share it through the
+database, and the emulator enforces 50/s for the token across all connections.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ async def test_three_processes_deliver_a_burst_exactly_once_with_one_killed(
         driver.add_guild(f"Shard {i}", members=[asker], shard=(i, SHARDS)) for i in range(SHARDS)
     ]
 
-    env = {"DATABASE_URL": postgres_url, "SHARD_COUNT": str(SHARDS), "SEND_RATE_PER_S": "15"}
+    env = {"DATABASE_URL": postgres_url, "SHARD_COUNT": str(SHARDS), "SEND_RATE_PER_S": "45"}
     first, clock = await start_bot_at(
         start_bot, MINUTE - timedelta(seconds=20), speed=1, SHARD_IDS="0", **env
     )
