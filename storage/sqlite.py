@@ -169,3 +169,41 @@ class SqliteDatabase(Database):
 
     async def close(self) -> None:
         await self.conn.close()
+
+    async def with_own_reads(self) -> SqliteDatabase:
+        """This database, but reading through a second connection of its own.
+
+        aiosqlite runs a connection's statements one at a time in its thread, so on the one
+        shared connection a web page's reads would queue behind the reminder sender's ledger
+        writes, and hold them up in turn. WAL lets a second connection read beside the
+        writer (seeing what is committed); writes still go through this connection and its
+        lock. An in-memory database has no file to share: it is returned as it is.
+        """
+        row = await self.fetchone("PRAGMA database_list")
+        path = row["file"] if row is not None else ""
+        if not path:
+            return self
+        reads = await aiosqlite.connect(path, isolation_level=None)
+        reads.row_factory = aiosqlite.Row
+        await reads.execute("PRAGMA query_only=ON")
+        await reads.execute("PRAGMA busy_timeout=5000")
+        return _OwnReads(self, reads)
+
+
+class _OwnReads(SqliteDatabase):
+    """See :meth:`SqliteDatabase.with_own_reads`; ``close`` closes only the reading side."""
+
+    def __init__(self, writer: SqliteDatabase, reads: aiosqlite.Connection) -> None:
+        super().__init__(writer.conn)
+        self._write_lock = writer._write_lock  # one writer lock per database, shared
+        self._reads_conn = reads
+        self._reads = _Statements(reads)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        return await self._reads.fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return await self._reads.fetchall(sql, params)
+
+    async def close(self) -> None:
+        await self._reads_conn.close()

@@ -8,6 +8,8 @@ member manage this server" and "can the bot post in this channel".
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,8 @@ from bot.dashboard.discord_login import DiscordLogin
 from bot.dashboard.sessions import SessionStore
 from bot.errors import StartupError
 from bot.server_config import ChannelAccess, channel_access
+from storage.database import Database
+from storage.sqlite import SqliteDatabase
 
 if TYPE_CHECKING:
     from bot.app import SteadyBot
@@ -76,6 +80,7 @@ class DashboardServer:
         self.host = settings.dashboard_host
         self.port = settings.dashboard_port
         self.base_url = base_url
+        self.bot = bot
         self.dashboard = Dashboard(
             service=bot.reminder_service,
             servers=BotServerAccess(bot),
@@ -91,8 +96,10 @@ class DashboardServer:
             server_config=bot.server_config,
         )
         self._runner: web.AppRunner | None = None
+        self._reads: Database | None = None
 
     async def start(self) -> None:
+        await self._read_on_own_connection()
         self._runner = web.AppRunner(
             make_app(self.dashboard), access_log=None, handle_signals=False, shutdown_timeout=5.0
         )
@@ -106,7 +113,25 @@ class DashboardServer:
             ) from None
         log.info("dashboard at %s (listening on %s:%d)", self.base_url, self.host, self.port)
 
+    async def _read_on_own_connection(self) -> None:
+        """On SQLite, the pages read through a connection of their own, so they neither wait
+        for nor hold up the reminder sender's writes (PostgreSQL's pool already does this)."""
+        db = self.bot.db
+        if not isinstance(db, SqliteDatabase):
+            return
+        reads = await db.with_own_reads()
+        if reads is db:
+            return
+        self._reads = reads
+        service = copy.copy(self.dashboard.service)
+        service.db = reads
+        self.dashboard.service = service
+        self.dashboard.server_config = dataclasses.replace(self.dashboard.server_config, db=reads)
+
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._reads is not None:
+            await self._reads.close()
+            self._reads = None

@@ -20,7 +20,7 @@ from storage.postgres import (
     describe_url,
     to_dollar_params,
 )
-from storage.sqlite import sqlite_path_from_url
+from storage.sqlite import SqliteDatabase, sqlite_path_from_url
 from tests.pg_server import PostgresServer
 
 
@@ -182,4 +182,30 @@ async def test_a_server_restart_is_unavailable_then_heals(postgres_server, postg
             await tx.execute("UPDATE bot_state SET value = 'during'")
     postgres_server.start()
     assert await bot_state.get(db, "k") == "before"  # the pool reconnected by itself
+    await db.close()
+
+
+async def test_own_reads_see_committed_writes_on_their_own_connection(tmp_path: Path):
+    db = await Database.open(f"sqlite:///{tmp_path / 'reads.sqlite3'}")
+    await db.migrate()
+    assert isinstance(db, SqliteDatabase)
+    reads = await db.with_own_reads()
+    try:
+        assert isinstance(reads, SqliteDatabase) and reads is not db
+        await reads.execute("CREATE TABLE t (x INTEGER)")  # writes go through db's connection
+        await db.execute("INSERT INTO t VALUES (1)")
+        assert await reads.fetchval("SELECT count(*) FROM t") == 1
+        # The reading connection itself refuses to write.
+        with pytest.raises(Exception, match="readonly|query_only|read-only"):
+            await reads._reads_conn.execute("INSERT INTO t VALUES (2)")
+    finally:
+        await reads.close()  # only the reading side
+    assert await db.fetchval("SELECT count(*) FROM t") == 1
+    await db.close()
+
+
+async def test_an_in_memory_database_reads_on_its_one_connection():
+    db = await Database.open("sqlite:///:memory:")
+    assert isinstance(db, SqliteDatabase)
+    assert await db.with_own_reads() is db
     await db.close()
