@@ -3,10 +3,17 @@
 The whole product is measured: ``python -m bot`` runs as a separate process (started as the
 end-to-end tests start it, with the network guard) against the local Discord emulator
 (``tests/emulator``), which runs in this process and enforces a global limit of R requests/s
-with fixed one-second windows and 429s like Discord's. The bot's database is seeded before it
-starts with M members (DM channel ids cached, as after their first reminder) and one
-subscription each, all due at one instant shortly after the bot is ready. While the burst
-drains, members run ``/remind list`` in their DMs; the emulator times each answer.
+with fixed one-second windows and 429s like Discord's. While the burst drains, members run
+``/remind list`` in their DMs; the emulator times each answer.
+
+Two cases:
+
+* :func:`measure_delivery` (``delivery.*``): the bot's database is seeded before it starts
+  with M members (DM channel ids cached, as after their first reminder) and one
+  subscription each, all due at one instant shortly after the bot is ready.
+* :func:`measure_cold_delivery` (``delivery_cold.*``): nothing is known beforehand. M new
+  members subscribe through ``/remind start`` as people do, half in their DMs with the bot
+  and half in a server, all to the same minute, and the bot runs at its default settings.
 
 Everything is counted at the emulator: messages created per DM channel (delivered,
 duplicated), requests and 429s, and the monotonic time of every send.
@@ -19,6 +26,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +35,12 @@ from benchmarks.seed import fill_due
 from tests.e2e.bot_process import BotProcess, bot_environment
 from tests.e2e.dashboard_helpers import dashboard_env, free_port
 from tests.emulator import Driver, Emulator
+from tests.emulator.state import User
 
 READY_LINE = "Steady is ready"
 COMMAND = "remind list"
+# Members who subscribe at the same time in the cold case (as a busy server's members do).
+SUBSCRIBE_CONCURRENCY = 10
 
 Report = Callable[[str, int, int], None]
 
@@ -41,6 +52,37 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def add_members(emulator: Emulator, m: int, report: Report) -> list[User]:
+    report("emulator: members and DM channels", 0, m)
+    users = []
+    for i in range(m):
+        users.append(emulator.world.add_user(f"member{i}"))
+        if i % 1000 == 0:
+            report("emulator: members and DM channels", i, m)
+    report("emulator: members and DM channels", m, m)
+    return users
+
+
+async def start_ready(
+    emulator: Emulator, env: dict[str, str], within: float, report: Report
+) -> tuple[BotProcess, float]:
+    """Start the bot and wait until it says it is ready; returns it and how long that took."""
+    report("bot: start until ready", 0, 1)
+    process = await BotProcess(env, on_output=emulator.notify).start()
+    started = time.monotonic()
+
+    def ready_or_dead() -> bool:
+        if not process.running:
+            return True
+        return emulator.gateway.ready_sent > 0 and process.logged(READY_LINE)
+
+    await emulator.wait_until(ready_or_dead, within=within, what="the bot")
+    if not process.running:
+        raise RuntimeError(f"the bot exited during start-up:\n{process.output[-4000:]}")
+    report("bot: start until ready", 1, 1)
+    return process, time.monotonic() - started
 
 
 async def measure_delivery(
@@ -55,23 +97,18 @@ async def measure_delivery(
     command_users: int = 50,
     dashboard_members: int = 50,
 ) -> dict[str, Any]:
+    """``delivery.*``: M members with known DM channels due at once, while some of them
+    browse the dashboard."""
     emulator = await Emulator().start()
     driver = Driver(emulator)
     driver.set_global_rate_limit(limit)
     process: BotProcess | None = None
     pages: DashboardLoad | None = None
     try:
-        report("emulator: members and DM channels", 0, m)
-        users = []
-        for i in range(m):
-            users.append(emulator.world.add_user(f"member{i}"))
-            if i % 1000 == 0:
-                report("emulator: members and DM channels", i, m)
+        users = add_members(emulator, m, report)
         channels = [emulator.world.dm_channel(user) for user in users]
         ids = {u.id for u in users} | {c.id for c in channels}
         assert len(ids) == 2 * m, "emulator snowflakes collided"
-        report("emulator: members and DM channels", m, m)
-        seeded = {c.id for c in channels}
 
         db_path = workdir / "delivery.sqlite3"
         launched = time.time()
@@ -92,136 +129,265 @@ async def measure_delivery(
             netguard_log=workdir / "netguard.log",
             extra={**dashboard_env(emulator, port), **(bot_env or {})},
         )
-        report("bot: start until ready", 0, 1)
-        process = await BotProcess(env, on_output=emulator.notify).start()
-        started_mono = time.monotonic()
-
-        def ready_or_dead() -> bool:
-            assert process is not None
-            if not process.running:
-                return True
-            return emulator.gateway.ready_sent > 0 and process.logged(READY_LINE)
-
-        await emulator.wait_until(ready_or_dead, within=max(60.0, lead * 3), what="the bot")
-        if not process.running:
-            raise RuntimeError(f"the bot exited during start-up:\n{process.output[-4000:]}")
-        ready_mono = time.monotonic()
-        report("bot: start until ready", 1, 1)
-        members = users[: min(dashboard_members, m)]
-        report("dashboard: members log in", 0, len(members))
-        pages = await DashboardLoad.log_in(emulator, f"http://127.0.0.1:{port}", members)
-        report("dashboard: members log in", len(members), len(members))
+        process, ready_s = await start_ready(emulator, env, max(60.0, lead * 3), report)
+        ready_before_due = time.monotonic() < due_mono
+        browsers = users[: min(dashboard_members, m)]
+        report("dashboard: members log in", 0, len(browsers))
+        pages = await DashboardLoad.log_in(emulator, f"http://127.0.0.1:{port}", browsers)
+        report("dashboard: members log in", len(browsers), len(browsers))
         # (With no members the dashboard still runs, idle: the same bot either way.)
-
-        # --- the burst ----------------------------------------------------------------------
-        wait = due_mono - time.monotonic() - 0.05
-        if wait > 0:
-            await asyncio.sleep(wait)
-        requests_before = emulator.stats.requests
-        limited_before = emulator.stats.rate_limited
-        sends_before = len(emulator.stats.sends)
-
-        def sent() -> int:
-            return sum(1 for _, ch in emulator.stats.sends[sends_before:] if ch in seeded)
-
-        answers: list[float] = []
-        failures: list[str] = []
-        stop = asyncio.Event()
-
-        async def one_command(user) -> None:
-            try:
-                reply = await driver.slash(COMMAND, user=user, within=30)
-                record = reply.interaction
-                assert record.callback_at is not None
-                answers.append((record.callback_at - record.created) * 1000)
-            except Exception as error:  # a failed answer is a figure too
-                failures.append(repr(error)[:200])
-
-        async def commands() -> None:
-            tasks = []
-            i = 0
-            while not stop.is_set():
-                tasks.append(asyncio.create_task(one_command(users[i % min(command_users, m)])))
-                i += 1
-                try:
-                    await asyncio.wait_for(stop.wait(), command_interval)
-                except TimeoutError:
-                    pass
-            await asyncio.gather(*tasks)
-
-        commander = asyncio.create_task(commands())
-        browsing = asyncio.create_task(pages.run(stop))
-        deadline = time.monotonic() + 60 + 3 * m / limit
-        while (done := sent()) < m and time.monotonic() < deadline and process.running:
-            report("burst: reminders delivered", done, m)
-            await asyncio.sleep(0.25)
-        # A little longer, so a late duplicate would be seen.
-        await asyncio.sleep(1.0)
-        report("burst: reminders delivered", sent(), m)
-        stop.set()
-        await commander
-        await browsing
-        requests = emulator.stats.requests - requests_before
-        limited = emulator.stats.rate_limited - limited_before
-
-        exit_code = await process.terminate(within=30)
-        bot_output = process.output
+        figures = await measure_burst(
+            emulator,
+            driver,
+            process,
+            users[: min(command_users, m)],
+            {c.id for c in channels},
+            due_mono,
+            limit,
+            report,
+            command_interval=command_interval,
+            pages=pages,
+        )
         process = None
-
-        # --- counted at the emulator -------------------------------------------------------
-        per_channel: Counter[int] = Counter()
-        first_send: dict[int, float] = {}
-        for moment, channel_id in emulator.stats.sends[sends_before:]:
-            if channel_id in seeded:
-                per_channel[channel_id] += 1
-                first_send.setdefault(channel_id, moment)
-        delivered = len(per_channel)
-        duplicated = sum(count - 1 for count in per_channel.values())
-        times = sorted(first_send.values())
-        raw = [t - due_mono for t in times]
-        adjusted = [t - (due_mono + i / limit) for i, t in enumerate(times)]
-        span = times[-1] - times[0] if len(times) > 1 else 0.0
-        rate = (len(times) - 1) / span if span > 0 else 0.0
-        return {
-            "due": m,
-            "delivered": delivered,
-            "lost": m - delivered,
-            "duplicated": duplicated,
-            "limit_per_s": limit,
-            "delivered_per_s": rate,
-            "rate_ratio": rate / limit,
-            "requests": requests,
-            "rate_limited": limited,
-            "rate_limited_share": limited / requests if requests else 0.0,
-            "lateness_p50_s": percentile(raw, 50),
-            "lateness_p99_s": percentile(raw, 99),
-            "lateness_adjusted_p50_s": percentile(adjusted, 50),
-            "lateness_adjusted_p99_s": percentile(adjusted, 99),
-            "first_send_after_due_s": raw[0] if raw else float("nan"),
-            "drain_s": times[-1] - due_mono if times else float("nan"),
-            "slash_commands": len(answers),
-            "slash_failed": len(failures),
-            "slash_p50_ms": percentile(answers, 50),
-            "slash_p99_ms": percentile(answers, 99),
-            "dashboard_members": len(pages.browsers),
-            "dashboard_pages": len(pages.page_ms),
-            "dashboard_failed": len(pages.failures),
-            "dashboard_page_p50_ms": percentile(pages.page_ms, 50),
-            "dashboard_page_p99_ms": percentile(pages.page_ms, 99),
-            "bot_ready_s": ready_mono - started_mono,
-            "bot_ready_before_due": ready_mono < due_mono,
-            "rejected_bodies": len(emulator.rejections),
-            "unknown_routes": len(emulator.unknown_routes),
-            "bot_exit_code": exit_code,
-            "bot_log_warnings": [
-                line[:300]
-                for line in bot_output.splitlines()
-                if " WARNING " in line or " ERROR " in line
-            ][:20],
-        }
+        return {**figures, "bot_ready_s": ready_s, "bot_ready_before_due": ready_before_due}
     finally:
         if pages is not None:
             await pages.close()
         if process is not None and process.running:
             await process.kill()
         await emulator.stop()
+
+
+async def measure_cold_delivery(
+    m: int,
+    limit: int,
+    workdir: Path,
+    *,
+    report: Report = lambda label, done, total: None,
+    command_interval: float = 0.2,
+    command_users: int = 50,
+) -> dict[str, Any]:
+    """``delivery_cold.*``: M new members subscribe through slash commands, half in their DMs
+    and half in a server, to the same minute; no DM channel is known beforehand. The bot
+    runs at its default settings."""
+    emulator = await Emulator().start()
+    driver = Driver(emulator)
+    driver.set_global_rate_limit(limit)
+    process: BotProcess | None = None
+    try:
+        users = add_members(emulator, m, report)
+        in_server = users[: m // 2]
+        owner = emulator.world.add_user("owner")
+        guild = driver.add_guild("Twitch Support", owner=owner, members=in_server)
+        env = bot_environment(
+            api_base=emulator.api_base,
+            token=emulator.world.token,
+            database_path=workdir / "delivery_cold.sqlite3",
+            netguard_log=workdir / "netguard.log",
+        )
+        process, ready_s = await start_ready(emulator, env, 60.0, report)
+
+        # The due minute: after every member subscribed (~10 ms a command) and the server
+        # members' DM channels were opened ahead (Discord allows ~10 opens a second).
+        setup_s = 20 + m * 0.02 + len(in_server) / 8
+        due_ts = math.ceil((time.time() + setup_s) / 60) * 60
+        due_mono = due_ts - time.time() + time.monotonic()
+        at = datetime.fromtimestamp(due_ts, UTC).strftime("%H:%M")
+
+        label = "cold: members subscribe with /remind start"
+        report(label, 0, m)
+        setup_started = time.monotonic()
+        server_members = {user.id for user in in_server}
+
+        async def subscribe(user: User) -> None:
+            where = {"guild": guild} if user.id in server_members else {}
+            reply = await driver.slash(
+                "remind start",
+                user=user,
+                within=30,
+                kind="stretching",
+                time=at,
+                zone="UTC",
+                **where,
+            )
+            if not reply.text.startswith("✅"):
+                raise RuntimeError(f"/remind start was refused: {reply.text}")
+
+        for first in range(0, m, SUBSCRIBE_CONCURRENCY):
+            batch = users[first : first + SUBSCRIBE_CONCURRENCY]
+            await asyncio.gather(*(subscribe(user) for user in batch))
+            report(label, first + len(batch), m)
+        subscribed_mono = time.monotonic()
+
+        label = "cold: DM channels opened ahead"
+        report(label, 0, len(in_server))
+        while emulator.stats.dm_channel_creates < len(in_server) and time.monotonic() < due_mono:
+            report(label, emulator.stats.dm_channel_creates, len(in_server))
+            await asyncio.sleep(0.25)
+        report(label, emulator.stats.dm_channel_creates, len(in_server))
+        opened_ahead = emulator.stats.dm_channel_creates
+        channels = {emulator.world.dm_channel(user).id for user in users}
+        figures = await measure_burst(
+            emulator,
+            driver,
+            process,
+            users[m // 2 :][:command_users],  # members in DMs ask /remind list meanwhile
+            channels,
+            due_mono,
+            limit,
+            report,
+            command_interval=command_interval,
+        )
+        process = None
+        return {
+            **figures,
+            "bot_ready_s": ready_s,
+            "subscribed_in_s": subscribed_mono - setup_started,
+            "subscribed_before_due": subscribed_mono < due_mono,
+            "subscribed_in_dms": m - len(in_server),
+            "subscribed_in_server": len(in_server),
+            "dm_channels_opened_ahead": opened_ahead,
+            "dm_channels_opened_in_burst": figures["dm_channel_creates"],
+        }
+    finally:
+        if process is not None and process.running:
+            await process.kill()
+        await emulator.stop()
+
+
+async def measure_burst(
+    emulator: Emulator,
+    driver: Driver,
+    process: BotProcess,
+    askers: list[User],
+    channels: set[int],
+    due_mono: float,
+    limit: int,
+    report: Report,
+    *,
+    command_interval: float,
+    pages: DashboardLoad | None = None,
+) -> dict[str, Any]:
+    """From just before ``due_mono`` until every one of ``channels`` got its reminder: the
+    figures, counted at the emulator; stops the bot at the end. ``pages``: members browsing
+    the dashboard meanwhile."""
+    m = len(channels)
+    wait = due_mono - time.monotonic() - 0.05
+    if wait > 0:
+        await asyncio.sleep(wait)
+    requests_before = emulator.stats.requests
+    limited_before = emulator.stats.rate_limited
+    sends_before = len(emulator.stats.sends)
+    opens_before = emulator.stats.dm_channel_creates
+    token_requests_before = len(emulator.stats.token_requests)
+
+    def sent() -> int:
+        return sum(1 for _, ch in emulator.stats.sends[sends_before:] if ch in channels)
+
+    answers: list[float] = []
+    failures: list[str] = []
+    stop = asyncio.Event()
+
+    async def one_command(user: User) -> None:
+        try:
+            reply = await driver.slash(COMMAND, user=user, within=30)
+            record = reply.interaction
+            assert record.callback_at is not None
+            answers.append((record.callback_at - record.created) * 1000)
+        except Exception as error:  # a failed answer is a figure too
+            failures.append(repr(error)[:200])
+
+    async def commands() -> None:
+        tasks = []
+        i = 0
+        while not stop.is_set():
+            tasks.append(asyncio.create_task(one_command(askers[i % len(askers)])))
+            i += 1
+            try:
+                await asyncio.wait_for(stop.wait(), command_interval)
+            except TimeoutError:
+                pass
+        await asyncio.gather(*tasks)
+
+    commander = asyncio.create_task(commands())
+    browsing = asyncio.create_task(pages.run(stop)) if pages is not None else None
+    deadline = time.monotonic() + 60 + 3 * m / limit
+    while (done := sent()) < m and time.monotonic() < deadline and process.running:
+        report("burst: reminders delivered", done, m)
+        await asyncio.sleep(0.25)
+    # A little longer, so a late duplicate would be seen.
+    await asyncio.sleep(1.0)
+    report("burst: reminders delivered", sent(), m)
+    stop.set()
+    await commander
+    if browsing is not None:
+        await browsing
+    requests = emulator.stats.requests - requests_before
+    limited = emulator.stats.rate_limited - limited_before
+    token_requests = emulator.stats.token_requests[token_requests_before:]
+
+    exit_code = await process.terminate(within=30)
+    bot_output = process.output
+
+    # --- counted at the emulator -----------------------------------------------------------
+    per_channel: Counter[int] = Counter()
+    first_send: dict[int, float] = {}
+    for moment, channel_id in emulator.stats.sends[sends_before:]:
+        if channel_id in channels:
+            per_channel[channel_id] += 1
+            first_send.setdefault(channel_id, moment)
+    delivered = len(per_channel)
+    duplicated = sum(count - 1 for count in per_channel.values())
+    times = sorted(first_send.values())
+    raw = [t - due_mono for t in times]
+    adjusted = [t - (due_mono + i / limit) for i, t in enumerate(times)]
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    rate = (len(times) - 1) / span if span > 0 else 0.0
+    dashboard = (
+        {
+            "dashboard_members": len(pages.browsers),
+            "dashboard_pages": len(pages.page_ms),
+            "dashboard_failed": len(pages.failures),
+            "dashboard_page_p50_ms": percentile(pages.page_ms, 50),
+            "dashboard_page_p99_ms": percentile(pages.page_ms, 99),
+        }
+        if pages is not None
+        else {}
+    )
+    return {
+        **dashboard,
+        "due": m,
+        "delivered": delivered,
+        "lost": m - delivered,
+        "duplicated": duplicated,
+        "limit_per_s": limit,
+        "delivered_per_s": rate,
+        "rate_ratio": rate / limit,
+        "requests": requests,
+        "rate_limited": limited,
+        "rate_limited_share": limited / requests if requests else 0.0,
+        "token_requests": len(token_requests),
+        "token_requests_per_reminder": len(token_requests) / m if m else 0.0,
+        "max_token_requests_in_a_second": emulator.stats.max_token_requests_per_second(
+            since=due_mono - 1
+        ),
+        "dm_channel_creates": emulator.stats.dm_channel_creates - opens_before,
+        "lateness_p50_s": percentile(raw, 50),
+        "lateness_p99_s": percentile(raw, 99),
+        "lateness_adjusted_p50_s": percentile(adjusted, 50),
+        "lateness_adjusted_p99_s": percentile(adjusted, 99),
+        "first_send_after_due_s": raw[0] if raw else float("nan"),
+        "drain_s": times[-1] - due_mono if times else float("nan"),
+        "slash_commands": len(answers),
+        "slash_failed": len(failures),
+        "slash_p50_ms": percentile(answers, 50),
+        "slash_p99_ms": percentile(answers, 99),
+        "rejected_bodies": len(emulator.rejections),
+        "unknown_routes": len(emulator.unknown_routes),
+        "bot_exit_code": exit_code,
+        "bot_log_warnings": [
+            line[:300]
+            for line in bot_output.splitlines()
+            if " WARNING " in line or " ERROR " in line
+        ][:20],
+    }

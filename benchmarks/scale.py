@@ -9,7 +9,9 @@ Steps (each long one has a progress bar):
    subscription), for the ratios;
 4. delivery: M reminders due at the same instant, sent by the real bot (``python -m bot``)
    to the local Discord emulator with a global limit of R requests/s, while members run
-   ``/remind list`` and 50 logged-in members browse the dashboard.
+   ``/remind list`` and 50 logged-in members browse the dashboard;
+5. delivery_cold: C new members subscribe through ``/remind start`` (half in DMs, half in a
+   server), all to the same minute, no DM channel known beforehand, the bot at its defaults.
 
 Prints a table and, with ``--json PATH``, writes every figure.
 """
@@ -32,7 +34,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from benchmarks.child import run_child
-from benchmarks.delivery import measure_delivery
+from benchmarks.delivery import measure_cold_delivery, measure_delivery
 from benchmarks.failover import measure_failover
 from benchmarks.pg_figures import measure_postgres
 from benchmarks.seed import fill
@@ -62,6 +64,18 @@ GOALS: dict[str, tuple[str, Any]] = {
     "delivery.slash_p99_ms": ("< 100 ms", lambda v: v < 100),
     "delivery.dashboard_page_p50_ms": ("report", None),
     "delivery.dashboard_page_p99_ms": ("< 200 ms", lambda v: v < 200),
+    "delivery_cold.due": ("—", None),
+    "delivery_cold.delivered": ("report", None),
+    "delivery_cold.lost": ("= 0", lambda v: v == 0),
+    "delivery_cold.duplicated": ("= 0", lambda v: v == 0),
+    "delivery_cold.token_requests_per_reminder": ("= 1", lambda v: v == 1),
+    "delivery_cold.rate_ratio": ("≥ 0.95", lambda v: v >= 0.95),
+    "delivery_cold.rate_limited_share": ("≤ 0.001", lambda v: v <= 0.001),
+    "delivery_cold.lateness_p50_s": ("report (raw)", None),
+    "delivery_cold.lateness_p99_s": ("report (raw)", None),
+    "delivery_cold.lateness_adjusted_p50_s": ("report", None),
+    "delivery_cold.lateness_adjusted_p99_s": ("< 1 s", lambda v: v < 1),
+    "delivery_cold.slash_p99_ms": ("< 100 ms", lambda v: v < 100),
     "ratio.start_to_ready": ("≥ 20", lambda v: v >= 20),
     "ratio.rss": ("≥ 20", lambda v: v >= 20),
     "ratio.rss_net": ("report (above the import baseline)", None),
@@ -94,6 +108,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--subscriptions", type=int, default=1_000_000, metavar="N")
     parser.add_argument("--burst", type=int, default=10_000, metavar="M")
     parser.add_argument("--naive-subscriptions", type=int, default=100_000, metavar="K")
+    parser.add_argument(
+        "--cold-burst",
+        type=int,
+        default=1_000,
+        metavar="C",
+        help="new members subscribing through slash commands for the cold case (0: skip it)",
+    )
     parser.add_argument("--limit", type=int, default=50, metavar="R", help="requests/s")
     parser.add_argument(
         "--dashboard-members",
@@ -302,6 +323,11 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
                     dashboard_members=options.dashboard_members,
                 )
             )
+            if options.cold_burst:
+                cold = asyncio.run(
+                    measure_cold_delivery(options.cold_burst, r, workdir, report=report)
+                )
+                figures["delivery_cold"] = cold
         delivery["bot_send_rate_per_s"] = send_rate
 
         figures["engine"] = {"fill_s": fill_n, **engine_n}
@@ -336,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             "subscriptions": options.subscriptions,
             "burst": options.burst,
             "naive_subscriptions": options.naive_subscriptions,
+            "cold_burst": options.cold_burst,
             "limit": options.limit,
             "processes": options.processes if options.database else None,
         },

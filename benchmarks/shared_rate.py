@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 
-from bot.reminders.pacing import SlotPacer
+from bot.ratelimit import SlotPacer
 from bot.reminders.shared_pacing import SharedSlotPacer
 from storage.database import Database
 

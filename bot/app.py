@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from types import SimpleNamespace
 from typing import Any
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -15,11 +13,13 @@ from discord.ext import commands
 from bot import gateway, health, metrics
 from bot.dashboard import DashboardServer
 from bot.health import HealthServer
+from bot.ratelimit import RequestLimiter, limiter_trace
 from bot.reminders.discord_transport import DiscordPyTransport
 from bot.reminders.engine import ReminderEngine
 from bot.reminders.service import ReminderService
 from bot.reminders.shared_pacing import pacer_for
 from bot.server_config import ServerConfig
+from bot.services import dm_channel_of
 from bot.settings import Settings
 from bot.shards import process_owns_guild
 from bot.sync import sync_if_changed
@@ -42,8 +42,18 @@ def intents() -> discord.Intents:
 
 class SteadyBot(commands.Bot):
     def __init__(
-        self, *, settings: Settings, db: Database, content: Content, **options: Any
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        content: Content,
+        limiter: RequestLimiter | None = None,
+        **options: Any,
     ) -> None:
+        """``limiter`` paces every REST request of the token (default: this process alone,
+        at ``SEND_RATE_PER_S``); ``options`` are discord.py's (shards)."""
+        # One schedule for every process of the token when they share PostgreSQL.
+        self.limiter = limiter or pacer_for(db, settings.send_rate_per_s)
         # Steady never joins voice: don't warn at every start that voice libraries are missing.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -58,7 +68,8 @@ class SteadyBot(commands.Bot):
             chunk_guilds_at_startup=False,
             # on_ready only logs; nothing waits for every server to stream in first.
             guild_ready_timeout=0.5,
-            http_trace=self._global_rate_limit_trace(),
+            # Every REST request the bot makes waits for a slot of one limiter (bot/ratelimit.py).
+            http_trace=limiter_trace(self.limiter, metrics.rate_limit_trace()),
             **options,  # shard_count and shard_ids for ShardedSteadyBot (bot/sharded_bot.py)
         )
         self.settings = settings
@@ -70,43 +81,10 @@ class SteadyBot(commands.Bot):
             db,
             content,
             DiscordPyTransport(self.http),
-            # One schedule for every process of the token when they share PostgreSQL.
-            pacer=pacer_for(db, settings.send_rate_per_s),
             workers=settings.send_workers,
         )
         self.health: HealthServer | None = None
         self.dashboard: DashboardServer | None = None
-
-    def _global_rate_limit_trace(self) -> aiohttp.TraceConfig:
-        """Tell the reminder pacer about global 429s that discord.py retries on its own.
-
-        discord.py waits out a global 429 and retries inside ``http.request``; the pacer would
-        otherwise keep handing out slots meanwhile and those requests would all go at once
-        when the window ends, over the limit again.
-        """
-        trace = aiohttp.TraceConfig()
-
-        async def on_request_end(
-            session: aiohttp.ClientSession,
-            context: SimpleNamespace,
-            params: aiohttp.TraceRequestEndParams,
-        ) -> None:
-            response = params.response
-            headers = response.headers
-            is_global = headers.get("X-RateLimit-Global", "").lower() == "true" or (
-                headers.get("X-RateLimit-Scope") == "global"
-            )
-            if response.status != 429 or not is_global:
-                return
-            try:
-                retry_after = float((await response.json())["retry_after"])
-            except Exception:  # a body without it: fall back on the whole-second header
-                retry_after = float(headers.get("Retry-After", 1))
-            self.engine.sender.pacer.yield_slot_to_retry(retry_after)
-
-        trace.on_request_end.append(on_request_end)
-        trace.on_request_end.append(metrics.count_rate_limits)
-        return trace
 
     @property
     def reminder_service(self) -> ReminderService:
@@ -139,6 +117,17 @@ class SteadyBot(commands.Bot):
             await self.health.stop()
         await self.engine.stop()
         await super().close()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Any command or click in a member's DM with the bot tells us their DM channel, so
+        their reminders need no request to open it."""
+        channel_id = dm_channel_of(interaction)
+        if channel_id is None:
+            return
+        try:
+            await self.reminder_service.learn_dm_channel(interaction.user.id, channel_id)
+        except DatabaseUnavailable:
+            pass  # learnt at the next one
 
     async def on_app_command_completion(
         self,

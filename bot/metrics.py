@@ -64,3 +64,10 @@ async def count_rate_limits(
             "global" if headers.get("X-RateLimit-Global", "").lower() == "true" else "user"
         )
         RATE_LIMITED.labels(scope).inc()
+
+
+def rate_limit_trace() -> aiohttp.TraceConfig:
+    """A trace for discord.py's HTTP session that counts its 429s."""
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(count_rate_limits)
+    return trace

@@ -34,6 +34,15 @@ class Steady(Protocol):
     def tree(self) -> app_commands.CommandTree[Any]: ...
 
 
+def dm_channel_of(interaction: discord.Interaction) -> int | None:
+    """The member's DM channel with the bot, when the interaction comes from it."""
+    channel = interaction.channel
+    if interaction.guild_id is None and channel is not None:
+        if channel.type is discord.ChannelType.private:
+            return channel.id
+    return None
+
+
 def steady(client: discord.Client) -> Steady:
     """``interaction.client`` as the bot the cogs know.
 

@@ -32,10 +32,10 @@ class Settings(BaseSettings):
     dev_guild_id: int | None = None
     content_dir: Path | None = None
     log_level: str = "INFO"
-    # Reminder sender pacing: Discord allows about 50 requests/s per bot. The sender paces
-    # drift-free at 0.2 % under this figure (bot/reminders/pacing.py), so 50 would sustain
-    # ~49.9/s; 45 leaves room for the bot's other requests that count (e.g. DM opens).
-    send_rate_per_s: float = Field(default=45.0, gt=0)
+    # REST requests per second for the whole bot: every request but interaction answers goes
+    # through one limiter at this pace (bot/ratelimit.py). Discord allows 50/s per token; see
+    # the README ("Rate limits") for why 49.
+    send_rate_per_s: float = Field(default=49.0, gt=0)
     send_workers: int = Field(default=8, ge=1, le=64)
     # Sharding (bot/shards.py). Unset: one gateway connection, exactly as before.
     shard_count: int | None = Field(default=None, ge=1, le=shards.MAX_SHARD_COUNT)

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.reminders.dispatcher import APSchedulerWaker, Dispatcher, Waker
+from bot.reminders.dm_channels import DmChannelOpener
 from bot.reminders.messages import MessageRenderer
-from bot.reminders.pacing import SlotPacer
 from bot.reminders.sender import Sender, utc_now
 from bot.reminders.service import ReminderService
 from bot.reminders.transport import DiscordTransport
@@ -40,23 +40,23 @@ class ReminderEngine:
         *,
         clock: Callable[[], datetime] = utc_now,
         waker: Waker | None = None,
-        rate: float = 45.0,
-        pacer: SlotPacer | None = None,
         workers: int = 8,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         retry_for: timedelta = timedelta(minutes=30),
         max_backlog: int = 1000,
         clock_jump: timedelta = timedelta(seconds=90),
     ) -> None:
-        """Tests and benchmarks inject ``clock``, ``waker`` (instead of APScheduler), ``pacer``
-        and ``sleep``; the other options are the sender's and dispatcher's tuning (see there)."""
+        """Tests and benchmarks inject ``clock``, ``waker`` (instead of APScheduler) and
+        ``sleep``; the other options are the sender's and dispatcher's tuning (see there).
+        ``transport`` is already paced: every request it makes goes through the bot's
+        request limiter (:mod:`bot.ratelimit`)."""
         self.db = db
         self.server_config = ServerConfig(db, clock=clock, on_change=self._poke)
+        self.dm_channels = DmChannelOpener(db, transport, clock)
         self.sender = Sender(
             db,
             transport,
             MessageRenderer(db, content),
-            pacer or SlotPacer(rate),
             self.server_config,
             workers=workers,
             clock=clock,
@@ -76,6 +76,7 @@ class ReminderEngine:
             send_now=self.sender.submit,
             reminder_channel_for=self.server_config.reminder_channel,
             claimant=self.sender.claimant,
+            open_dm_soon=self.dm_channels.open_soon,
         )
 
     def _poke(self) -> None:
@@ -86,12 +87,14 @@ class ReminderEngine:
         if self.scheduler is not None and not self.scheduler.running:
             self.scheduler.start()
         await self.sender.start()
+        await self.dm_channels.start()
         await self.dispatcher.start()
         log.info("reminder engine started; next wake-up %s", self.dispatcher.next_wake)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop claiming, let in-flight sends finish (up to ``grace_seconds``), stop the scheduler."""
         await self.dispatcher.stop()
+        await self.dm_channels.stop()
         await self.sender.stop(grace_seconds)
         try:
             # What is still queued here goes to the other processes now, not after the lease.

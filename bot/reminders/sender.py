@@ -1,10 +1,13 @@
-"""The one paced sender for every reminder the bot posts.
+"""The one sender for every reminder the bot posts.
 
 Claimed occurrences (ledger rows) wait in a priority queue, earliest ``scheduled_at`` first;
-a bounded pool of workers takes them one at a time and every request to Discord first waits
-for a slot of one shared, drift-free schedule (:class:`~bot.reminders.pacing.SlotPacer`,
-a hair under ``rate``), so a burst of thousands due in the same minute goes out as fast as
-the global limit allows and no faster.
+a bounded pool of workers takes them one at a time. Every request the transport makes waits
+for a slot of the bot's one request limiter (:mod:`bot.ratelimit`, hooked into discord.py's
+HTTP client), so a burst of thousands due in the same minute goes out as fast as the global
+limit allows and no faster, earliest first. A due reminder costs one request: the member's
+DM channel is known beforehand (learnt from their DM interactions, or opened when they
+subscribed from a server: :mod:`bot.reminders.dm_channels`); when it is not, or Discord says
+it is gone, it is opened (again, once) right before sending.
 
 Per occurrence a worker decides the target (DM, the server's reminder channel, a guild
 channel for server-wide posts), renders the payload through the injected ``render``
@@ -12,8 +15,8 @@ callback, records ``sending`` in the ledger, sends with the occurrence's nonce a
 ``enforce_nonce``, and records the result. A 429 is waited out however often it comes;
 5xx/network errors are retried with backoff for ``retry_for``; anything else is recorded
 as ``failed`` with the reason — an occurrence never disappears silently. A global 429
-blocks the shared schedule until Discord's window is over; the refused request goes again,
-with the same nonce, through the schedule (it is never dropped nor sent twice).
+blocks the limiter until Discord's window is over; the refused request goes again, with the
+same nonce, through it (it is never dropped nor sent twice).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot import metrics
-from bot.reminders.pacing import SlotPacer
 from bot.reminders.transport import (
     ChannelBroken,
     DiscordTransport,
@@ -131,7 +133,6 @@ class Sender:
         db: Database,
         transport: DiscordTransport,
         render: Render,
-        pacer: SlotPacer,
         channels: ServerChannels,
         *,
         workers: int = 8,
@@ -145,7 +146,6 @@ class Sender:
         self.claimant = claimant or Claimant()
         self.transport = transport
         self.render = render
-        self.pacer = pacer
         self.channels = channels
         self.workers = workers
         self.clock = clock
@@ -404,20 +404,17 @@ class Sender:
         return DeliveryResult(d.id, DeliveryState.SENT, via, channel_id, message_id)
 
     async def _call(self, d: Delivery, request: Callable[[], Awaitable[int]]) -> int:
-        """One request through the pacer: 429 waited out, transient errors retried."""
+        """One request: 429 waited out, transient errors retried."""
         started = self.clock()
         backoff = 1.0
         while True:
-            await self.pacer.acquire()
             try:
                 return await request()
             except RateLimited as error:
-                # Never dropped: the same request (same nonce) goes again through the pacer.
+                # Never dropped: the same request (same nonce) goes again. After a global
+                # 429 the limiter holds every request until Discord's window is over.
                 log.info("rate limited; waiting %.2fs (delivery %s)", error.retry_after, d.id)
-                if error.is_global:
-                    # Everyone waits for Discord's window to end; the schedule restarts there.
-                    self.pacer.block_for(error.retry_after)
-                else:
+                if not error.is_global:
                     await self.sleep(error.retry_after)
             except DiscordUnavailable as error:
                 if self.clock() - started >= self.retry_for:

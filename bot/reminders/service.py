@@ -108,6 +108,7 @@ class ReminderService:
         on_change: Callable[[], None] = lambda: None,
         send_now: Callable[[Delivery], Awaitable[DeliveryResult]] | None = None,
         reminder_channel_for: Callable[[int], Awaitable[int | None]] | None = None,
+        open_dm_soon: Callable[[int], None] = lambda user_id: None,
         test_timeout: float = 20.0,
         claimant: Claimant | None = None,
     ) -> None:
@@ -118,6 +119,7 @@ class ReminderService:
         self.on_change = on_change
         self.send_now = send_now
         self.reminder_channel_for = reminder_channel_for
+        self.open_dm_soon = open_dm_soon
         self.test_timeout = test_timeout
 
     # --- helpers -------------------------------------------------------------------------
@@ -164,6 +166,16 @@ class ReminderService:
             nxt = _ts(next_fire(times, zone_named(zone), after)) if sub.active else None
             changes.append(Reschedule(sub.id, format_times(times), zone, nxt))
         await reminders.reschedule(self.db, changes, _ts(now))
+
+    async def _know_dm_channel(
+        self, member: Member, dm_channel_id: int | None, now: datetime
+    ) -> None:
+        """Make sure the member's DM channel is known before a reminder is due."""
+        if dm_channel_id is not None:
+            if member.dm_channel_id != dm_channel_id:
+                await members.set_dm_channel(self.db, member.user_id, dm_channel_id, _ts(now))
+        elif member.dm_channel_id is None and member.delivery == DeliveryMode.DM:
+            self.open_dm_soon(member.user_id)
 
     async def _owned_delivery(self, delivery_id: int, user_id: int) -> Delivery:
         delivery = await ledger.get(self.db, delivery_id)
@@ -232,8 +244,14 @@ class ReminderService:
         time_text: str | None = None,
         every: int | str | None = None,
         zone_text: str | None = None,
+        dm_channel_id: int | None = None,
     ) -> SubscriptionView:
-        """``/remind start kind [time] [every]`` (``guild_id`` None when used in DMs)."""
+        """``/remind start kind [time] [every]`` (``guild_id`` None when used in DMs).
+
+        ``dm_channel_id`` is the member's DM channel with the bot when the command came from
+        it; from a server, their DM channel is opened in the background instead, so the
+        reminder costs one request when it is due (:mod:`bot.reminders.dm_channels`).
+        """
         kind = parse_kind(kind)
         custom = parse_time(time_text) if time_text not in (None, "") else None
         every_h = parse_every(every) if every not in (None, "") else None
@@ -270,6 +288,7 @@ class ReminderService:
             next_fire_at=_ts(nxt),
             now=_ts(now),
         )
+        await self._know_dm_channel(member, dm_channel_id, now)
         self.on_change()
         return self._view(sub)
 
@@ -346,6 +365,7 @@ class ReminderService:
         await members.update(self.db, user_id, _ts(now), **fields)
         # A member who changes where reminders go has acted on a "DMs closed" pause.
         member = await members.get_or_default(self.db, user_id)
+        await self._know_dm_channel(member, None, now)
         after = self._fire_after(member, now)
         reactivate = [
             (sub.id, _ts(next_fire(parse_times(sub.times), zone_named(sub.zone), after)))
@@ -509,6 +529,14 @@ class ReminderService:
         """``/privacy delete``: settings, caches, subscriptions, snoozes and ledger, at once."""
         await reminders.delete_member_data(self.db, user_id)
         self.on_change()
+
+    async def learn_dm_channel(self, user_id: int, channel_id: int) -> None:
+        """The member used a command or a button in their DM with the bot: that channel is
+        where their DM reminders go (no request needed to open it). Only for members the bot
+        keeps data about already: nothing is stored for someone who only asked for facts."""
+        member = await members.get(self.db, user_id)
+        if member is not None and member.dm_channel_id != channel_id:
+            await members.set_dm_channel(self.db, user_id, channel_id, _ts(self.clock()))
 
     async def pop_notice(self, user_id: int) -> str | None:
         """A one-time notice for the member's next command (e.g. "your DMs are closed")."""

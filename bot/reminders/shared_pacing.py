@@ -5,7 +5,7 @@ Discord's global limit (about 50 requests/s) is per bot token, not per process. 
 nothing to send — or that died. Instead every process takes its slots from one schedule in
 the database (storage/send_rate.py, a GCRA "theoretical arrival time" row): slots are
 ``1/rate`` apart whoever uses them, so the token's combined requests follow the same
-drift-free schedule one process would (bot/reminders/pacing.py), and a process that stops
+drift-free schedule one process would (bot/ratelimit.py), and a process that stops
 asking simply stops taking slots.
 
 Slots are reserved in small blocks (``block_s`` = 0.1 s of slots, 4-5 at 45/s), so a busy
@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from bot.reminders.pacing import DEFAULT_MARGIN, SlotPacer
+from bot.ratelimit import DEFAULT_MARGIN, SlotPacer
 from storage import send_rate
 from storage.database import Database
 
@@ -93,18 +93,11 @@ class SharedSlotPacer(SlotPacer):
         self._slots.extend(start + i * self.interval for i in range(self.block))
 
     def block_for(self, seconds: float) -> None:
-        self._block(seconds, spare=0.0)
-
-    def yield_slot_to_retry(self, seconds: float) -> None:
-        self._block(seconds, spare=self.interval)
-
-    def _block(self, seconds: float, *, spare: float) -> None:
-        """Discord refused with a global 429: nobody — in any process — sends until it ends
-        (plus ``spare``: one slot left for the request discord.py retries by itself)."""
+        """Discord refused with a global 429: nobody — in any process — sends until it ends."""
         seconds = max(0.0, seconds)
-        self._blocked_until = max(self._blocked_until, self._clock() + seconds + spare)
+        self._blocked_until = max(self._blocked_until, self._clock() + seconds)
         self._slots.clear()
-        task = asyncio.get_running_loop().create_task(self._hold_shared(seconds + spare))
+        task = asyncio.get_running_loop().create_task(self._hold_shared(seconds))
         self._holds.add(task)
         task.add_done_callback(self._holds.discard)
 

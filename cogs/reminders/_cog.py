@@ -16,7 +16,7 @@ from bot.embeds import discord_time
 from bot.reminders.kinds import MEMBER_KINDS, label_of
 from bot.reminders.sender import QUEUED
 from bot.reminders.service import STATS_DAYS, ReminderService
-from bot.services import Steady
+from bot.services import Steady, dm_channel_of
 from cogs.reminders import _render as render
 from storage.ledger import DeliveryState, Via
 from storage.members import DeliveryMode
@@ -82,7 +82,13 @@ class Reminders(
         zone: str | None = None,
     ) -> None:
         view = await self.service.start(
-            interaction.user.id, interaction.guild_id, kind, time, every, zone
+            interaction.user.id,
+            interaction.guild_id,
+            kind,
+            time,
+            every,
+            zone,
+            dm_channel_id=dm_channel_of(interaction),
         )
         settings = await self.service.settings(interaction.user.id)
         where = (

@@ -1,7 +1,7 @@
 """Smoke test: the scale benchmark still runs end to end and counts every reminder.
 
-A small run (``--subscriptions 20000 --burst 500 --naive-subscriptions 5000``) as a
-subprocess. Timings are not asserted here (they are figures, not tests); only that every
+A small run (``--subscriptions 20000 --burst 500 --naive-subscriptions 5000 --cold-burst
+60``) as a subprocess. Timings are not asserted here (they are figures, not tests); only that every
 figure is written and that the burst lost and duplicated nothing.
 """
 
@@ -32,6 +32,18 @@ EXPECTED = {
         "slash_p99_ms",
         "dashboard_page_p99_ms",
     ],
+    "delivery_cold": [
+        "due",
+        "delivered",
+        "lost",
+        "duplicated",
+        "token_requests_per_reminder",
+        "rate_ratio",
+        "rate_limited_share",
+        "lateness_adjusted_p99_s",
+        "slash_p99_ms",
+        "dm_channels_opened_ahead",
+    ],
     "ratio": ["start_to_ready", "rss"],
 }
 
@@ -52,7 +64,9 @@ def run_scale(output: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
     output = tmp_path / "figures.json"
     run = run_scale(
-        output, "--subscriptions", "20000", "--burst", "500", "--naive-subscriptions", "5000"
+        output,
+        *("--subscriptions", "20000", "--burst", "500", "--naive-subscriptions", "5000"),
+        *("--cold-burst", "60"),
     )
     assert "delivery.lost" in run.stdout  # the table was printed
 
@@ -74,6 +88,12 @@ def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -
     assert 0 < delivery["delivered_per_s"] <= delivery["limit_per_s"] * 1.02, delivery
     assert delivery["rate_limited"] <= delivery["requests"] * 0.01, delivery
     assert figures["machine"]["cores"] == os.cpu_count()
+    # New members who subscribed through slash commands: one request per due reminder.
+    cold = figures["delivery_cold"]
+    assert (cold["due"], cold["delivered"], cold["lost"], cold["duplicated"]) == (60, 60, 0, 0)
+    assert cold["subscribed_before_due"], cold
+    assert cold["dm_channels_opened_ahead"] == 30 and cold["dm_channels_opened_in_burst"] == 0
+    assert cold["token_requests_per_reminder"] == 1, cold
 
 
 PG_EXPECTED = [

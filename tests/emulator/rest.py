@@ -73,6 +73,7 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         if token is None:
             emu.stats.unauthorized += 1
             return err.error_response(err.UNAUTHORIZED)
+        emu.stats.token_requests.append(time.monotonic())
 
     fault = emu.faults.take(request.method, path)
     if fault is not None:
@@ -95,6 +96,8 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         emu.stats.rate_limited += 1
         if limited.is_global:
             emu.stats.global_rate_limited += 1
+        if token is not None:
+            emu.stats.token_rate_limited += 1
         emu.notify()
         return err.json_response(limited.body(), status=429, headers=limited.headers)
 

@@ -42,6 +42,11 @@ class Stats:
     dm_channel_creates: int = 0
     #: (monotonic time, channel id) of every message the bot created via POST .../messages.
     sends: list[tuple[float, int]] = field(default_factory=list)
+    #: Monotonic time of every request authorised by the bot token (what Discord's global
+    #: limit counts: not interaction callbacks or follow-ups), refused ones included.
+    token_requests: list[float] = field(default_factory=list)
+    #: Of those, how many got a 429 (global or their route's).
+    token_rate_limited: int = 0
     #: "global" or a guild id, one entry per bulk overwrite (PUT) of commands.
     command_syncs: list[str] = field(default_factory=list)
 
@@ -54,13 +59,23 @@ class Stats:
 
     def max_sends_per_second(self, window: float = 1.0) -> int:
         """The most messages created in any ``window``-second span."""
-        times = sorted(t for t, _ in self.sends)
-        best = start = 0
-        for end, moment in enumerate(times):
-            while moment - times[start] >= window:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return most_in_any_window([t for t, _ in self.sends], window)
+
+    def max_token_requests_per_second(self, since: float = 0.0, window: float = 1.0) -> int:
+        """The most requests of the bot's token in any ``window``-second span after ``since``
+        (a sliding window: stricter than Discord's fixed ones)."""
+        return most_in_any_window([t for t in self.token_requests if t >= since], window)
+
+
+def most_in_any_window(moments: list[float], window: float) -> int:
+    """The most of ``moments`` that fall in any span of ``window`` seconds."""
+    times = sorted(moments)
+    best = start = 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 class Emulator:

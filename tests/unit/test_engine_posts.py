@@ -94,8 +94,7 @@ def clock() -> FixedClock:
 
 
 def engine_for(db, clock, transport: FakeTransport) -> ReminderEngine:
-    # A rate no test reaches, so the pacer never waits on the real clock.
-    return ReminderEngine(db, CONTENT, transport, clock=clock, waker=NoWaker(), rate=1e6)
+    return ReminderEngine(db, CONTENT, transport, clock=clock, waker=NoWaker())
 
 
 async def set_tip(engine: ReminderEngine) -> None:

@@ -2,7 +2,9 @@
 
 ``FakeDiscord`` behaves like Discord where the engine relies on it: a message sent again
 with a nonce already used returns the first message instead of creating a second one;
-DMs can be closed; channels can be deleted or forbidden; 429/5xx can be scripted.
+DMs can be closed; channels can be deleted or forbidden; 429/5xx can be scripted. Like the
+bot's HTTP client, it puts every request through a request limiter first and reports a
+global 429 to it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.ratelimit import RequestLimiter, SlotPacer
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.engine import ReminderEngine
-from bot.reminders.pacing import SlotPacer
 from bot.reminders.sender import Sender
 from bot.reminders.service import ReminderService
-from bot.reminders.transport import DMsClosed, TransportError
+from bot.reminders.transport import DMsClosed, RateLimited, TransportError
 from bot.server_config import ServerConfig
 from content import load_content
 from storage import guild_settings, reminders
@@ -62,6 +64,7 @@ class SentMessage:
 @dataclass
 class FakeDiscord:
     clock: FakeClock | None = None
+    limiter: RequestLimiter | None = None
     closed_dms: set[int] = field(default_factory=set)
     broken_channels: dict[int, TransportError] = field(default_factory=dict)
     fail_next: list[TransportError] = field(default_factory=list)
@@ -76,21 +79,26 @@ class FakeDiscord:
     def dm_channel_of(user_id: int) -> int:
         return 900_000 + user_id
 
-    def _log(self, what: str) -> None:
+    async def _request(self, what: str) -> None:
+        """What the bot's HTTP hook does before a request: wait for a slot; then a scripted
+        failure, a global 429 reported to the limiter as the hook reports it."""
+        if self.limiter is not None:
+            await self.limiter.acquire()
         self.requests.append((what, self.clock.monotonic() if self.clock else 0.0))
+        if self.fail_next:
+            error = self.fail_next.pop(0)
+            if isinstance(error, RateLimited) and error.is_global and self.limiter is not None:
+                await self.limiter.global_limited(error.retry_after)
+            raise error
 
     async def open_dm(self, user_id: int) -> int:
-        self._log("open_dm")
+        await self._request("open_dm")
         self.dm_opens += 1
-        if self.fail_next:
-            raise self.fail_next.pop(0)
         return self.dm_channel_of(user_id)
 
     async def send_message(self, channel_id: int, payload: dict[str, Any], nonce: str) -> int:
-        self._log("send")
+        await self._request("send")
         assert len(nonce) <= 25
-        if self.fail_next:
-            raise self.fail_next.pop(0)
         if channel_id in self.broken_channels:
             raise self.broken_channels[channel_id]
         if channel_id >= 900_000 and channel_id - 900_000 in self.closed_dms:
@@ -193,6 +201,8 @@ async def make_rig(
     """
     discord = discord or FakeDiscord(clock)
     discord.clock = clock
+    if discord.limiter is None:
+        discord.limiter = SlotPacer(45.0, clock=clock.monotonic, sleep=clock.sleep)
     waker = RecordingWaker()
     engine = ReminderEngine(
         db,
@@ -200,7 +210,6 @@ async def make_rig(
         discord,
         clock=clock,
         waker=waker,
-        pacer=SlotPacer(45.0, clock=clock.monotonic, sleep=clock.sleep),
         workers=workers,
         sleep=clock.sleep,
         retry_for=retry_for,

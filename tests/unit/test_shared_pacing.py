@@ -14,7 +14,7 @@ import logging
 
 import pytest
 
-from bot.reminders.pacing import SlotPacer
+from bot.ratelimit import SlotPacer
 from bot.reminders.shared_pacing import SharedSlotPacer, pacer_for
 from storage import send_rate
 from storage.database import Database, DatabaseUnavailable

@@ -1,13 +1,16 @@
-"""The reminder pacer under Discord's global limit, on a fake monotonic clock."""
+"""The request limiter: its pacing on a fake monotonic clock, and the HTTP hook."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
-from bot.reminders.pacing import SlotPacer
+from bot.ratelimit import SlotPacer, is_exempt, limiter_trace
 
 
 class Clock:
@@ -118,16 +121,80 @@ async def test_global_rate_limit_blocks_everyone_then_the_schedule_restarts():
     assert clock.t == pytest.approx(start + 3.0 + 1 / (45 * 0.998))
 
 
-async def test_a_retry_discord_py_makes_itself_gets_a_slot_of_its_own():
-    """discord.py retries a globally rate-limited request when the window ends; the pacer
-    waits until then and leaves that retry its own slot, so the two never go together."""
+async def test_a_global_429_reported_blocks_the_next_slot():
+    """What the HTTP hook tells the limiter: nothing goes out until Discord's window is over,
+    then the schedule restarts there (discord.py's own retry takes a slot like any request)."""
     clock = Clock()
     pacer = SlotPacer(45, clock=clock, sleep=clock.sleep)
     await pacer.acquire()
-    pacer.yield_slot_to_retry(0.4)
+    await pacer.global_limited(0.4)
     start = clock.t
     await pacer.acquire()
+    assert clock.t == pytest.approx(start + 0.4)
+    await pacer.acquire()
     assert clock.t == pytest.approx(start + 0.4 + 1 / (45 * 0.998))
+
+
+@pytest.mark.parametrize(
+    ("url", "exempt"),
+    [
+        ("https://discord.com/api/v10/channels/1/messages", False),
+        ("https://discord.com/api/v10/users/@me/channels", False),
+        ("https://discord.com/api/v10/applications/1/commands", False),
+        ("https://discord.com/api/v10/interactions/12/aW50ZXJhY3Rpb24/callback", True),
+        ("https://discord.com/api/v10/webhooks/34/aW50ZXJhY3Rpb24", True),
+        ("https://discord.com/api/v10/webhooks/34/aW50ZXJhY3Rpb24/messages/@original", True),
+        ("wss://gateway.discord.gg/?v=10&encoding=json", True),
+        ("http://127.0.0.1:5000/api/v10/channels/1/messages", False),
+    ],
+)
+def test_only_interaction_answers_and_the_gateway_are_exempt(url: str, exempt: bool) -> None:
+    assert is_exempt(url) is exempt
+
+
+class CountingLimiter:
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.global_waits: list[float] = []
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+
+    async def global_limited(self, retry_after: float) -> None:
+        self.global_waits.append(retry_after)
+
+
+async def test_the_trace_puts_every_counted_request_of_the_session_through_the_limiter():
+    """Through a real aiohttp session, as discord.py's HTTP client sends them."""
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"id": "1"})
+
+    async def limited(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"message": "You are being rate limited.", "retry_after": 0.25, "global": True},
+            status=429,
+            headers={"X-RateLimit-Global": "true", "Retry-After": "1"},
+        )
+
+    app = web.Application()
+    app.router.add_post("/api/v10/channels/{id}/messages", ok)
+    app.router.add_post("/api/v10/interactions/{id}/{token}/callback", ok)
+    app.router.add_post("/api/v10/users/@me/channels", limited)
+    limiter = CountingLimiter()
+    async with TestServer(app) as server:
+        async with aiohttp.ClientSession(trace_configs=[limiter_trace(limiter)]) as session:
+            for path in ("/api/v10/channels/5/messages", "/api/v10/channels/6/messages"):
+                async with session.post(server.make_url(path)) as response:
+                    assert response.status == 200
+            callback = "/api/v10/interactions/7/token/callback"
+            async with session.post(server.make_url(callback)) as response:
+                assert response.status == 200
+            assert limiter.acquired == 2  # the interaction callback did not count
+            async with session.post(server.make_url("/api/v10/users/@me/channels")) as response:
+                assert response.status == 429
+    assert limiter.acquired == 3
+    assert limiter.global_waits == [0.25]
 
 
 def test_invalid_configuration():

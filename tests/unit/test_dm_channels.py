@@ -1,0 +1,90 @@
+"""A member's DM channel is known before their first reminder, so a due reminder costs one
+request: learnt from their DM interactions, or opened in the background when they subscribe
+from a server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.reminders.transport import DiscordUnavailable
+from storage import members
+from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, open_db
+
+USER = 42
+GUILD = 7
+DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)  # sleep wind-down at 22:30 Berlin
+DM = FakeDiscord.dm_channel_of(USER)
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await open_db(tmp_path)
+    yield database
+    await database.close()
+
+
+async def subscribe(db, *, guild_id: int | None, dm_channel_id: int | None = None):
+    rig = await make_rig(db, FakeClock(DUE - timedelta(hours=1)))
+    await rig.service.start(
+        USER, guild_id, "sleep", zone_text="Europe/Berlin", dm_channel_id=dm_channel_id
+    )
+    return rig
+
+
+async def due(rig) -> list[str]:
+    """What the bot asked Discord for when the reminder was due."""
+    rig.clock.now = DUE
+    before = len(rig.discord.requests)
+    await rig.run()
+    assert [m.channel_id for m in rig.discord.messages] == [DM]
+    return [what for what, _ in rig.discord.requests[before:]]
+
+
+async def test_subscribing_in_dms_teaches_the_channel_without_any_request(db) -> None:
+    rig = await subscribe(db, guild_id=None, dm_channel_id=DM)
+    await rig.engine.dm_channels.run_pending()
+    assert rig.discord.requests == []
+    assert (await members.get(db, USER)).dm_channel_id == DM
+    assert await due(rig) == ["send"]
+
+
+async def test_subscribing_in_a_server_opens_the_channel_ahead(db) -> None:
+    rig = await subscribe(db, guild_id=GUILD)
+    assert (await members.get(db, USER)).dm_channel_id is None
+    await rig.engine.dm_channels.run_pending()  # in the bot: a background task, right away
+    assert [what for what, _ in rig.discord.requests] == ["open_dm"]
+    assert (await members.get(db, USER)).dm_channel_id == DM
+    assert await due(rig) == ["send"]
+
+
+async def test_subscribing_twice_opens_once(db) -> None:
+    rig = await subscribe(db, guild_id=GUILD)
+    await rig.service.start(USER, GUILD, "caffeine")
+    await rig.engine.dm_channels.run_pending()
+    await rig.service.start(USER, GUILD, "stretching")
+    await rig.engine.dm_channels.run_pending()
+    assert [what for what, _ in rig.discord.requests] == ["open_dm"]
+
+
+async def test_a_failed_open_ahead_is_done_when_the_reminder_is_due(db) -> None:
+    rig = await subscribe(db, guild_id=GUILD)
+    rig.discord.fail_next = [DiscordUnavailable("503")]
+    await rig.engine.dm_channels.run_pending()
+    assert (await members.get(db, USER)).dm_channel_id is None
+    assert await due(rig) == ["open_dm", "send"]
+
+
+async def test_any_dm_interaction_of_a_member_updates_the_channel(db) -> None:
+    rig = await subscribe(db, guild_id=GUILD)
+    await rig.service.learn_dm_channel(USER, DM)
+    await rig.engine.dm_channels.run_pending()  # nothing left to open
+    assert rig.discord.requests == []
+    assert await due(rig) == ["send"]
+
+
+async def test_nothing_is_stored_for_someone_who_only_asked_for_facts(db) -> None:
+    rig = await make_rig(db, FakeClock(DUE))
+    await rig.service.learn_dm_channel(999, 12345)
+    assert await members.get(db, 999) is None
