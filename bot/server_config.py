@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 
 import discord
 
@@ -40,7 +40,7 @@ from bot.reminders.schedule import (
     format_times,
     next_fire,
     parse_times,
-    zone_named,
+    stored_instant,
 )
 from bot.reminders.sender import utc_now
 from bot.reminders.timeparse import parse_time
@@ -258,12 +258,7 @@ class ServerConfig:
     def _tip_setting(
         tip: Subscription, access: ChannelAccess, last_failure: str | None
     ) -> DailyTipSetting:
-        zone = zone_named(tip.zone)
-        next_post = (
-            datetime.fromtimestamp(tip.next_fire_at, UTC).astimezone(zone)
-            if tip.next_fire_at is not None
-            else None
-        )
+        next_post = stored_instant(tip.next_fire_at, tip.zone)
         return DailyTipSetting(
             channel=ChannelSetting(access, last_failure),
             time=parse_times(tip.times)[0],

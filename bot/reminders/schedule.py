@@ -39,6 +39,11 @@ def zone_named(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def stored_instant(ts: int | None, zone_name: str) -> datetime | None:
+    """A stored instant (unix seconds, or none) as an aware time in the named zone."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).astimezone(zone_named(zone_name))
+
+
 def zone_or_utc(name: str | None) -> ZoneInfo:
     """The zone to show a member's times in: theirs, or UTC while they have not set one."""
     return zone_named(name or "UTC")

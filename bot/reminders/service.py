@@ -21,6 +21,7 @@ from bot.reminders.schedule import (
     format_times,
     next_fire,
     parse_times,
+    stored_instant,
     wall_time_to_utc,
     zone_named,
     zone_or_utc,
@@ -125,12 +126,7 @@ class ReminderService:
     # --- helpers -------------------------------------------------------------------------
 
     def _view(self, sub: Subscription) -> SubscriptionView:
-        zone = zone_named(sub.zone)
-        nxt = (
-            datetime.fromtimestamp(sub.next_fire_at, UTC).astimezone(zone)
-            if sub.next_fire_at is not None
-            else None
-        )
+        nxt = stored_instant(sub.next_fire_at, sub.zone)
         return SubscriptionView(
             kind=sub.kind,
             times=list(parse_times(sub.times)),
