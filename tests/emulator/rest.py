@@ -84,7 +84,7 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
 
     major = "+".join(
         request.match_info[k]
-        for k in ("channel_id", "guild_id", "webhook_id", "webhook_token")
+        for k in ("channel_id", "guild_id", "webhook_id", "webhook_token", "interaction_id")
         if k in request.match_info
     )
     if token is None and template in oauth.BEARER_PATHS:
