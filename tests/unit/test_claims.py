@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.ratelimit import SlotPacer
 from bot.reminders.engine import ReminderEngine
 from storage.database import Database
 from storage.ledger import Claimant
@@ -160,16 +161,17 @@ async def test_a_stalled_process_does_not_send_what_another_took_over(databases)
 
 
 async def test_a_clean_stop_hands_the_queue_to_the_others_at_once(databases):
-    discord = FakeDiscord()
+    discord = FakeDiscord(limiter=SlotPacer(1.0))  # A gets one request a second, real time
     clock = FakeClock(DUE)
     a_db = await databases()
-    a = ReminderEngine(a_db, CONTENT, discord, waker=RecordingWaker(), clock=clock, rate=1.0)
+    a = ReminderEngine(a_db, CONTENT, discord, waker=RecordingWaker(), clock=clock)
     await subscribe_members(await make_rig(a_db, clock, discord), range(1000, 1040))
     await a.start()
     await a.stop(grace_seconds=0.5)  # SIGTERM while most are still queued
     sent_by_a = len(discord.messages)
     assert sent_by_a < 40
 
+    discord.limiter = None  # B paces on its own fake clock (make_rig)
     b = await make_rig(await databases(), FakeClock(DUE + timedelta(seconds=1)), discord)
     await b.dispatcher.start()  # well within A's lease: released, not lapsed
     await b.sender.run_pending()
