@@ -216,7 +216,8 @@ class Dispatcher:
         for d in taken:
             if d.state == DeliveryState.SENDING:
                 if now_ts - d.updated_at <= self.NONCE_WINDOW.total_seconds():
-                    self.sender.submit(d)  # same nonce: Discord returns the first message
+                    # Same nonce: Discord returns the first message if it got there.
+                    self.sender.submit(d, taken_over=True)
                     requeued += 1
                 else:
                     await ledger.mark_final(
@@ -235,7 +236,7 @@ class Dispatcher:
                     self.db, d.id, DeliveryState.MISSED, Reason.OFFLINE_PAST_GRACE, now_ts
                 )
             else:
-                self.sender.submit(d)
+                self.sender.submit(d, taken_over=True)
                 requeued += 1
         if requeued:
             log.info("recovered %d reminder occurrences left in flight", requeued)

@@ -174,14 +174,22 @@ class Sender:
         """Ledger ids queued or being sent here: the leases this process must keep renewing."""
         return list(self._futures)
 
-    def submit(self, delivery: Delivery) -> asyncio.Future[DeliveryResult]:
-        """Queue a claimed occurrence; the future resolves with its final result."""
+    def submit(
+        self, delivery: Delivery, *, taken_over: bool = False
+    ) -> asyncio.Future[DeliveryResult]:
+        """Queue a claimed occurrence; the future resolves with its final result.
+
+        Earliest ``scheduled_at`` first. Among occurrences due at the same instant, those
+        ``taken_over`` from a process that died go first: they have already waited a lease,
+        and behind a full queue they would wait as long again.
+        """
         existing = self._futures.get(delivery.id)
         if existing is not None:
             return existing
         future: asyncio.Future[DeliveryResult] = asyncio.get_running_loop().create_future()
         self._futures[delivery.id] = future
-        self._queue.put_nowait((delivery.scheduled_at, next(self._seq), delivery))
+        order = next(self._seq)
+        self._queue.put_nowait((delivery.scheduled_at, -order if taken_over else order, delivery))
         return future
 
     async def start(self) -> None:

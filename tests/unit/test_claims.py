@@ -212,3 +212,21 @@ async def test_a_tick_while_postgresql_is_down_retries_and_resumes(
     await rig.run()
     assert len(discord.messages) == 5
     await rig.db.close()
+
+
+async def test_taken_over_occurrences_go_before_the_queue_of_the_process_taking_them(databases):
+    discord = FakeDiscord()
+    a = await make_rig(await databases(), FakeClock(DUE), discord)
+    await subscribe_members(a, range(1000, 1005))
+    await a.dispatcher.start()  # A claims its 5 and dies before sending any
+    orphans = {FakeDiscord.dm_channel_of(u) for u in range(1000, 1005)}
+
+    b = await make_rig(await databases(), FakeClock(DUE), discord)
+    await subscribe_members(b, range(2000, 2020))  # 20 more, due at the same instant
+    await b.dispatcher.start()  # B claims its own 20: a queue, not sent yet
+    b.clock.now = DUE + timedelta(seconds=LEASE + 1)
+    await b.dispatcher.tick()  # A's lease lapsed: B takes its 5 over
+    assert b.sender.backlog == 25
+    await b.sender.run_pending()
+    assert {m.channel_id for m in discord.messages[:5]} == orphans, "they waited a lease already"
+    assert len(discord.messages) == 25
