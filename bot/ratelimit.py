@@ -51,6 +51,7 @@ from types import SimpleNamespace
 from typing import Protocol
 
 import aiohttp
+import yarl
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,13 @@ class RequestLimiter(Protocol):
         ...
 
 
-def is_exempt(url: str) -> bool:
-    """Requests that do not count against the global limit (and the gateway's websocket)."""
-    return url.startswith(("ws://", "wss://")) or _EXEMPT_PATH.search(url) is not None
+def is_exempt(url: str | yarl.URL) -> bool:
+    """Requests that do not count against the global limit (and the gateway's websocket).
+
+    Only the path decides: discord.py asks for an interaction callback with a query
+    (``?with_response=1``)."""
+    parsed = yarl.URL(url) if isinstance(url, str) else url
+    return parsed.scheme in ("ws", "wss") or _EXEMPT_PATH.search(parsed.path) is not None
 
 
 def limiter_trace(
@@ -96,7 +101,7 @@ def limiter_trace(
         context: SimpleNamespace,
         params: aiohttp.TraceRequestStartParams,
     ) -> None:
-        if not is_exempt(str(params.url)):
+        if not is_exempt(params.url):
             await limiter.acquire()
 
     async def on_request_end(

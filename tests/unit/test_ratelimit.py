@@ -142,6 +142,12 @@ async def test_a_global_429_reported_blocks_the_next_slot():
         ("https://discord.com/api/v10/users/@me/channels", False),
         ("https://discord.com/api/v10/applications/1/commands", False),
         ("https://discord.com/api/v10/interactions/12/aW50ZXJhY3Rpb24/callback", True),
+        # How discord.py asks for it: with a query.
+        (
+            "https://discord.com/api/v10/interactions/12/aW50ZXJhY3Rpb24/callback?with_response=1",
+            True,
+        ),
+        ("https://discord.com/api/v10/channels/1/messages?interactions/1/x/callback", False),
         ("https://discord.com/api/v10/webhooks/34/aW50ZXJhY3Rpb24", True),
         ("https://discord.com/api/v10/webhooks/34/aW50ZXJhY3Rpb24/messages/@original", True),
         ("wss://gateway.discord.gg/?v=10&encoding=json", True),
@@ -187,7 +193,7 @@ async def test_the_trace_puts_every_counted_request_of_the_session_through_the_l
             for path in ("/api/v10/channels/5/messages", "/api/v10/channels/6/messages"):
                 async with session.post(server.make_url(path)) as response:
                     assert response.status == 200
-            callback = "/api/v10/interactions/7/token/callback"
+            callback = "/api/v10/interactions/7/token/callback?with_response=1"
             async with session.post(server.make_url(callback)) as response:
                 assert response.status == 200
             assert limiter.acquired == 2  # the interaction callback did not count
