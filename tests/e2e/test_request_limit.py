@@ -2,8 +2,8 @@
 
 The emulator records every request authorised by the bot's token (reminder posts, DM channel
 opens, command sync, anything: all but interaction callbacks and follow-ups, as at Discord)
-and these tests read them per second with a sliding window, stricter than Discord's fixed
-windows. The bot runs at its default ``SEND_RATE_PER_S``.
+and these tests count them per second as Discord does (fixed one-second windows). The bot
+runs at its default ``SEND_RATE_PER_S``.
 """
 
 from __future__ import annotations

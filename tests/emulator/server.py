@@ -62,9 +62,17 @@ class Stats:
         return most_in_any_window([t for t, _ in self.sends], window)
 
     def max_token_requests_per_second(self, since: float = 0.0, window: float = 1.0) -> int:
-        """The most requests of the bot's token in any ``window``-second span after ``since``
-        (a sliding window: stricter than Discord's fixed ones)."""
-        return most_in_any_window([t for t in self.token_requests if t >= since], window)
+        """The most requests of the bot's token in one second after ``since``, counted as
+        Discord counts them: fixed one-second windows, each opened by the first request
+        after the previous one closed."""
+        most = count = 0
+        closes = float("-inf")
+        for moment in sorted(t for t in self.token_requests if t >= since):
+            if moment >= closes:
+                closes, count = moment + window, 0
+            count += 1
+            most = max(most, count)
+        return most
 
 
 def most_in_any_window(moments: list[float], window: float) -> int:
