@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
-    @field_validator("dashboard_url", "discord_authorize_url")
+    @field_validator("discord_api_base", "dashboard_url", "discord_authorize_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):

@@ -77,6 +77,14 @@ def test_custom_api_base_loses_trailing_slash(monkeypatch):
     assert settings.api_base_is_custom
 
 
+@pytest.mark.parametrize("base", ["notaurl", "ftp://example.com/api", "discord.com/api/v10"])
+def test_an_api_base_that_is_not_an_http_url_is_one_line(monkeypatch, base):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("DISCORD_API_BASE", base)
+    with pytest.raises(StartupError, match="DISCORD_API_BASE is invalid.*http:// or https://"):
+        load_settings()
+
+
 def test_unknown_log_level_is_refused(monkeypatch):
     monkeypatch.setenv("DISCORD_TOKEN", "t")
     monkeypatch.setenv("LOG_LEVEL", "LOUD")
