@@ -410,10 +410,12 @@ class ReminderService:
 
     # --- buttons -------------------------------------------------------------------------
 
-    async def mark_done(self, delivery_id: int, user_id: int) -> bool:
-        """Done: counts toward stats. Returns False if it was already marked done."""
-        await self._owned_delivery(delivery_id, user_id)
-        return await ledger.set_outcome(self.db, delivery_id, Outcome.DONE, _ts(self.clock()))
+    async def mark_done(self, delivery_id: int, user_id: int) -> Delivery | None:
+        """Done: counts toward stats (test sends excepted). None if it was already done."""
+        delivery = await self._owned_delivery(delivery_id, user_id)
+        if await ledger.set_outcome(self.db, delivery_id, Outcome.DONE, _ts(self.clock())):
+            return delivery
+        return None
 
     async def snooze(self, delivery_id: int, user_id: int, minutes: int = 30) -> datetime:
         """Snooze: one extra reminder ``minutes`` later, stored so it survives a restart.

@@ -22,6 +22,7 @@ from bot.reminders.messages import (
 )
 from bot.services import steady
 from bot.tree import answer_error
+from storage.ledger import Source
 
 
 class ReminderButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_ID_PATTERN):
@@ -46,9 +47,12 @@ class ReminderButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BU
         service = steady(interaction.client).reminder_service
         user_id = interaction.user.id
         if self.action == ButtonAction.DONE:
-            if await service.mark_done(self.delivery_id, user_id):
-                return "Marked as done ✅ Nice work — it counts toward your `/remind stats`."
-            return "This reminder is already marked as done ✅"
+            marked = await service.mark_done(self.delivery_id, user_id)
+            if marked is None:
+                return "This reminder is already marked as done ✅"
+            if marked.source == Source.TEST:  # /remind stats leaves test sends out
+                return "Marked as done ✅ This was a test, so it doesn't count toward your `/remind stats`."
+            return "Marked as done ✅ Nice work — it counts toward your `/remind stats`."
         if self.action == ButtonAction.SNOOZE:
             at = await service.snooze(self.delivery_id, user_id, SNOOZE_MINUTES)
             return f"Snoozed ⏰ I'll remind you once more at {at.strftime('%H:%M')} ({discord_time(at, 'R')})."

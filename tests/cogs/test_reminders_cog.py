@@ -543,6 +543,15 @@ async def test_a_button_on_a_test_reminder_works(rig, cog) -> None:
     assert (await press(rig, "done", delivery.id)).startswith("Marked as done")
 
 
+async def test_done_on_a_test_reminder_does_not_promise_stats_it_leaves_out(rig, cog) -> None:
+    """Stats leave test reminders out, so Done on one must not say it counts."""
+    await Reminders.test.callback(cog, ask(rig), kind="sleep")
+    [delivery] = rig.sender.deliveries
+    assert await press(rig, "done", delivery.id) == (
+        "Marked as done ✅ This was a test, so it doesn't count toward your `/remind stats`."
+    )
+
+
 async def test_an_unexpected_button_error_gets_an_apology_not_a_trace(rig, caplog) -> None:
     await rig.db.close()  # the database is gone: a bug, not the member's fault
     text = await press(rig, "done", 1)

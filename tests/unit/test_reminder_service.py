@@ -183,8 +183,8 @@ async def test_done_snooze_and_ownership(rig):
     second = await rig.service.snooze(delivery_id, USER)  # double click: one snooze
     assert first == second
     assert len(await rows(rig.db, "SELECT * FROM snoozes")) == 1
-    assert await rig.service.mark_done(delivery_id, USER) is True
-    assert await rig.service.mark_done(delivery_id, USER) is False
+    assert (await rig.service.mark_done(delivery_id, USER)).id == delivery_id
+    assert await rig.service.mark_done(delivery_id, USER) is None
     (outcome,) = await rows(rig.db, "SELECT outcome FROM deliveries WHERE id = ?", delivery_id)
     assert outcome == ("done",)
 
