@@ -21,6 +21,9 @@ from bot.reminders.schedule import zone_named
 
 _MAX_INPUT = 64
 _ALLOWED = re.compile(r"^[A-Za-z0-9 _/+\-.']+$")
+# In the system's zoneinfo folder but nobody's time zone: "localtime" is the server's own
+# clock, "Factory" a placeholder whose abbreviation is "-00".
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 _REGIONS = (
     "Africa",
     "America",
@@ -141,7 +144,7 @@ def _read_tab(name: str) -> list[list[str]]:
 
 @cache
 def _index() -> _Index:
-    available = zoneinfo.available_timezones()
+    available = zoneinfo.available_timezones() - _NOT_ZONES
     canonical = [row[2] for row in _read_tab("zone.tab") if len(row) >= 3 and row[2] in available]
     canonical_set = set(canonical)
 

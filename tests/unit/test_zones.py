@@ -36,7 +36,21 @@ def test_resolves(text: str, key: str):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "berln", "Mars/Olympus", "<@123>", "@everyone", "../../etc/passwd", "x" * 500, "\u202e"],
+    [
+        "",
+        "berln",
+        "Mars/Olympus",
+        "<@123>",
+        "@everyone",
+        "../../etc/passwd",
+        "x" * 500,
+        "\u202e",
+        # Files in the system's zoneinfo folder that are not anyone's time zone: the
+        # server's own clock, and tzdata's placeholder whose abbreviation is "-00".
+        "localtime",
+        "Factory",
+        "posixrules",
+    ],
 )
 def test_unknown_zone_is_a_user_error(text: str):
     with pytest.raises(UserFacingError, match="Europe/Berlin"):
