@@ -21,6 +21,10 @@ FIND_MARGIN = 5.0
 # suggest(): looser, since the user picks from the list.
 SUGGEST_CUTOFF = 65.0
 
+# Abbreviations this short ("d", "ca", "mg") fit inside unrelated words ("sodium",
+# "caffeine") that fuzzy scoring would then match, so they count only when typed whole.
+_SHORT_KEY = 2
+
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _WORD_ABBREVIATIONS = {"vit": "vitamin", "vits": "vitamins", "vitamine": "vitamin"}
 
@@ -62,6 +66,8 @@ def _compact(key: str) -> str:
 def _score(query: str, key: str) -> float:
     if _compact(query) == _compact(key):
         return 100.0
+    if len(_compact(key)) <= _SHORT_KEY:
+        return 0.0
     score = fuzz.WRatio(query, key)
     # A prefix of a word ("potas", "sweet pot") is what people type while searching.
     if len(query) >= 2 and key.startswith(query):

@@ -65,6 +65,13 @@ def test_unknown_or_odd_input_is_not_found(query: str) -> None:
     assert find(query, NUTRIENTS) is None
 
 
+@pytest.mark.parametrize("query", ["sodium", "chloride", "caffeine", "calories"])
+def test_a_short_alias_inside_another_word_is_not_a_match(query: str) -> None:
+    """ "d" (vitamin D) is in "sodium", "ca" (calcium) in "caffeine": those are other things
+    people ask about, not a typo of the nutrient, so the answer is "I don't know"."""
+    assert find(query, NUTRIENTS) is None
+
+
 def test_ambiguous_query_is_not_guessed() -> None:
     candidates = (Candidate("vitamin-b6", "Vitamin B6"), Candidate("vitamin-b12", "Vitamin B12"))
     assert find("vitamin b", candidates) is None
