@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 #: Discord: each rate-limit key may IDENTIFY once every 5 seconds.
 IDENTIFY_SPACING_S = 5.0
+#: Kept on top: Discord times IDENTIFYs as they arrive, on its clock. Two IDENTIFYs sent
+#: exactly 5 s apart by two processes (different clocks, different connections) can arrive a
+#: few milliseconds closer than that, and Discord answers an early one with an invalid session.
+IDENTIFY_MARGIN_S = 0.25
 #: Discord numbers shards with 16-bit-ish ids in practice; this only stops absurd values.
 MAX_SHARD_COUNT = 65_536
 
@@ -169,7 +173,8 @@ class IdentifyPacer:
         """Return once shard ``shard_id`` may IDENTIFY; the seconds waited, for tests and logs."""
         key = shard_id % self.max_concurrency
         started = self._clock()
-        slot = await self.slots.reserve(key, IDENTIFY_SPACING_S)  # may block on a shared lock
+        # May block on a lock shared by every process of the token.
+        slot = await self.slots.reserve(key, IDENTIFY_SPACING_S + IDENTIFY_MARGIN_S)
         delay = slot - self._clock()
         if delay > 0:
             await self._sleep(delay)

@@ -13,6 +13,8 @@ from bot.logs import configure_logging
 from bot.settings import load_settings
 from bot.sharded_bot import ShardedSteadyBot, make_bot
 from bot.shards import (
+    IDENTIFY_MARGIN_S,
+    IDENTIFY_SPACING_S,
     IdentifyPacer,
     LocalIdentifySlots,
     ShardPlan,
@@ -118,11 +120,16 @@ class Clock:
         self.now += seconds
 
 
+# Discord's 5 s and a margin for arrival jitter between processes.
+GAP = IDENTIFY_SPACING_S + IDENTIFY_MARGIN_S
+
+
 async def test_identifies_are_5_s_apart_per_concurrency_key() -> None:
+    assert GAP > 5.0
     clock = Clock()
     pacer = IdentifyPacer(LocalIdentifySlots(clock), clock=clock, sleep=clock.sleep)
-    assert [await pacer.wait_turn(shard) for shard in (0, 1, 2)] == [0.0, 5.0, 5.0]
-    assert clock.slept == [5.0, 5.0]
+    assert [await pacer.wait_turn(shard) for shard in (0, 1, 2)] == [0.0, GAP, GAP]
+    assert clock.slept == [GAP, GAP]
 
 
 async def test_max_concurrency_lets_shards_of_different_keys_identify_together() -> None:
@@ -131,7 +138,7 @@ async def test_max_concurrency_lets_shards_of_different_keys_identify_together()
         LocalIdentifySlots(clock), max_concurrency=2, clock=clock, sleep=clock.sleep
     )
     waits = [await pacer.wait_turn(shard) for shard in (0, 1, 2, 3)]
-    assert waits == [0.0, 0.0, 5.0, 0.0]  # shard 3 shares key 1, whose slot passed meanwhile
+    assert waits == [0.0, 0.0, GAP, 0.0]  # shard 3 shares key 1, whose slot passed meanwhile
     clock.now += 60  # a reconnect long after: no wait
     assert await pacer.wait_turn(1) == 0.0
 
@@ -142,7 +149,7 @@ async def test_slots_are_shared_by_everyone_holding_them() -> None:
     slots = LocalIdentifySlots(clock)
     a = IdentifyPacer(slots, clock=clock, sleep=clock.sleep)
     b = IdentifyPacer(slots, clock=clock, sleep=clock.sleep)
-    assert [await a.wait_turn(0), await b.wait_turn(1), await a.wait_turn(2)] == [0.0, 5.0, 5.0]
+    assert [await a.wait_turn(0), await b.wait_turn(1), await a.wait_turn(2)] == [0.0, GAP, GAP]
 
 
 # --- the bot chosen by the settings ----------------------------------------------------------
