@@ -21,6 +21,7 @@ from tests.e2e.conftest import StartBot
 from tests.e2e.reminder_helpers import DONE, button_ids, reminders_for, start_bot_at
 from tests.e2e.test_reminders_burst import MINUTE, seed_subscribers
 from tests.emulator import Driver
+from tests.emulator.server import ARRIVAL_JITTER_ALLOWANCE
 
 MEMBERS = 600
 SHARDS = 3
@@ -103,7 +104,7 @@ async def test_three_processes_deliver_a_burst_exactly_once_with_one_killed(
     )
     per_member = Counter(len(reminders_for(driver, m)) for m in members)
     assert per_member == {1: MEMBERS}, f"reminders per member: {per_member}"
-    assert driver.stats.max_sends_per_second() <= 50
+    assert driver.stats.max_sends_per_second() <= 50 + ARRIVAL_JITTER_ALLOWANCE
     assert any(bot.logged("took over") for bot in bots)
 
     # A DM button on a reminder another process sent: the click reaches shard 0's process.
