@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -97,7 +98,7 @@ def base36(number: int) -> str:
 
 # Nonces (Discord allows 25 characters): a letter for the source, then base36 numbers.
 # Ids are at most 13 base36 digits (2**63) and a unix time in this century 6, so the
-# longest, a test's "t" + user id + "." + time, is 21 characters.
+# longest, a test's "t" + user id + "." + time + "." + kind code, is 24 characters.
 def nonce_for_schedule(subscription_id: int, scheduled_at: int) -> str:
     return f"s{base36(subscription_id)}.{base36(scheduled_at)}"
 
@@ -106,8 +107,16 @@ def nonce_for_snooze(snooze_id: int) -> str:
     return f"z{base36(snooze_id)}"
 
 
-def nonce_for_test_send(user_id: int, at: int) -> str:
-    return f"t{base36(user_id)}.{base36(at)}"
+def nonce_for_test_send(user_id: int, at: int, kind: str) -> str:
+    """One test send per member, kind and second: a double-tap of the same ``/remind test``
+    is one message, while tests of two kinds in the same second are two. The kind is two
+    base36 digits of its CRC-32 (24 characters at most in all); a test checks the shipped
+    kinds' codes are distinct."""
+    return f"t{base36(user_id)}.{base36(at)}.{kind_code(kind)}"
+
+
+def kind_code(kind: str) -> str:
+    return base36(zlib.crc32(kind.encode()) % 36**2)
 
 
 def _process_name() -> str:

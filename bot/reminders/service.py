@@ -389,7 +389,7 @@ class ReminderService:
         delivery = await ledger.claim_new(
             self.db,
             NewDelivery(
-                nonce=ledger.nonce_for_test_send(user_id, now),
+                nonce=ledger.nonce_for_test_send(user_id, now, kind),
                 source=Source.TEST,
                 subscription_id=subscription.id if subscription else None,
                 scheduled_at=now,

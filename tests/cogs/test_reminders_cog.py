@@ -438,6 +438,14 @@ async def test_a_second_test_in_the_same_second_is_refused_after_the_defer(rig, 
     assert len(rig.sender.deliveries) == 1
 
 
+async def test_tests_of_two_kinds_in_the_same_second_both_go_out(rig, cog) -> None:
+    """Only a double-tap of the same kind is one message; a member (or a quick script)
+    checking two kinds one after the other gets both."""
+    await Reminders.test.callback(cog, ask(rig), kind="sleep")
+    await Reminders.test.callback(cog, ask(rig), kind="hydration")
+    assert [d.kind for d in rig.sender.deliveries] == ["sleep", "hydration"]
+
+
 # --- /remind stats -------------------------------------------------------------------------
 
 

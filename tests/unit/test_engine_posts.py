@@ -179,7 +179,13 @@ async def test_a_server_reminder_pings_only_its_member(db, clock) -> None:
     delivery = await ledger.claim_new(
         db,
         NewDelivery(
-            ledger.nonce_for_test_send(USER, now), "test", None, now, "hydration", USER, GUILD
+            ledger.nonce_for_test_send(USER, now, "hydration"),
+            "test",
+            None,
+            now,
+            "hydration",
+            USER,
+            GUILD,
         ),
         now,
         engine.sender.claimant,
@@ -326,7 +332,9 @@ async def server_reminder(db, clock, engine: ReminderEngine):
     await members.update(db, USER, now, delivery="server", home_guild_id=GUILD)
     delivery = await ledger.claim_new(
         db,
-        NewDelivery(ledger.nonce_for_test_send(USER, now), "test", None, now, "sleep", USER, GUILD),
+        NewDelivery(
+            ledger.nonce_for_test_send(USER, now, "sleep"), "test", None, now, "sleep", USER, GUILD
+        ),
         now,
         engine.sender.claimant,
     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.reminders.kinds import MEMBER_KINDS
 from storage import ledger
 from storage.ledger import Claimant
 from tests.unit.test_reminder_support import (
@@ -33,7 +34,7 @@ def test_nonces_are_deterministic_short_and_distinct():
     biggest = 2**63 - 1
     far = int(datetime(2099, 12, 31, tzinfo=UTC).timestamp())
     assert len(ledger.nonce_for_schedule(biggest, far)) <= 25
-    assert len(ledger.nonce_for_test_send(biggest, far)) <= 25
+    assert len(ledger.nonce_for_test_send(biggest, far, "stretching")) <= 25
     assert len(ledger.nonce_for_snooze(biggest)) <= 25
     assert ledger.nonce_for_schedule(12, 1717446600) == ledger.nonce_for_schedule(12, 1717446600)
     samples = {
@@ -41,9 +42,12 @@ def test_nonces_are_deterministic_short_and_distinct():
         ledger.nonce_for_schedule(12, 3),
         ledger.nonce_for_schedule(1, 24),
         ledger.nonce_for_snooze(1),
-        ledger.nonce_for_test_send(1, 23),
+        ledger.nonce_for_test_send(1, 23, "sleep"),
+        ledger.nonce_for_test_send(1, 23, "hydration"),
     }
-    assert len(samples) == 5
+    assert len(samples) == 6
+    codes = {ledger.kind_code(spec.kind) for spec in MEMBER_KINDS}
+    assert len(codes) == len(MEMBER_KINDS), "two kinds' test sends in one second would clash"
     assert ledger.base36(0) == "0" and ledger.base36(35) == "z" and ledger.base36(36) == "10"
 
 
