@@ -45,7 +45,7 @@ async def run() -> None:
     log.info("Steady %s starting", __version__)
     gateway.point_rest_at(settings.discord_api_base)
 
-    db = await Database.open(settings.database_url)
+    db = await Database.open(settings.database_url, warm=True)
     try:
         await db.migrate()
         content = load_content(settings.content_dir)

@@ -125,13 +125,16 @@ class Database(ABC):
         return None
 
     @staticmethod
-    async def open(url: str) -> Database:
-        """Connect to ``DATABASE_URL``, or raise :class:`StartupError` with one line (no secret)."""
+    async def open(url: str, *, warm: bool = False) -> Database:
+        """Connect to ``DATABASE_URL``, or raise :class:`StartupError` with one line (no secret).
+
+        ``warm``: the running bot's connection pool opens every connection up front and keeps
+        them (PostgreSQL), so the first burst of reminders does not wait for new ones."""
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if scheme in ("postgresql", "postgres"):
             from storage.postgres import PostgresDatabase
 
-            return await PostgresDatabase.connect(url)
+            return await PostgresDatabase.connect(url, warm=warm)
         if scheme == "sqlite":
             from storage.sqlite import SqliteDatabase
 

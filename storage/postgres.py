@@ -45,6 +45,8 @@ NOTIFY_CHANNEL = "steady_due"
 # pg_advisory_lock key for migrations: any constant the bot uses for nothing else ("Steady").
 MIGRATION_LOCK = 0x537465616479
 CONNECT_TIMEOUT_S = 10.0
+#: Connections per process: the dispatcher, eight senders, the send-rate row and commands.
+POOL_SIZE = 10
 URL_HINT = "postgresql://user:password@host:5432/database"
 
 
@@ -192,12 +194,28 @@ class PostgresDatabase(Database):
         self._listener: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDatabase:
+    async def connect(
+        cls, url: str, *, max_size: int = POOL_SIZE, warm: bool = False
+    ) -> PostgresDatabase:
+        """A pool of up to ``max_size`` connections.
+
+        ``warm`` (the running bot): every connection is opened now and kept however long it
+        idles. A new connection costs a backend start, a SCRAM exchange and asyncpg's type
+        look-ups for the claim's arrays, and a pool that had shrunk while the bot was quiet
+        opened them exactly when a burst of reminders came due: the first sends of a burst
+        went out ~0.3 s late. JIT is off: these are short queries, and JIT compiling
+        asyncpg's type look-up takes longer than the query (asyncpg's own advice).
+        """
         check_url(url)
         where = describe_url(url)
         try:
             pool = await asyncpg.create_pool(
-                dsn=url, min_size=min_size, max_size=max_size, timeout=CONNECT_TIMEOUT_S
+                dsn=url,
+                min_size=max_size if warm else 1,
+                max_size=max_size,
+                max_inactive_connection_lifetime=0 if warm else 300.0,
+                timeout=CONNECT_TIMEOUT_S,
+                server_settings={"jit": "off"},
             )
         except asyncpg.InvalidPasswordError:
             raise StartupError(

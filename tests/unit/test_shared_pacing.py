@@ -189,3 +189,40 @@ async def test_reservations_from_two_processes_never_overlap(postgres_url: str) 
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_slow_round_trip_does_not_move_a_process_s_slots(world) -> None:
+    """The row answered at once, but the answer reached the process late (a busy event loop,
+    another process holding the row): the process keeps the clock offset of its fast round
+    trips, so its slots are where the database put them, 1/rate from the other process's
+    (the midpoint of this round trip would have put them 15 ms late)."""
+    time, row, process = world
+    b = process()
+    slow = False
+
+    async def reserve(db, count: int, interval: float) -> tuple[float, float]:
+        answer = await row.reserve(db, count, interval)
+        if slow:
+            await time.sleep(0.03)  # 30 ms on the way back
+        return answer
+
+    b._reserve = reserve
+    await time.run(b._refill())  # a fast round trip: the clocks agree (offset 0)
+    b._slots.clear()
+    slow = True
+    await time.run(b._refill())
+    first_granted = row.tat - b.block * b.interval
+    assert list(b._slots) == pytest.approx(
+        [first_granted + i * b.interval for i in range(b.block)], abs=1e-9
+    )
+
+
+async def test_a_global_429_keeps_the_slots_already_reserved(world) -> None:
+    """A 429 a few milliseconds before Discord's window ends pauses that long; the slots the
+    process holds stay its own (dropping them wasted a tenth of a second each time)."""
+    time, _, process = world
+    a = process()
+    [first] = await time.run(sends(time, a, 1))  # reserves a block, uses one slot
+    a.block_for(0.005)
+    [rest] = await time.run(sends(time, a, a.block - 1))
+    assert rest[-1] - first[0] == pytest.approx((a.block - 1) * a.interval, abs=0.006)
