@@ -42,10 +42,11 @@ async def run() -> None:
     configure_logging(
         settings.log_level, secrets=settings.secrets(), tag=plan.label if plan else None
     )
-    log.info("Steady %s starting", __version__)
     gateway.point_rest_at(settings.discord_api_base)
 
+    # Logged once the database is open: a database that cannot be used is one line on stderr.
     db = await Database.open(settings.database_url, warm=True)
+    log.info("Steady %s starting", __version__)
     try:
         await db.migrate()
         content = load_content(settings.content_dir)

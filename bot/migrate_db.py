@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -22,6 +23,7 @@ from bot.errors import StartupError
 from bot.settings import Settings
 from storage.database import Database, DatabaseUnavailable
 from storage.postgres import PostgresDatabase, describe_url
+from storage.sqlite import sqlite_path_from_url
 from storage.transfer import TransferRefused, copy_sqlite_to_postgres, count_rows
 
 
@@ -45,7 +47,22 @@ def _source_url() -> str:
         raise StartupError(
             "DATABASE_URL must name the SQLite database to copy from (sqlite:///path/to/file)"
         )
+    path = sqlite_path_from_url(url)
+    if path != ":memory:" and not Path(path).is_file():
+        # Opening it would create an empty database (the bot does that on first start), and
+        # a mistyped path would then "copy" nothing, successfully.
+        raise StartupError(f"DATABASE_URL: there is no SQLite database at {path}; nothing to copy")
     return url
+
+
+async def _open_target(url: str) -> PostgresDatabase:
+    """The PostgreSQL database of ``--to`` (its refusals name ``--to``, not DATABASE_URL)."""
+    try:
+        target = await Database.open(url)
+    except StartupError as error:
+        raise StartupError(str(error).replace("DATABASE_URL:", "--to:", 1)) from None
+    assert isinstance(target, PostgresDatabase)
+    return target
 
 
 async def migrate(target_url: str, console: Console) -> None:
@@ -54,8 +71,7 @@ async def migrate(target_url: str, console: Console) -> None:
     source = await Database.open(_source_url())
     try:
         await source.migrate()
-        target = await Database.open(target_url)
-        assert isinstance(target, PostgresDatabase)
+        target = await _open_target(target_url)
         try:
             await target.migrate()
             totals = await count_rows(source)

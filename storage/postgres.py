@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -66,7 +67,10 @@ def describe_url(url: str) -> str:
 
 def check_url(url: str) -> None:
     """Refuse a malformed URL with one line, before asyncpg sees it."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        raise StartupError(f"DATABASE_URL: not a valid URL ({URL_HINT})") from None
     try:
         parts.port  # noqa: B018 (a non-numeric or out-of-range port raises here)
     except ValueError:
@@ -78,10 +82,14 @@ def check_url(url: str) -> None:
 
 
 def _without_secret(text: str, url: str) -> str:
+    """``text`` with the URL's password masked wherever it stands on its own.
+
+    Only where it stands on its own (not inside a longer word): a short password such as
+    "p" must not turn asyncpg's "parameter" into "***arameter"."""
     password = urlsplit(url).password
     if password:
         for form in {password, unquote(password)}:
-            text = text.replace(form, "***")
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", "***", text)
     return text
 
 

@@ -63,6 +63,7 @@ async def test_bad_database_url(tmp_path):
         ),
         ("unreachable", "DATABASE_URL: cannot reach PostgreSQL at steady_test@127.0.0.1:1/"),
         ("malformed", "DATABASE_URL: the port must be a number"),
+        ("not a URL", "DATABASE_URL: not a valid URL"),
     ],
 )
 async def test_postgresql_that_cannot_be_used_is_one_line_without_the_password(
@@ -72,10 +73,12 @@ async def test_postgresql_that_cannot_be_used_is_one_line_without_the_password(
         "wrong password": postgres_server.url(password="Wr0ng-S3cret"),
         "unreachable": postgres_server.url().replace(f":{postgres_server.port}/", ":1/"),
         "malformed": postgres_server.url().replace(f":{postgres_server.port}/", ":port/"),
+        "not a URL": postgres_server.url().replace("@127.0.0.1", "@[127.0.0.1"),
     }[problem]
     code, stderr = await start_bot({"DISCORD_TOKEN": "x", "DATABASE_URL": url})
     assert code == 2
     assert last_line(stderr).startswith(f"steady: cannot start: {expected}")
+    assert len(stderr.strip().splitlines()) == 1, stderr  # only that line
     assert postgres_server.password not in stderr and "Wr0ng-S3cret" not in stderr
 
 

@@ -17,6 +17,7 @@ from storage.database import (
 from storage.postgres import (
     POSTGRES_MIGRATIONS_DIR,
     PostgresDatabase,
+    _without_secret,
     describe_url,
     to_dollar_params,
 )
@@ -41,6 +42,7 @@ def test_url_forms():
         ("postgresql://steady:s3cret@db:notaport/steady", "the port must be a number"),
         ("postgresql://steady:s3cret@/steady", "no host"),
         ("postgresql://steady:s3cret@db:5432", "no database name"),
+        ("postgresql://steady:s3cret@[db/steady", "not a valid URL"),
     ],
 )
 async def test_bad_urls_give_one_line_without_the_password(url, reason):
@@ -53,6 +55,18 @@ async def test_bad_urls_give_one_line_without_the_password(url, reason):
 def test_placeholders_become_numbered_outside_quotes():
     assert to_dollar_params("SELECT ? , '?' , ?") == "SELECT $1 , '?' , $2"
     assert to_dollar_params("SET a = ?1, b = ?2 WHERE c = ?1") == "SET a = $1, b = $2 WHERE c = $1"
+
+
+async def test_a_short_password_is_masked_without_mangling_the_message():
+    """asyncpg's own complaint (a bad ``sslmode``) names no password; a one-letter password
+    must not mask every "p" in it, and the password itself never shows."""
+    with pytest.raises(StartupError) as caught:
+        await Database.open("postgresql://bot:p@127.0.0.1:1/steady?sslmode=bogus")
+    message = str(caught.value)
+    assert "sslmode" in message and "parameter" in message and "***arameter" not in message
+    assert _without_secret("user=bot password=p host=x", "postgresql://bot:p@h/d") == (
+        "user=bot password=*** host=x"
+    )
 
 
 def test_url_description_never_has_the_password():

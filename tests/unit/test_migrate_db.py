@@ -132,12 +132,16 @@ async def test_a_copy_that_fails_half_way_leaves_the_target_empty_and_can_run_ag
     [
         ("postgresql://u:p@127.0.0.1:1/x", "postgresql://u:p@h/x", "DATABASE_URL must name the SQLite"),
         ("sqlite:///{tmp}/s.sqlite3", "mysql://x", "--to must be a postgresql://"),
-        ("sqlite:///{tmp}/s.sqlite3", "postgresql://u:hunter2@127.0.0.1:1/x", "cannot reach PostgreSQL"),
+        ("sqlite:///{tmp}/s.sqlite3", "postgresql://u:hunter2@127.0.0.1:1/x", "--to: cannot reach PostgreSQL"),
+        ("sqlite:///{tmp}/s.sqlite3", "postgresql://u:hunter2@[127.0.0.1:1/x", "--to: not a valid URL"),
+        ("sqlite:///{tmp}/typo.sqlite3", "postgresql://u:p@h/x", "no SQLite database at"),
     ],
 )  # fmt: skip
 async def test_a_wrong_source_or_target_is_one_line(tmp_path, source, target, expected):
+    (tmp_path / "s.sqlite3").touch()  # an (empty) SQLite database
     code, output = await run_cli("--to", target, database_url=source.format(tmp=tmp_path))
     assert code == 2
     last = output.strip().splitlines()[-1]
     assert last.startswith("steady migrate-db:") and expected in last
     assert "Traceback" not in output and "hunter2" not in output
+    assert not (tmp_path / "typo.sqlite3").exists(), "a mistyped source is not created"
