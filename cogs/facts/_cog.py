@@ -110,21 +110,40 @@ class Facts(commands.Cog):
 
     # --- look-ups ---------------------------------------------------------------------------
 
-    def _match(self, value: str | None, what: str, candidates: tuple[Candidate, ...]) -> Match:
+    def _match(
+        self,
+        value: str | None,
+        what: str,
+        candidates: tuple[Candidate, ...],
+        nothing_close: Callable[[str], str],
+    ) -> Match:
+        """The entry the member means; otherwise the closest ones, or ``nothing_close``."""
         query = checked_query(value, what)
         match = find(query, candidates)
         if match is not None:
             return match
-        close = suggest(query, candidates, limit=5)
-        if close:
-            hint = f"Did you mean {_names(close)}?"
-        else:
-            examples = sorted(candidates, key=lambda c: c.name.casefold())[:5]
-            hint = f"Try one from the list, like {_names(examples)}."
-        raise UserFacingError(f"I don't know a {what} called “{shown(query)}”. {hint}")
+        close = suggest(query, candidates, limit=5, typing=False)
+        if not close:
+            raise UserFacingError(nothing_close(shown(query)))
+        raise UserFacingError(
+            f"I don't know a {what} called “{shown(query)}”. Did you mean {_names(close)}?"
+        )
+
+    def _no_nutrient_page(self, query: str) -> str:
+        covered = _names([Candidate(n.id, n.name) for n in self.content.nutrients], "and")
+        return f"I have no page for “{query}”. The nutrients I cover: {covered}."
+
+    @staticmethod
+    def _no_food_figures(query: str) -> str:
+        return (
+            f"I have no figures for “{query}”. To browse the foods I do have, use "
+            "`/foods` with a nutrient (like `/foods magnesium`), or pick from the list as you "
+            "type `/food`."
+        )
 
     def resolve_nutrient(self, value: str | None) -> Nutrient:
-        match = self._match(value, "nutrient", self.content.nutrient_candidates())
+        candidates = self.content.nutrient_candidates()
+        match = self._match(value, "nutrient", candidates, self._no_nutrient_page)
         group = self.content.nutrient_group(match.candidate.id)
         if group is not None:
             members = [self.content.nutrient(m) for m in group.members]
@@ -135,7 +154,8 @@ class Facts(commands.Cog):
         return self.content.nutrient(match.candidate.id)
 
     def resolve_food(self, value: str | None) -> Food:
-        match = self._match(value, "food", self.content.food_candidates())
+        candidates = self.content.food_candidates()
+        match = self._match(value, "food", candidates, self._no_food_figures)
         return self.content.food(match.candidate.id)
 
     def _nutrient_choices(self, current: str) -> list[app_commands.Choice[str]]:

@@ -73,6 +73,26 @@ async def test_nutrient_unknown_gets_closest_matches(cog: Facts, interaction: Ma
     interaction.response.send_message.assert_not_awaited()
 
 
+@pytest.mark.parametrize("typed", ["omega 3", "Omega-3", "zinc 3", "vitamin k2", "b1"])
+async def test_nutrient_we_have_no_page_for_lists_what_we_cover(
+    cog: Facts, interaction: MagicMock, typed: str
+) -> None:
+    """ "omega 3" once answered with the Vitamin D page (the "3" of "vitamin d 3")."""
+    covered = (
+        "Magnesium, Calcium, Potassium, Vitamin D, Vitamin B6, Vitamin B12, and Folate (vitamin B9)"
+    )
+    for call in (
+        lambda: Facts.nutrient.callback(cog, interaction, name=typed),
+        lambda: Facts.foods.callback(cog, interaction, nutrient=typed),
+    ):
+        with pytest.raises(UserFacingError) as raised:
+            await call()
+        assert str(raised.value) == (
+            f"I have no page for “{typed}”. The nutrients I cover: {covered}."
+        )
+    interaction.response.send_message.assert_not_awaited()
+
+
 async def test_a_group_asks_to_pick_a_member(cog: Facts, interaction: MagicMock) -> None:
     with pytest.raises(UserFacingError, match=r"Vitamin B6, Vitamin B12, and Folate"):
         await Facts.nutrient.callback(cog, interaction, name="B vitamins")
@@ -119,8 +139,20 @@ async def test_food_reverse_lookup(cog: Facts, interaction: MagicMock) -> None:
 async def test_food_unknown(cog: Facts, interaction: MagicMock) -> None:
     with pytest.raises(UserFacingError, match="Did you mean .*Black beans"):
         await Facts.food.callback(cog, interaction, name="beans")
-    with pytest.raises(UserFacingError, match="Try one from the list, like "):
-        await Facts.food.callback(cog, interaction, name="qqqq")
+
+
+@pytest.mark.parametrize("typed", ["qqqq", "kiwi", "coffee"])
+async def test_food_we_have_no_figures_for_points_to_browsing(
+    cog: Facts, interaction: MagicMock, typed: str
+) -> None:
+    """Not the first foods of the alphabet: we say we have none and how to browse ours."""
+    with pytest.raises(UserFacingError) as raised:
+        await Facts.food.callback(cog, interaction, name=typed)
+    assert str(raised.value) == (
+        f"I have no figures for “{typed}”. To browse the foods I do have, use `/foods` with a "
+        "nutrient (like `/foods magnesium`), or pick from the list as you type `/food`."
+    )
+    interaction.response.send_message.assert_not_awaited()
 
 
 @pytest.mark.parametrize(
@@ -214,6 +246,14 @@ async def test_nutrient_autocomplete(
     for complete in (cog.nutrient_name_autocomplete, cog.foods_nutrient_autocomplete):
         choices = await complete(interaction, typed)
         assert choices[0].value == first
+
+
+@pytest.mark.parametrize("typed", ["omega 3", "omega-3", "zinc 3", "3"])
+async def test_nutrient_autocomplete_offers_nothing_we_do_not_cover(
+    cog: Facts, interaction: MagicMock, typed: str
+) -> None:
+    for complete in (cog.nutrient_name_autocomplete, cog.foods_nutrient_autocomplete):
+        assert await complete(interaction, typed) == []
 
 
 async def test_group_autocomplete_offers_its_members(cog: Facts, interaction: MagicMock) -> None:

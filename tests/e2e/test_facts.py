@@ -143,6 +143,6 @@ async def test_unknown_value_gets_a_short_private_hint(
 ) -> None:
     reply = await driver.slash("nutrient", user=server.member, guild=server.guild, name="vit k")
     assert reply.ephemeral, "only the member who asked sees the hint"
-    assert "vit k" in reply.text and "Vitamin D" in reply.text  # the closest matches
+    assert "vit k" in reply.text and "Vitamin D" in reply.text  # what we do cover
     assert "Traceback" not in reply.text and len(reply.text) < 1000
     assert driver.messages_in(server.general) == []  # nothing public

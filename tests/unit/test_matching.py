@@ -72,6 +72,49 @@ def test_a_short_alias_inside_another_word_is_not_a_match(query: str) -> None:
     assert find(query, NUTRIENTS) is None
 
 
+@pytest.mark.parametrize(
+    "query", ["omega 3", "Omega-3", "zinc 3", "vitamin k2", "vit k", "vitamin c", "b1", "b3"]
+)
+def test_a_shared_number_or_letter_is_not_a_match(query: str) -> None:
+    """ "omega 3" shares only the "3" of "vitamin d 3", "b1" only the start of "b 12": other
+    things we have no page for, so neither a look-up nor a suggestion names one of ours."""
+    assert find(query, NUTRIENTS) is None
+    assert suggest(query, NUTRIENTS, typing=False) == []
+
+
+@pytest.mark.parametrize("query", ["omega 3", "zinc 3", "3", "12", "vitamin k", "vitamin e"])
+def test_autocomplete_offers_nothing_for_what_we_do_not_cover(query: str) -> None:
+    assert suggest(query, NUTRIENTS) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("b 12", "vitamin-b12"),
+        ("vit d", "vitamin-d"),
+        ("vitamin d3 1000", "vitamin-d"),  # a dose is not a different vitamin
+        ("magnesium glycinate", "magnesium"),
+        ("mag glycinate", "magnesium"),
+        ("calcium carbonate", "calcium"),
+        ("potassium chloride", "potassium"),
+        ("b12 deficiency", "vitamin-b12"),
+        ("methyl b12", "vitamin-b12"),
+    ],
+)
+def test_near_misses_that_name_our_nutrient_still_find_it(query: str, expected: str) -> None:
+    match = find(query, NUTRIENTS)
+    assert match is not None and match.candidate.id == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("b", "vitamin-b12"), ("b1", "vitamin-b12"), ("vitamin b 1", "vitamin-b12")],
+)
+def test_autocomplete_takes_an_unfinished_last_word(typed: str, expected: str) -> None:
+    """While typing "b12" the member has "b1" in the box: B12 is what they are heading for."""
+    assert expected in [c.id for c in suggest(typed, NUTRIENTS)]
+
+
 def test_ambiguous_query_is_not_guessed() -> None:
     candidates = (Candidate("vitamin-b6", "Vitamin B6"), Candidate("vitamin-b12", "Vitamin B12"))
     assert find("vitamin b", candidates) is None
