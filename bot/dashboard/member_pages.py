@@ -28,7 +28,7 @@ from bot.dashboard.app import (
 )
 from bot.dashboard.forms import Action, FieldError, blamed, field, form_action
 from bot.reminders.kinds import KIND_LABELS, MEMBER_KINDS
-from bot.reminders.service import STATS_DAYS, SubscriptionView
+from bot.reminders.service import NOT_PAUSED, STATS_DAYS, SubscriptionView
 from bot.reminders.timeparse import parse_every, parse_time
 from bot.reminders.zones import is_valid_zone_name
 
@@ -118,9 +118,7 @@ async def start(request: web.Request, user_id: int, form: dict[str, str]) -> str
 
 async def stop(request: web.Request, user_id: int, form: dict[str, str]) -> str:
     stopped = await dashboard_of(request).service.stop(user_id, _kind_of(form))
-    if not stopped:
-        return "You had no such reminder, so nothing changed."
-    return "Stopped: " + ", ".join(KIND_LABELS.get(k, k) for k in stopped) + "."
+    return stopped.answer
 
 
 async def set_timezone(request: web.Request, user_id: int, form: dict[str, str]) -> str:
@@ -150,7 +148,8 @@ async def pause(request: web.Request, user_id: int, form: dict[str, str]) -> str
 
 
 async def resume(request: web.Request, user_id: int, form: dict[str, str]) -> str:
-    await dashboard_of(request).service.resume(user_id)
+    if await dashboard_of(request).service.resume(user_id) is None:
+        return NOT_PAUSED
     return "Your reminders are back on."
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserFacingError
-from bot.reminders.kinds import MEMBER_KINDS, ReminderKind, spec_of
+from bot.reminders.kinds import MEMBER_KINDS, ReminderKind, label_of, spec_of
 from bot.reminders.schedule import (
     default_times,
     format_times,
@@ -38,6 +38,7 @@ from storage.reminders import PauseReason, Reschedule, Subscription
 Clock = Callable[[], datetime]
 KIND_HINT = "Kinds: " + ", ".join(spec.name for spec in MEMBER_KINDS) + "."
 STATS_DAYS = 30
+NOT_PAUSED = "Your reminders were not paused, so nothing changed."
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,22 @@ class MemberView:
     delivery: str
     home_guild_id: int | None
     paused_until: datetime | None  # aware, in the member's zone (UTC if none set)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What a stop did: ``/remind stop``, the Stop button and the dashboard say it alike."""
+
+    asked: str  # the kind the member asked to stop, or "all"
+    kinds: list[str]  # the kinds that were on and are stopped now; empty: nothing changed
+
+    @property
+    def answer(self) -> str:
+        if self.kinds:
+            return "Stopped: " + ", ".join(label_of(k) for k in self.kinds) + "."
+        if self.asked == "all":
+            return "You had no reminders to stop, so nothing changed."
+        return f"You had no {label_of(self.asked)} reminder to stop, so nothing changed."
 
 
 @dataclass(frozen=True)
@@ -288,15 +305,15 @@ class ReminderService:
         self.on_change()
         return self._view(sub)
 
-    async def stop(self, user_id: int, kind_or_all: str) -> list[str]:
-        """``/remind stop kind|all``; returns the kinds that were stopped."""
+    async def stop(self, user_id: int, kind_or_all: str) -> Stopped:
+        """``/remind stop kind|all``."""
         kind = parse_kind(kind_or_all, allow_all=True)
         removed = await reminders.delete_member_subscriptions(
             self.db, user_id, None if kind == "all" else kind
         )
         if removed:
             self.on_change()
-        return removed
+        return Stopped(kind, removed)
 
     async def list_subscriptions(self, user_id: int) -> list[SubscriptionView]:
         return [self._view(sub) for sub in await reminders.for_member(self.db, user_id)]
@@ -319,13 +336,21 @@ class ReminderService:
         self.on_change()
         return until.astimezone(zone)
 
-    async def resume(self, user_id: int) -> list[SubscriptionView]:
-        """``/remind resume``: end a pause, and re-enable reminders paused by closed DMs."""
+    async def resume(self, user_id: int) -> list[SubscriptionView] | None:
+        """``/remind resume``: end a pause, and re-enable reminders paused by closed DMs.
+
+        ``None`` when nothing was paused: then nothing changes.
+        """
         now = self.clock()
+        member = await members.get_or_default(self.db, user_id)
+        subscriptions = await reminders.for_member(self.db, user_id)
+        pause_ended = member.paused_until is None or member.paused_until <= _ts(now)
+        if pause_ended and all(sub.active for sub in subscriptions):
+            return None
         await members.update(self.db, user_id, _ts(now), paused_until=None)
         moves: list[tuple[int, int]] = []
         reactivate: list[tuple[int, int]] = []
-        for sub in await reminders.for_member(self.db, user_id):
+        for sub in subscriptions:
             nxt = _ts(next_fire(parse_times(sub.times), zone_named(sub.zone), now))
             (moves if sub.active else reactivate).append((sub.id, nxt))
         await reminders.set_next_fire(self.db, moves, _ts(now))
@@ -446,12 +471,13 @@ class ReminderService:
         zone = zone_or_utc(member.timezone)
         return datetime.fromtimestamp(snooze.fire_at, UTC).astimezone(zone)
 
-    async def stop_from_button(self, delivery_id: int, user_id: int) -> str:
-        """Stop: unsubscribe from the kind of this reminder; returns the kind."""
+    async def stop_from_button(self, delivery_id: int, user_id: int) -> Stopped:
+        """Stop: unsubscribe from the kind of this reminder."""
         delivery = await self._owned_delivery(delivery_id, user_id)
-        await reminders.delete_member_subscriptions(self.db, user_id, delivery.kind)
-        self.on_change()
-        return delivery.kind
+        removed = await reminders.delete_member_subscriptions(self.db, user_id, delivery.kind)
+        if removed:
+            self.on_change()
+        return Stopped(delivery.kind, removed)
 
     # --- stats and privacy ---------------------------------------------------------------
 

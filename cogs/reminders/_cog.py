@@ -15,7 +15,7 @@ from bot.autocomplete import zone_autocomplete
 from bot.embeds import discord_time
 from bot.reminders.kinds import MEMBER_KINDS, label_of
 from bot.reminders.sender import QUEUED
-from bot.reminders.service import STATS_DAYS, ReminderService
+from bot.reminders.service import NOT_PAUSED, STATS_DAYS, ReminderService
 from bot.services import Steady, dm_channel_of
 from cogs.reminders import _render as render
 from storage.ledger import DeliveryState, Via
@@ -106,11 +106,7 @@ class Reminders(
     @app_commands.choices(kind=[*KIND_CHOICES, Choice(name="All of them", value="all")])
     async def stop(self, interaction: Interaction, kind: str) -> None:
         stopped = await self.service.stop(interaction.user.id, kind)
-        if stopped:
-            names = ", ".join(label_of(k) for k in stopped)
-            text = f"🛑 Stopped: {names}."
-        else:
-            text = "You had no such reminder, so nothing changed."
+        text = f"🛑 {stopped.answer}" if stopped.kinds else stopped.answer
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="list", description="Your reminders and when each fires next")
@@ -136,6 +132,9 @@ class Reminders(
     @app_commands.command(name="resume", description="Resume your reminders now")
     async def resume(self, interaction: Interaction) -> None:
         views = await self.service.resume(interaction.user.id)
+        if views is None:
+            await interaction.response.send_message(NOT_PAUSED, ephemeral=True)
+            return
         settings = await self.service.settings(interaction.user.id)
         await interaction.response.send_message(
             "▶️ Your reminders are back on.",

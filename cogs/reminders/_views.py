@@ -56,5 +56,7 @@ class ReminderButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BU
         if self.action == ButtonAction.SNOOZE:
             at = await service.snooze(self.delivery_id, user_id, SNOOZE_MINUTES)
             return f"Snoozed ⏰ I'll remind you once more at {at.strftime('%H:%M')} ({discord_time(at, 'R')})."
-        kind = await service.stop_from_button(self.delivery_id, user_id)
-        return f"Stopped your {kind} reminders. Start them again any time with `/remind start`."
+        stopped = await service.stop_from_button(self.delivery_id, user_id)
+        if not stopped.kinds:
+            return stopped.answer
+        return f"{stopped.answer} Start them again any time with `/remind start`."

@@ -262,9 +262,21 @@ async def test_stop_one_kind_then_all(rig, cog) -> None:
 
 
 async def test_stop_without_that_reminder_says_nothing_changed(rig, cog) -> None:
+    """Named as members read it ("Caffeine cut-off"), and nothing stored changes."""
+    await start(rig, cog, "hydration")
+    before = await snapshot(rig.db)
     interaction = ask(rig)
-    await Reminders.stop.callback(cog, interaction, kind="stretching")
-    assert sent(interaction)[0] == "You had no such reminder, so nothing changed."
+    await Reminders.stop.callback(cog, interaction, kind="caffeine")
+    assert (
+        sent(interaction)[0] == "You had no Caffeine cut-off reminder to stop, so nothing changed."
+    )
+    assert await snapshot(rig.db) == before
+
+
+async def test_stop_all_without_reminders_says_nothing_changed(rig, cog) -> None:
+    interaction = ask(rig)
+    await Reminders.stop.callback(cog, interaction, kind="all")
+    assert sent(interaction)[0] == "You had no reminders to stop, so nothing changed."
 
 
 async def test_list_when_empty_says_how_to_start(rig, cog) -> None:
@@ -337,6 +349,20 @@ async def test_pause_then_resume(rig, cog) -> None:
     assert text == "▶️ Your reminders are back on."
     assert kwargs["embed"].fields[0].value.startswith("22:30 (Europe/Berlin) — next: Mon 03 Jun")
     assert (await rig.service.settings(USER)).paused_until is None
+
+
+async def test_resume_when_not_paused_says_so_and_changes_nothing(rig, cog) -> None:
+    await start(rig, cog, "sleep")
+    await Reminders.pause.callback(cog, ask(rig), days=1)
+    rig.clock.advance(days=2)  # the pause has ended by itself
+    before = await snapshot(rig.db)
+    interaction = ask(rig)
+    await Reminders.resume.callback(cog, interaction)
+    assert sent(interaction) == (
+        "Your reminders were not paused, so nothing changed.",
+        {"ephemeral": True},
+    )
+    assert await snapshot(rig.db) == before
 
 
 @pytest.mark.parametrize("days", [0, 31, -1])
@@ -510,21 +536,30 @@ async def test_stop_button_unsubscribes_that_kind_only(rig, cog) -> None:
     await start(rig, cog, "sleep")
     delivery_id = await sent_reminder(rig, "hydration")
     assert await press(rig, "stop", delivery_id) == (
-        "Stopped your hydration reminders. Start them again any time with `/remind start`."
+        "Stopped: Hydration. Start them again any time with `/remind start`."
     )
     assert [v.kind for v in await rig.service.list_subscriptions(USER)] == ["sleep"]
 
 
-async def test_snooze_after_stop_brings_nothing_back(rig, cog) -> None:
-    """Stop, then Snooze on the same reminder: refused, and no extra reminder is stored."""
+@pytest.mark.parametrize(
+    ("again", "answer"),
+    [
+        ("stop", "You had no Hydration reminder to stop, so nothing changed."),
+        (
+            "snooze",
+            "You stopped these reminders, so there is nothing to snooze. "
+            "Start them again with `/remind start`.",
+        ),
+    ],
+)
+async def test_a_button_pressed_after_stop_changes_nothing(rig, cog, again, answer) -> None:
+    """Stop, then Stop again or Snooze on the same reminder: nothing to stop, and no extra
+    reminder is stored by a snooze."""
     await start(rig, cog, "hydration")
     delivery_id = await sent_reminder(rig, "hydration")
     await press(rig, "stop", delivery_id)
     before = await snapshot(rig.db)
-    assert await press(rig, "snooze", delivery_id) == (
-        "You stopped these reminders, so there is nothing to snooze. "
-        "Start them again with `/remind start`."
-    )
+    assert await press(rig, again, delivery_id) == answer
     assert await snapshot(rig.db) == before
 
 

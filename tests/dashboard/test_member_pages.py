@@ -99,6 +99,8 @@ async def test_stop(client, emulator, alice, service):
     await post(client, "/reminders/stop", {"kind": "caffeine"})
     assert "Stopped: Caffeine cut-off." in await page(client)
     assert await service.list_subscriptions(alice.id) == []
+    await post(client, "/reminders/stop", {"kind": "caffeine"})
+    assert "You had no Caffeine cut-off reminder to stop, so nothing changed." in await page(client)
 
 
 async def test_schedule_preview_changes_nothing_until_saved(client, emulator, alice, service):
@@ -142,6 +144,8 @@ async def test_pause_and_resume(client, emulator, alice, service):
     html = await page(client)
     assert "Your reminders are back on." in html
     assert next_fire_of(html, "sleep") == "Mon 03 Jun, 22:30"
+    await post(client, "/settings/resume", {})
+    assert "Your reminders were not paused, so nothing changed." in await page(client)
 
 
 async def test_delivery_to_one_of_my_servers_only(

@@ -116,7 +116,7 @@ async def test_snooze_brings_one_more_reminder_half_an_hour_later_and_stop_unsub
     assert "Snoozed 1" in kind_stats(stats, "Stretching")
 
     stop = await driver.click(second, button_ids(second)[STOP], user=member)
-    assert stop.ephemeral and "Stopped your stretching reminders" in stop.text
+    assert stop.ephemeral and "Stopped: Stretching." in stop.text
     listing = await driver.slash("remind list", user=member)
     assert "Stretching" not in listing.text and NO_REMINDERS in listing.text
     assert len(reminders_for(driver, member)) == 2

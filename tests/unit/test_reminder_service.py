@@ -133,9 +133,10 @@ async def test_stop_one_and_all(rig):
     await rig.service.set_timezone(USER, "berlin")
     for kind in ("hydration", "sleep", "caffeine"):
         await rig.service.start(USER, GUILD, kind)
-    assert await rig.service.stop(USER, "Sleep") == ["sleep"]
-    assert sorted(await rig.service.stop(USER, "all")) == ["caffeine", "hydration"]
+    assert (await rig.service.stop(USER, "Sleep")).kinds == ["sleep"]
+    assert (await rig.service.stop(USER, "all")).kinds == ["caffeine", "hydration"]
     assert await rig.service.list_subscriptions(USER) == []
+    assert (await rig.service.stop(USER, "sleep")).kinds == []
 
 
 async def test_pause_moves_fires_past_the_pause_and_resume_restores(rig):
@@ -148,7 +149,7 @@ async def test_pause_moves_fires_past_the_pause_and_resume_restores(rig):
     # Starting another kind while paused also waits for the pause to end.
     hydration = await rig.service.start(USER, GUILD, "hydration")
     assert local(hydration.next_fire) == (datetime(2024, 6, 6, 14, 0), "Europe/Berlin")
-    await rig.service.resume(USER)
+    assert await rig.service.resume(USER) is not None
     views = {v.kind: v for v in await rig.service.list_subscriptions(USER)}
     assert local(views["sleep"].next_fire) == (datetime(2024, 6, 3, 22, 30), "Europe/Berlin")
     assert (await rig.service.settings(USER)).paused_until is None
@@ -191,8 +192,9 @@ async def test_done_snooze_and_ownership(rig):
 
 async def test_stop_button_unsubscribes_that_kind(rig):
     delivery_id = await _sent_delivery(rig)
-    assert await rig.service.stop_from_button(delivery_id, USER) == "sleep"
+    assert (await rig.service.stop_from_button(delivery_id, USER)).kinds == ["sleep"]
     assert await rig.service.list_subscriptions(USER) == []
+    assert (await rig.service.stop_from_button(delivery_id, USER)).kinds == []
 
 
 async def test_stats_counts_and_streak(rig):
