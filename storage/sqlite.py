@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +40,35 @@ def sqlite_path_from_url(url: str) -> Path | str:
         raise StartupError("DATABASE_URL: expected sqlite:///path/to/file.sqlite3")
     # "/relative/path" → relative; "//absolute/path" → "/absolute/path".
     return Path(rest[1:])
+
+
+def _check_file(path: Path) -> None:
+    """Make sure SQLite can open ``path``, or end start-up with one line saying why.
+
+    Checked with the ``sqlite3`` module before aiosqlite opens it: when aiosqlite fails to
+    open a file, its worker thread outlives the event loop and prints an "Event loop is
+    closed" traceback after our one line.
+    """
+    if path.is_dir():
+        raise StartupError(
+            f"DATABASE_URL: {path} is a folder; name a file in it, like "
+            f"sqlite:///{path / 'steady.sqlite3'}"
+        )
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise StartupError(f"DATABASE_URL: {folder} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StartupError(
+            f"DATABASE_URL: cannot create folder {path.parent}: {error.strerror}"
+        ) from None
+    try:
+        sqlite3.connect(path).close()
+    except sqlite3.Error as error:
+        raise StartupError(
+            f"DATABASE_URL: cannot open {path} ({error}); is its folder writable?"
+        ) from None
 
 
 def _split_statements(sql: str) -> list[str]:
@@ -123,12 +153,7 @@ class SqliteDatabase(Database):
     async def connect(cls, url: str) -> SqliteDatabase:
         path = sqlite_path_from_url(url)
         if isinstance(path, Path):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise StartupError(
-                    f"DATABASE_URL: cannot create folder {path.parent}: {error.strerror}"
-                ) from None
+            await asyncio.to_thread(_check_file, path)
         try:
             conn = await aiosqlite.connect(str(path), isolation_level=None)
         except Exception as error:  # sqlite3.OperationalError, permission errors…

@@ -54,6 +54,45 @@ async def test_bad_database_url(tmp_path):
     )
 
 
+def only_line(stderr: str) -> str:
+    """The refusal, the one line on stderr: no log record, no traceback after it."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "where, expected",
+    [
+        (
+            "folder",
+            "DATABASE_URL: {tmp} is a folder; name a file in it, like sqlite:///{tmp}/steady.sqlite3",
+        ),
+        ("under a file", "DATABASE_URL: {tmp}/notes.txt is a file, not a folder"),
+        (
+            "unwritable folder",
+            "DATABASE_URL: cannot open /proc/steady.sqlite3 (unable to open database file); is its folder writable?",
+        ),
+        (
+            "folder that cannot be made",
+            "DATABASE_URL: cannot create folder /proc/steady: No such file or directory",
+        ),
+    ],
+)
+async def test_sqlite_path_that_cannot_be_a_database_is_one_line(tmp_path, where, expected):
+    """Once, a failed open left aiosqlite's thread to print "Event loop is closed" after it."""
+    (tmp_path / "notes.txt").write_text("not a folder")
+    path = {
+        "folder": f"{tmp_path}",
+        "under a file": f"{tmp_path}/notes.txt/steady.sqlite3",
+        "unwritable folder": "/proc/steady.sqlite3",  # not even root may create files there
+        "folder that cannot be made": "/proc/steady/steady.sqlite3",
+    }[where]
+    code, stderr = await start_bot({"DISCORD_TOKEN": "x", "DATABASE_URL": f"sqlite:///{path}"})
+    assert code == 2
+    assert only_line(stderr) == "steady: cannot start: " + expected.format(tmp=tmp_path)
+
+
 @pytest.mark.parametrize(
     "problem, expected",
     [
