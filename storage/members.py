@@ -96,6 +96,21 @@ async def set_dm_channel(db: Database, user_id: int, channel_id: int | None, now
     )
 
 
+async def dm_channels_unknown(db: Database) -> list[int]:
+    """Members subscribed by DM whose DM channel is not known, the soonest reminder first.
+
+    They subscribed before channel ids were stored, or opening theirs ahead failed. The
+    literal ``'dm'`` lets the partial index ``members_dm_channel_unknown`` answer this.
+    """
+    rows = await db.fetchall(
+        "SELECT m.user_id FROM members m JOIN subscriptions s ON s.user_id = m.user_id "
+        f"WHERE m.dm_channel_id IS NULL AND m.delivery = '{DeliveryMode.DM.value}' "
+        "AND s.user_id IS NOT NULL AND s.active = 1 "
+        "GROUP BY m.user_id ORDER BY MIN(s.next_fire_at), m.user_id"
+    )
+    return [row[0] for row in rows]
+
+
 async def set_notice(db: Database, user_id: int, notice: str, now: int) -> None:
     await db.execute(
         "INSERT INTO members (user_id, notice, created_at, updated_at) VALUES (?, ?, ?, ?) "

@@ -9,7 +9,9 @@ thousand requests at the worst moment. So the id is learnt early:
   (``ReminderService.learn_dm_channel`` and ``start(dm_channel_id=…)``), no request at all;
 * for a member who subscribes from a server, by opening the channel right then, in the
   background: :class:`DmChannelOpener`, one at a time, each open paced by the request
-  limiter like any request, long before the reminder is due.
+  limiter like any request, long before the reminder is due;
+* for members who subscribed before channel ids were stored (or whose open ahead failed),
+  by the same opener at start-up, the soonest reminder first, once the bot is running.
 
 If that open fails (Discord down, the member's account gone) nothing is lost: the sender
 opens the channel when the reminder is due, as it does when Discord says a known channel is
@@ -48,6 +50,7 @@ class DmChannelOpener:
             self._queue.put_nowait(user_id)
 
     async def start(self) -> None:
+        """Run in the background; start-up does not wait for the query or any open."""
         self._task = asyncio.create_task(self._run(), name="dm-channel-opener")
 
     async def stop(self) -> None:
@@ -61,7 +64,22 @@ class DmChannelOpener:
         while not self._queue.empty():
             await self._open(self._queue.get_nowait())
 
+    async def queue_unknown(self) -> int:
+        """Queue every subscribed DM member whose channel is not known; returns how many."""
+        try:
+            user_ids = await members.dm_channels_unknown(self.db)
+        except DatabaseUnavailable as error:
+            # Each is opened when their reminder is due instead (two requests then).
+            log.info("could not look for DM channels to open ahead: %r", error)
+            return 0
+        for user_id in user_ids:
+            self.open_soon(user_id)
+        if user_ids:
+            log.info("opening %d members' DM channels ahead of their reminders", len(user_ids))
+        return len(user_ids)
+
     async def _run(self) -> None:
+        await self.queue_unknown()
         while True:
             await self._open(await self._queue.get())
 

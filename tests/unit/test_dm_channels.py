@@ -4,6 +4,7 @@ from a server."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -88,3 +89,73 @@ async def test_nothing_is_stored_for_someone_who_only_asked_for_facts(db) -> Non
     rig = await make_rig(db, FakeClock(DUE))
     await rig.service.learn_dm_channel(999, 12345)
     assert await members.get(db, 999) is None
+
+
+# --- members who subscribed before DM channel ids were stored --------------------------------
+
+
+async def forget_dm_channels(db, *user_ids: int) -> None:
+    """As the database of a bot from before DM channel ids were stored leaves them."""
+    for user_id in user_ids:
+        await members.set_dm_channel(db, user_id, None, 0)
+
+
+async def test_at_start_up_the_channels_of_earlier_subscribers_are_opened_ahead(db) -> None:
+    """Their first reminder costs one request, not two (open, then send) at due time."""
+    await subscribe(db, guild_id=None, dm_channel_id=DM)
+    await forget_dm_channels(db, USER)
+    rig = await make_rig(db, FakeClock(DUE - timedelta(hours=1)))  # the bot starts again
+    assert await rig.engine.dm_channels.queue_unknown() == 1
+    await rig.engine.dm_channels.run_pending()  # in the bot: the opener's background task
+    assert [what for what, _ in rig.discord.requests] == ["open_dm"]
+    assert (await members.get(db, USER)).dm_channel_id == DM
+    assert await due(rig) == ["send"]
+
+
+@pytest.fixture
+async def any_db(database_url):
+    database = await open_db(database_url)
+    yield database
+    await database.close()
+
+
+async def test_start_up_opens_only_what_a_dm_reminder_needs_soonest_first(any_db) -> None:
+    db = any_db
+    rig = await make_rig(db, FakeClock(DUE - timedelta(hours=1)), reminder_channels={GUILD: 55})
+    zone = {"zone_text": "Europe/Berlin"}
+    await rig.service.start(1, None, "sleep", **zone, dm_channel_id=101)  # 22:30
+    await rig.service.start(2, None, "stretching", **zone, dm_channel_id=102)  # 22:00, sooner
+    await rig.service.start(3, GUILD, "sleep", **zone, dm_channel_id=103)
+    await rig.service.set_delivery(3, "server", GUILD)  # reminders in the server: no DM
+    await rig.service.start(4, None, "sleep", **zone, dm_channel_id=104)
+    await rig.service.stop(4, "all")  # no reminders any more
+    await rig.service.start(5, None, "sleep", **zone, dm_channel_id=105)  # channel known
+    await forget_dm_channels(db, 1, 2, 3, 4)
+    assert await members.dm_channels_unknown(db) == [2, 1]
+
+
+async def test_start_up_does_not_wait_for_the_opens(db) -> None:
+    """Readiness comes first: the look-up and every open happen in the background."""
+    await subscribe(db, guild_id=None, dm_channel_id=DM)
+    await forget_dm_channels(db, USER)
+    rig = await make_rig(db, FakeClock(DUE - timedelta(hours=1)))
+    discord_answers = asyncio.Event()
+    open_dm = rig.discord.open_dm
+
+    async def slow_open_dm(user_id: int) -> int:
+        await discord_answers.wait()
+        return await open_dm(user_id)
+
+    rig.discord.open_dm = slow_open_dm  # type: ignore[method-assign]
+    opener = rig.engine.dm_channels
+    await opener.start()
+    try:
+        assert (await members.get(db, USER)).dm_channel_id is None
+        discord_answers.set()
+        for _ in range(200):  # a bounded wait for the background task
+            if (await members.get(db, USER)).dm_channel_id is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert (await members.get(db, USER)).dm_channel_id == DM
+    finally:
+        await opener.stop()
