@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from storage.database import Database
 from tests.emulator import Driver, Emulator
 from tests.pg_server import PostgresServer, start_or_skip_reason
 
@@ -60,7 +61,20 @@ async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """The same test on both backends: a SQLite file, or a fresh PostgreSQL database."""
+    """The same test on both backends: a SQLite file, or a fresh PostgreSQL database.
+
+    A module or folder whose tests need only one backend overrides this fixture with its own
+    ``database_url`` (e.g. a SQLite file in ``tmp_path``); :func:`db` follows it.
+    """
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/steady.sqlite3"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The migrated database at ``database_url``, as the bot opens it; closed after the test."""
+    database = await Database.open(database_url)
+    await database.migrate()
+    yield database
+    await database.close()

@@ -12,7 +12,7 @@ from bot.reminders.service import ReminderService
 from bot.server_config import ServerConfig
 from tests.dashboard.rig import client_for, make_dashboard
 from tests.emulator import Driver, Emulator
-from tests.unit.test_reminder_support import T0, FakeClock, open_db
+from tests.unit.test_reminder_support import T0, FakeClock
 
 
 @pytest.fixture
@@ -21,10 +21,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await open_db(tmp_path)
-    yield database
-    await database.close()
+def database_url(tmp_path) -> str:
+    """The route tests need one backend: a SQLite file (``db`` in tests/conftest.py opens it)."""
+    return f"sqlite:///{tmp_path}/t.sqlite3"
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from tests.unit.test_reminder_support import T0, FakeClock, FakeDiscord, make_rig, open_db, rows
 
 USER = 42
@@ -13,13 +11,6 @@ USER = 42
 
 def ts(moment: datetime) -> int:
     return int(moment.timestamp())
-
-
-@pytest.fixture
-async def db(database_url):
-    database = await open_db(database_url)
-    yield database
-    await database.close()
 
 
 async def subscribe(rig, kind: str = "sleep", user: int = USER, zone: str = "Europe/Berlin", **kw):

@@ -33,7 +33,7 @@ from bot.reminders.transport import (
 from bot.server_config import ChannelAccess, ServerConfig
 from storage import guild_settings, ledger, members, reminders
 from storage.ledger import Claimant, Delivery, NewDelivery
-from tests.cogs.fakes import CONTENT, FixedClock, open_db
+from tests.cogs.fakes import CONTENT, FixedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 GUILD = 9001
@@ -82,10 +82,9 @@ class NoWaker:
 
 
 @pytest.fixture
-async def db(tmp_path):
-    db = await open_db(tmp_path)
-    yield db
-    await db.close()
+def database_url(tmp_path) -> str:
+    """One backend is enough here: a SQLite file (``db`` in tests/conftest.py opens it)."""
+    return f"sqlite:///{tmp_path}/t.sqlite3"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.health import Health, HealthServer
 from storage import health as storage_health
 from storage import members
 from tests.e2e.health_helpers import free_port
-from tests.unit.test_reminder_support import FakeDiscord, open_db
+from tests.unit.test_reminder_support import FakeDiscord
 from tests.unit.test_sender import DUE, USER, due_rig
 
 HEALTHY = Health(
@@ -43,13 +43,6 @@ def test_each_failing_part_is_named(changes: dict, problem: str) -> None:
     sick = Health(**{**HEALTHY.__dict__, **changes})
     assert not sick.ok and sick.problems == [problem]
     assert sick.as_json()["status"] == "unhealthy" and sick.as_json()["problems"] == [problem]
-
-
-@pytest.fixture
-async def db(database_url):
-    database = await open_db(database_url)
-    yield database
-    await database.close()
 
 
 @pytest.fixture

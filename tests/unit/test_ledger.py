@@ -23,13 +23,6 @@ USER = 42
 DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)  # 22:30 Berlin: sleep wind-down
 
 
-@pytest.fixture
-async def db(database_url):
-    database = await open_db(database_url)
-    yield database
-    await database.close()
-
-
 def test_nonces_are_deterministic_short_and_distinct():
     biggest = 2**63 - 1
     far = int(datetime(2099, 12, 31, tzinfo=UTC).timestamp())

@@ -17,19 +17,12 @@ from bot.reminders.transport import (
 )
 from bot.server_config import ChannelAccess
 from storage import guild_settings, members
-from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, open_db, rows
+from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, rows
 
 USER = 42
 GUILD = 7
 REMINDER_CHANNEL = 555
 DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url):
-    database = await open_db(database_url)
-    yield database
-    await database.close()
 
 
 async def due_rig(db, discord=None, users=(USER,), channels=None, **options):

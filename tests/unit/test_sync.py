@@ -5,7 +5,6 @@ import pytest
 from discord import app_commands
 
 from bot.sync import sync_if_changed
-from storage.database import Database
 
 
 class CountingTree(app_commands.CommandTree):
@@ -21,11 +20,9 @@ class CountingTree(app_commands.CommandTree):
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(f"sqlite:///{tmp_path}/t.sqlite3")
-    await database.migrate()
-    yield database
-    await database.close()
+def database_url(tmp_path) -> str:
+    """One backend is enough here: a SQLite file (``db`` in tests/conftest.py opens it)."""
+    return f"sqlite:///{tmp_path}/t.sqlite3"
 
 
 def make_tree(description: str = "Say hello") -> CountingTree:
