@@ -11,7 +11,7 @@ import pytest
 
 from bot.reminders.transport import DiscordUnavailable
 from storage import members
-from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig
+from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, open_db
 
 USER = 42
 GUILD = 7
@@ -20,9 +20,10 @@ DM = FakeDiscord.dm_channel_of(USER)
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:
-    """One backend is enough here: a SQLite file (``db`` in tests/conftest.py opens it)."""
-    return f"sqlite:///{tmp_path}/t.sqlite3"
+async def db(tmp_path):
+    database = await open_db(tmp_path)
+    yield database
+    await database.close()
 
 
 async def subscribe(db, *, guild_id: int | None, dm_channel_id: int | None = None):
