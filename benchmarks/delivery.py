@@ -22,7 +22,6 @@ duplicated), requests and 429s, and the monotonic time of every send.
 from __future__ import annotations
 
 import asyncio
-import glob
 import math
 import time
 from collections import Counter
@@ -42,14 +41,6 @@ READY_LINE = "Steady is ready"
 COMMAND = "remind list"
 # Members who subscribe at the same time in the cold case (as a busy server's members do).
 SUBSCRIBE_CONCURRENCY = 10
-# The cold case's due minute is fixed before the bot starts: time allowed for it to be ready.
-COLD_READY_ALLOWANCE_S = 5.0
-# Debian's faketime (scripts/test installs it), to shift the cold bot's wall clock.
-LIBFAKETIME_PATTERNS = (
-    "/usr/lib/*/faketime/libfaketimeMT.so.1",
-    "/usr/lib/faketime/libfaketimeMT.so.1",
-    "/usr/local/lib/faketime/libfaketimeMT.so.1",
-)
 
 Report = Callable[[str, int, int], None]
 
@@ -72,34 +63,6 @@ def add_members(emulator: Emulator, m: int, report: Report) -> list[User]:
             report("emulator: members and DM channels", i, m)
     report("emulator: members and DM channels", m, m)
     return users
-
-
-def libfaketime() -> str | None:
-    for pattern in LIBFAKETIME_PATTERNS:
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    return None
-
-
-def due_minute(after_s: float) -> tuple[int, float, dict[str, str]]:
-    """A due instant for members who subscribe with an ``HH:MM``: a whole minute on the bot's
-    clock, at least ``after_s`` from now. Returns its Unix time on the bot's clock, the real
-    ``time.time()`` when it comes, and the environment that gives the bot that clock.
-
-    With libfaketime the bot's wall clock runs ahead of the real one by a constant number of
-    whole seconds (under a minute; its monotonic clock is left alone), so that one of its
-    minutes begins within a second after ``after_s``; everything else is real. Without it the
-    next real minute is waited for, up to a minute more.
-    """
-    target = time.time() + after_s
-    due = math.ceil(target / 60) * 60
-    library = libfaketime()
-    if library is None:
-        return due, float(due), {}
-    shift = int(due - target)
-    clock = {"LD_PRELOAD": library, "FAKETIME": f"+{shift}", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-    return due, float(due - shift), clock
 
 
 async def start_ready(
@@ -216,20 +179,19 @@ async def measure_cold_delivery(
         in_server = users[: m // 2]
         owner = emulator.world.add_user("owner")
         guild = driver.add_guild("Twitch Support", owner=owner, members=in_server)
-        # The due minute: once the bot is ready, every member subscribed (~10 ms a command)
-        # and the server members' DM channels were opened ahead (Discord allows ~10 opens a
-        # second).
-        setup_s = 20 + m * 0.02 + len(in_server) / 8
-        due_ts, due_real, bot_clock = due_minute(COLD_READY_ALLOWANCE_S + setup_s)
         env = bot_environment(
             api_base=emulator.api_base,
             token=emulator.world.token,
             database_path=workdir / "delivery_cold.sqlite3",
             netguard_log=workdir / "netguard.log",
-            extra=bot_clock,
         )
         process, ready_s = await start_ready(emulator, env, 60.0, report)
-        due_mono = due_real - time.time() + time.monotonic()
+
+        # The due minute: after every member subscribed (~10 ms a command) and the server
+        # members' DM channels were opened ahead (Discord allows ~10 opens a second).
+        setup_s = 20 + m * 0.02 + len(in_server) / 8
+        due_ts = math.ceil((time.time() + setup_s) / 60) * 60
+        due_mono = due_ts - time.time() + time.monotonic()
         at = datetime.fromtimestamp(due_ts, UTC).strftime("%H:%M")
 
         label = "cold: members subscribe with /remind start"
