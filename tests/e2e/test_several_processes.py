@@ -21,7 +21,6 @@ from tests.e2e.conftest import StartBot
 from tests.e2e.reminder_helpers import DONE, button_ids, reminders_for, start_bot_at
 from tests.e2e.test_reminders_burst import MINUTE, seed_subscribers
 from tests.emulator import Driver
-from tests.emulator.server import ARRIVAL_JITTER_ALLOWANCE
 
 MEMBERS = 600
 SHARDS = 3
@@ -104,7 +103,11 @@ async def test_three_processes_deliver_a_burst_exactly_once_with_one_killed(
     )
     per_member = Counter(len(reminders_for(driver, m)) for m in members)
     assert per_member == {1: MEMBERS}, f"reminders per member: {per_member}"
-    assert driver.stats.max_sends_per_second() <= 50 + ARRIVAL_JITTER_ALLOWANCE
+    # Discord's verdict: never over 50 in one of its one-second windows, nothing refused.
+    # (A sliding count at the emulator saw 53 once: a process restarting mid-burst took the
+    # emulator's core and its handlers ran late, in a bunch, while nothing was refused.)
+    assert driver.stats.max_token_requests_per_second() <= 50
+    assert driver.stats.token_rate_limited == 0
     assert any(bot.logged("took over") for bot in bots)
 
     # A DM button on a reminder another process sent: the click reaches shard 0's process.
