@@ -48,7 +48,7 @@ def _source_url() -> str:
             "DATABASE_URL must name the SQLite database to copy from (sqlite:///path/to/file)"
         )
     path = sqlite_path_from_url(url)
-    if path != ":memory:" and not Path(path).is_file():
+    if isinstance(path, Path) and not path.is_file():
         # Opening it would create an empty database (the bot does that on first start), and
         # a mistyped path would then "copy" nothing, successfully.
         raise StartupError(f"DATABASE_URL: there is no SQLite database at {path}; nothing to copy")

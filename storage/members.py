@@ -105,7 +105,7 @@ async def dm_channels_unknown(db: Database) -> list[int]:
     rows = await db.fetchall(
         "SELECT m.user_id FROM members m JOIN subscriptions s ON s.user_id = m.user_id "
         f"WHERE m.dm_channel_id IS NULL AND m.delivery = '{DeliveryMode.DM.value}' "
-        "AND s.user_id IS NOT NULL AND s.active = 1 "
+        "AND s.active = 1 "
         "GROUP BY m.user_id ORDER BY MIN(s.next_fire_at), m.user_id"
     )
     return [row[0] for row in rows]

@@ -142,8 +142,9 @@ class Facts(commands.Cog):
         )
 
     def resolve_nutrient(self, value: str | None) -> Nutrient:
-        candidates = self.content.nutrient_candidates()
-        match = self._match(value, "nutrient", candidates, self._no_nutrient_page)
+        match = self._match(
+            value, "nutrient", self.content.nutrient_candidates(), self._no_nutrient_page
+        )
         group = self.content.nutrient_group(match.candidate.id)
         if group is not None:
             members = [self.content.nutrient(m) for m in group.members]
@@ -154,8 +155,7 @@ class Facts(commands.Cog):
         return self.content.nutrient(match.candidate.id)
 
     def resolve_food(self, value: str | None) -> Food:
-        candidates = self.content.food_candidates()
-        match = self._match(value, "food", candidates, self._no_food_figures)
+        match = self._match(value, "food", self.content.food_candidates(), self._no_food_figures)
         return self.content.food(match.candidate.id)
 
     def _nutrient_choices(self, current: str) -> list[app_commands.Choice[str]]:
