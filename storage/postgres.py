@@ -361,10 +361,14 @@ class PostgresDatabase(Database):
                     callback()  # whatever was announced while we were away
                 connected_before = True
                 while not lost.is_set():
+                    # asyncio.timeout, not wait_for: 3.11's wait_for can swallow the
+                    # cancellation close() sends, and this loop would never end.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), 10.0)
+                        async with asyncio.timeout(10.0):
+                            await lost.wait()
                     if not lost.is_set():  # a dead peer sends no goodbye: ask now and then
-                        await asyncio.wait_for(conn.execute("SELECT 1"), 5.0)
+                        async with asyncio.timeout(5.0):
+                            await conn.execute("SELECT 1")
             except Exception as error:
                 log.debug("LISTEN connection lost: %s", error.__class__.__name__)
             finally:

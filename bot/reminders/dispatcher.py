@@ -165,7 +165,8 @@ class Dispatcher:
         if self.waker is not None:
             self.waker.close()
         try:
-            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+            async with asyncio.timeout(grace_seconds):  # cancellable, unlike 3.11's wait_for
+                await self._idle.wait()
         except TimeoutError:
             log.warning("reminder dispatcher tick still running at shutdown")
 

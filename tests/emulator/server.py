@@ -8,6 +8,7 @@ Every change to the world calls :meth:`notify`, so tests wait on conditions, nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -177,10 +178,12 @@ class Emulator:
             if remaining <= 0:
                 raise AssertionError(f"timed out after {within:.1f}s waiting for {what}")
             self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.25))
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns instead of raising
+            # when its caller is cancelled just as the event is set, so a cancelled waiter
+            # (a test's background task) could carry on for ever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, 0.25)):
+                    await self._changed.wait()
 
     # --- helpers for the routes ----------------------------------------------------------------
 

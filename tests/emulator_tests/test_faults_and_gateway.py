@@ -158,3 +158,17 @@ async def test_privileged_intents_are_refused(emulator: Emulator) -> None:
     finally:
         await client.close()
         restore_discord_py(old)
+
+
+async def test_a_cancelled_wait_ends_even_when_the_emulator_changes_at_that_moment(
+    emulator: Emulator,
+) -> None:
+    """A test's background task waiting on the emulator stops when cancelled, even if the
+    emulator changed in the same instant (3.11's ``asyncio.wait_for`` swallowed that cancel,
+    and a test hung until pytest-timeout)."""
+    waiter = asyncio.create_task(emulator.wait_until(lambda: False, within=5, what="never"))
+    await asyncio.sleep(0.01)  # waiting now
+    emulator.notify()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
