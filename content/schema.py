@@ -168,6 +168,8 @@ class Nutrient(Strict):
     role: FieldText
     # "How much do I need", in one line for the first screen; ``intake`` has every life stage.
     intake_summary: ShortText
+    # The adult upper limit in one line, for the first screen; ``upper_limit`` has the rest.
+    upper_limit_summary: ShortText | None = None
     # Who must ask a doctor before eating more of it; shown on every answer that shows
     # amounts of this nutrient (/nutrient, /foods, and /food for foods that supply it).
     caution: ShortText | None = None
@@ -182,13 +184,15 @@ class Nutrient(Strict):
 
     @model_validator(mode="after")
     def _fits_the_first_screen(self) -> Nutrient:
-        texts = [self.name, self.role, self.intake_summary, self.caution or ""]
+        texts = [self.name, self.role, self.intake_summary, self.upper_limit_summary or ""]
+        texts += [self.caution or ""]
         texts += [self.daily_value, self.daily_value_note or ""]
         total = sum(len(t) for t in texts)
         if total > FIRST_SCREEN_TEXT_BUDGET:
             raise PydanticCustomError(
                 "first_screen",
-                "the first-screen texts (name, role, intake_summary, caution, daily value) add "
+                "the first-screen texts (name, role, intake_summary, upper_limit_summary, "
+                "caution, daily value) add "
                 "up to {total} characters; keep them under {budget} so the answer's first "
                 "screen fits a phone",
                 {"total": total, "budget": FIRST_SCREEN_TEXT_BUDGET},

@@ -140,16 +140,22 @@ def nutrient_answer(content: Content, nutrient: Nutrient) -> Answer:
     caution = ("⚠️ Check with your doctor first", shown(nutrient.caution or ""))
 
     overview = _embed(content, name, shown(nutrient.role))
-    overview.add_field(
-        name="How much you need",
-        value=shown(nutrient.intake_summary) + "\nEvery age and stage: **Intakes**.",
-        inline=False,
-    )
+    need = shown(nutrient.intake_summary)
+    if nutrient.upper_limit_summary:
+        # The ceiling belongs beside the amount: people read this screen before buying pills.
+        # The buttons below say where the details are; one line is all the room there is.
+        need += f"\n**Upper limit** (adults): {shown(nutrient.upper_limit_summary)}"
+    else:
+        need += "\nEvery age and stage: **Intakes**."
+    overview.add_field(name="How much you need", value=need, inline=False)
     if nutrient.caution:
         overview.add_field(name=caution[0], value=caution[1], inline=False)
     where = "Where to get it (per serving)"
     head = _dv_line(nutrient)
-    room = _room(overview, FIRST_SCREEN, where, head) - 1
+    # Each part of the embed (title, description, field names and values, footer) also
+    # starts a line of its own on the screen: leave room for those breaks too.
+    breaks = 2 * len(overview.fields) + 2
+    room = _room(overview, FIRST_SCREEN, where, head) - 1 - breaks
     lines = [_food_line(content, nutrient, food) for food in best]
     foods = fit_lines(lines, min(room, limits.EMBED_FIELD_VALUE - len(head) - 1), "More: **Foods**")
     overview.add_field(name=where, value=f"{head}\n{foods}", inline=False)
@@ -188,7 +194,8 @@ def nutrient_answer(content: Content, nutrient: Nutrient) -> Answer:
             name="Medicines and good to know", value=shown(nutrient.notes), inline=False
         )
 
-    texts = [nutrient.role, nutrient.intake_summary, nutrient.caution, head, nutrient.intake]
+    texts = [nutrient.role, nutrient.intake_summary, nutrient.upper_limit_summary]
+    texts += [nutrient.caution, head, nutrient.intake]
     texts += [nutrient.food_caveats, nutrient.deficiency_signs, nutrient.at_risk]
     texts += [nutrient.upper_limit, nutrient.notes]
     texts += [next(a for a in f.amounts if a.nutrient == nutrient.id).caveat for f in best]

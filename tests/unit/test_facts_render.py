@@ -95,6 +95,9 @@ def test_nutrient_first_screen_says_what_for_how_much_and_where(nutrient) -> Non
     assert "How much you need" in names and any(n.startswith("Where to get it") for n in names)
     where = next(f.value for f in first.fields if f.name.startswith("Where to get it"))
     assert where.count("• ") >= 3, "at least three foods on the first screen"
+    need = next(f.value for f in first.fields if f.name == "How much you need")
+    assert nutrient.upper_limit_summary, "every shipped nutrient has its upper limit in one line"
+    assert f"**Upper limit** (adults): {answers.shown(nutrient.upper_limit_summary)}" in need
     for page in answer.pages:
         assert text_of(page.embed).count(f"Daily Value, {nutrient.daily_value}") <= 1, page.key
         assert "US label Daily Value" not in answers.shown(nutrient.intake)
@@ -108,6 +111,16 @@ def test_nutrient_first_screen_says_what_for_how_much_and_where(nutrient) -> Non
 def test_magnesium_overview_lists_its_richest_foods() -> None:
     first = answers.nutrient_answer(CONTENT, CONTENT.nutrient("magnesium")).pages[0].embed
     assert "Pumpkin seeds, roasted, 1 oz (28.35 g): 156 mg, 37% DV" in text_of(first)
+
+
+def test_magnesium_overview_gives_the_upper_limit_and_what_it_counts() -> None:
+    """Someone about to buy magnesium pills sees the ceiling on the first screen, and that it
+    is about supplements, not food."""
+    first = answers.nutrient_answer(CONTENT, CONTENT.nutrient("magnesium")).pages[0].embed
+    assert (
+        "**Upper limit** (adults): 350 mg a day from supplements and medicines; "
+        "food and water don't count [S8]."
+    ) in text_of(first)
 
 
 # --- potassium and the kidneys (every answer that shows potassium amounts) -----------------
