@@ -100,9 +100,18 @@ def _ts(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def _parse_named_time(what: str, text: str) -> time:
+    """``parse_time``, saying which of two times was not understood."""
+    try:
+        return parse_time(text)
+    except UserFacingError as error:
+        message = str(error)
+        raise UserFacingError(f"Your {what}: {message[:1].lower()}{message[1:]}") from None
+
+
 def _parse_schedule(wake_text: str, bed_text: str) -> tuple[time, time]:
-    wake = parse_time(wake_text)
-    bed = parse_time(bed_text)
+    wake = _parse_named_time("wake-up time", wake_text)
+    bed = _parse_named_time("bedtime", bed_text)
     if wake == bed:
         raise UserFacingError("Wake-up time and bedtime must be different.")
     return wake, bed

@@ -27,14 +27,21 @@ _TIME = re.compile(
 )
 
 
+# Words people use for the two times of day that have one.
+_NAMED_TIMES = {"noon": time(12), "midday": time(12), "midnight": time(0)}
+
+
 def parse_time(text: str | None) -> time:
-    """``21:30``, ``9:30pm``, ``9pm``, ``21h30`` (also ``21h``, ``9:30 PM``, ``9.30am``)."""
+    """``21:30``, ``9:30pm``, ``9pm``, ``21h30`` (also ``21h``, ``9:30 PM``, ``9.30am``,
+    ``noon``, ``midnight``, and ``24:00`` for midnight, as in "bed at 24:00")."""
     error = UserFacingError(f"That is not a time I understand. Accepted: {TIME_FORMATS_HINT}.")
     if text is None:
         raise error
     cleaned = text.strip()
     if not cleaned or len(cleaned) > 12:
         raise error
+    if cleaned.lower() in _NAMED_TIMES:
+        return _NAMED_TIMES[cleaned.lower()]
     match = _TIME.match(cleaned)
     if not match:
         raise error
@@ -48,8 +55,12 @@ def parse_time(text: str | None) -> time:
         if match["h"] is not None or not 1 <= hour <= 12:
             raise error
         hour = hour % 12 + (12 if ampm == "pm" else 0)
-    elif not has_separator or hour > 23:
+    elif not has_separator:
         # A bare "9" could mean 09:00 or 21:00; ask rather than guess.
+        raise error
+    elif hour == 24 and minute == 0:
+        hour = 0  # 24:00 is the end of the day, which for a daily time is midnight
+    elif hour > 23:
         raise error
     return time(hour, minute)
 

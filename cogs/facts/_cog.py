@@ -161,11 +161,16 @@ class Facts(commands.Cog):
     def _nutrient_choices(self, current: str) -> list[app_commands.Choice[str]]:
         # A group ("B vitamins") is not an answer by itself: offer its members instead.
         choices: dict[str, Candidate] = {}
-        for candidate in suggest(
-            (current or "")[: limits.MAX_QUERY],
-            self.content.nutrient_candidates(),
-            limit=limits.AUTOCOMPLETE_CHOICES,
-        ):
+        query = (current or "")[: limits.MAX_QUERY]
+        if not query.strip():
+            # Nothing typed yet: the nutrients in the content's order (magnesium first, as
+            # the article and every list of them put it), not "B vitamins" expanded first.
+            found = [Candidate(n.id, n.name) for n in self.content.nutrients]
+        else:
+            found = suggest(
+                query, self.content.nutrient_candidates(), limit=limits.AUTOCOMPLETE_CHOICES
+            )
+        for candidate in found:
             group = self.content.nutrient_group(candidate.id)
             members = group.members if group else [candidate.id]
             for member in members:

@@ -261,6 +261,16 @@ async def test_group_autocomplete_offers_its_members(cog: Facts, interaction: Ma
     assert [c.value for c in choices[:3]] == ["vitamin-b6", "vitamin-b12", "folate"]
 
 
+async def test_nutrient_autocomplete_before_typing_lists_every_nutrient_in_content_order(
+    cog: Facts, interaction: MagicMock
+) -> None:
+    """An empty box shows the nutrients as every answer lists them, magnesium first."""
+    for complete in (cog.nutrient_name_autocomplete, cog.foods_nutrient_autocomplete):
+        choices = await complete(interaction, "")
+        assert [c.value for c in choices] == [n.id for n in CONTENT.nutrients]
+        assert choices[0].name == "Magnesium"
+
+
 @pytest.mark.parametrize(
     "typed", ["", "mg", "Vit D", "b-12", "potas", "sweet potato", "🍌", "x" * 5000, "'; DROP TABLE"]
 )

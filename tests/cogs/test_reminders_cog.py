@@ -319,7 +319,12 @@ async def test_schedule_moves_derived_times_but_not_custom_ones(rig, cog) -> Non
 
 @pytest.mark.parametrize(
     ("wake", "bed", "message"),
-    [("25:99", "22:00", "Accepted"), ("7:00", "7am", "must be different"), ("7", "23", "Accepted")],
+    [
+        ("25:99", "22:00", "^Your wake-up time: that is not a time I understand. Accepted"),
+        ("7:00", "half ten", "^Your bedtime: that is not a time"),
+        ("7:00", "7am", "must be different"),
+        ("7", "23", "Accepted"),
+    ],
 )
 async def test_bad_schedule_changes_nothing(rig, cog, wake: str, bed: str, message: str) -> None:
     await start(rig, cog, "stretching")

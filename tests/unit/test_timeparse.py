@@ -29,6 +29,10 @@ from bot.reminders.timeparse import parse_days, parse_every, parse_snooze_minute
         ("9.30am", time(9, 30)),
         ("  6AM ", time(6)),
         ("11 p.m.", time(23)),
+        ("24:00", time(0)),  # "bed at 24:00" is midnight
+        ("24h", time(0)),
+        ("Noon", time(12)),
+        ("midnight", time(0)),
     ],
 )
 def test_accepted_forms(text: str, expected: time):
@@ -42,7 +46,7 @@ def test_accepted_forms(text: str, expected: time):
         "",
         "   ",
         "9",  # ambiguous: 09:00 or 21:00?
-        "24:00",
+        "24:30",
         "25h",
         "9:60",
         "13pm",
