@@ -384,8 +384,12 @@ class ReminderService:
                 self.reminder_channel_for is not None
                 and await self.reminder_channel_for(home) is None
             ):
+                # From a DM, "this server" would be the DM: say which server is meant.
+                where = (
+                    "This server has" if guild_id is not None else "The server you set up in has"
+                )
                 raise UserFacingError(
-                    "This server has no reminder channel yet: an admin can set one with "
+                    f"{where} no reminder channel yet: an admin can set one with "
                     "`/config reminder-channel`."
                 )
         now = self.clock()

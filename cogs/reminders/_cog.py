@@ -14,11 +14,9 @@ from discord.ext import commands
 from bot.autocomplete import zone_autocomplete
 from bot.embeds import discord_time
 from bot.reminders.kinds import MEMBER_KINDS, label_of
-from bot.reminders.sender import QUEUED
 from bot.reminders.service import NOT_PAUSED, STATS_DAYS, ReminderService
 from bot.services import Steady, dm_channel_of
 from cogs.reminders import _render as render
-from storage.ledger import DeliveryState, Via
 from storage.members import DeliveryMode
 
 KIND_CHOICES = [Choice(name=spec.label, value=spec.name) for spec in MEMBER_KINDS]
@@ -168,20 +166,8 @@ class Reminders(
         # Sending goes through the paced sender and may wait its turn: acknowledge first.
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.send_test(interaction.user.id, kind, interaction.guild_id)
-        if result.state == DeliveryState.SENT:
-            if result.via == Via.DM:
-                where = "by DM"
-            elif result.via == Via.FALLBACK:
-                where = f"in <#{result.channel_id}> (your DMs are closed)"
-            else:
-                where = f"in <#{result.channel_id}>"
-            text = f"📨 Sent a test reminder {where}."
-        elif result.state == QUEUED:
-            text = "📨 Your test reminder is queued and will arrive shortly."
-        else:
-            text = (
-                f"⚠️ I couldn't deliver the test reminder: {result.error or 'Discord refused it'}."
-            )
+        settings = await self.service.settings(interaction.user.id)
+        text = render.test_result(result, settings.delivery)
         await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(

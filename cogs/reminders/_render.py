@@ -12,7 +12,9 @@ import discord
 
 from bot.embeds import STEADY_COLOUR, discord_time
 from bot.reminders.kinds import label_of
+from bot.reminders.sender import QUEUED, DeliveryResult
 from bot.reminders.service import KindStats, MemberView, SubscriptionView
+from storage.ledger import DeliveryState, Reason, Via
 from storage.members import DeliveryMode
 from storage.reminders import PauseReason
 
@@ -68,3 +70,32 @@ def stats_embed(stats: list[KindStats], days: int) -> discord.Embed:
         )
     embed.set_footer(text="Done counts when you press Done on a reminder.")
     return embed
+
+
+def test_result(result: DeliveryResult, delivery: str) -> str:
+    """What ``/remind test`` tells the member, given where they asked reminders to go.
+
+    The ledger's error is for the log and the export (``dms_closed``, ``rejected: …``); the
+    member gets what happened and what they can do about it.
+    """
+    if result.state == QUEUED:
+        return "📨 Your test reminder is queued and will arrive shortly."
+    if result.state != DeliveryState.SENT:
+        if result.error == Reason.DMS_CLOSED:
+            return (
+                "⚠️ I couldn't deliver the test reminder: your DMs are closed to me and there "
+                "is no server reminder channel I can post in. Allow direct messages from "
+                "server members in your privacy settings, or ask an admin to set "
+                "`/config reminder-channel`."
+            )
+        return "⚠️ I couldn't deliver the test reminder: Discord refused it. Please try again later."
+    if result.via == Via.FALLBACK:
+        return f"📨 Sent a test reminder in <#{result.channel_id}> (your DMs are closed)."
+    if result.via == Via.SERVER:
+        return f"📨 Sent a test reminder in <#{result.channel_id}>."
+    if delivery == DeliveryMode.SERVER:
+        return (
+            "📨 Sent a test reminder by DM: your server has no reminder channel I can post in "
+            "right now, so your reminders come by DM until it has."
+        )
+    return "📨 Sent a test reminder by DM."

@@ -427,7 +427,20 @@ async def test_test_defers_then_says_where_it_went(rig, cog) -> None:
     [
         ("sent", "fallback", None, "📨 Sent a test reminder in <#600> (your DMs are closed)."),
         ("sent", "server", None, "📨 Sent a test reminder in <#600>."),
-        ("failed", None, "dms_closed", "⚠️ I couldn't deliver the test reminder: dms_closed."),
+        (
+            "failed",
+            None,
+            "dms_closed",
+            "⚠️ I couldn't deliver the test reminder: your DMs are closed to me and there is no "
+            "server reminder channel I can post in. Allow direct messages from server members "
+            "in your privacy settings, or ask an admin to set `/config reminder-channel`.",
+        ),
+        (
+            "failed",
+            None,
+            "rejected: 400 Bad Request (error code: 50035)",
+            "⚠️ I couldn't deliver the test reminder: Discord refused it. Please try again later.",
+        ),
     ],
 )
 async def test_test_reports_fallbacks_and_failures(
@@ -439,6 +452,20 @@ async def test_test_reports_fallbacks_and_failures(
     interaction = ask(rig)
     await Reminders.test.callback(cog, interaction, kind="sleep")
     interaction.followup.send.assert_awaited_once_with(expected, ephemeral=True)
+
+
+async def test_test_that_fell_back_to_dm_says_the_server_channel_did_not_take_it(rig, cog) -> None:
+    """The member asked for server delivery, but the test came by DM: they are told why."""
+    await start(rig, cog, "sleep")
+    await guild_settings.set_reminder_channel(rig.db, GUILD, 600)
+    await Reminders.delivery.callback(cog, ask(rig), where="server")
+    interaction = ask(rig)
+    await Reminders.test.callback(cog, interaction, kind="sleep")
+    interaction.followup.send.assert_awaited_once_with(
+        "📨 Sent a test reminder by DM: your server has no reminder channel I can post in "
+        "right now, so your reminders come by DM until it has.",
+        ephemeral=True,
+    )
 
 
 async def test_test_that_waits_its_turn_says_it_is_queued(rig, cog) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from bot.errors import UserFacingError
 from bot.server_config import ChannelAccess
+from storage import guild_settings
 from tests.unit.test_reminder_support import T0, FakeClock, make_rig, open_db, rows
 
 USER = 42
@@ -164,6 +165,14 @@ async def test_delivery_setting(rig):
     settings = await rig.service.settings(USER)
     assert (settings.delivery, settings.home_guild_id) == ("server", GUILD)
     assert await rig.service.set_delivery(USER, "dm", None) == "dm"
+
+
+async def test_delivery_server_from_a_dm_names_the_members_server_not_this_one(rig):
+    """Asked in a DM, "this server" would be the DM: the answer says which server it means."""
+    await rig.service.set_delivery(USER, "server", GUILD)
+    await guild_settings.clear_reminder_channel(rig.db, GUILD)
+    with pytest.raises(UserFacingError, match="^The server you set up in has no reminder channel"):
+        await rig.service.set_delivery(USER, "server", None)
 
 
 async def _sent_delivery(rig, kind: str = "sleep") -> int:
