@@ -140,6 +140,18 @@ class Content(BaseModel):
         """Every tip as ``(tip_id, text)``, in file order, so a rotation is stable."""
         return [(tip.id, tip.text) for topic in self.tip_topics for tip in topic.tips]
 
+    def daily_tip_rotation(self) -> list[tuple[str, str]]:
+        """Every tip once, one topic after another (hydration, stress, sleep, …, then each
+        topic's second tip): a server's daily tip changes topic every day instead of
+        spending its first week on hydration. Stable, like :meth:`all_tips`."""
+        rounds = max(len(topic.tips) for topic in self.tip_topics)
+        return [
+            (topic.tips[i].id, topic.tips[i].text)
+            for i in range(rounds)
+            for topic in self.tip_topics
+            if i < len(topic.tips)
+        ]
+
     def reminder_messages(self, kind: str) -> list[str]:
         """The rotating messages for a member's reminder kind (``KeyError`` for another)."""
         return list(self.reminders[spec_of(kind).name])

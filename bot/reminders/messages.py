@@ -114,9 +114,9 @@ def reminder_payload(content: Content, occurrence: Occurrence) -> dict[str, Any]
 
 
 def daily_tip_payload(content: Content, position: int, guild_id: int) -> dict[str, Any]:
-    """A server's daily tip. Tips rotate in content order from a per-server starting point,
+    """A server's daily tip. Tips rotate topic by topic from a per-server starting point,
     so no tip repeats until all were shown."""
-    tips = content.all_tips()
+    tips = content.daily_tip_rotation()
     tip_id, text = tips[(guild_id + position) % len(tips)]
     title = DAILY_TIP_TITLE.format(topic=content.topic_of_tip(tip_id).name)
     embed = discord.Embed(title=title, description=content.readable(text), colour=STEADY_COLOUR)

@@ -159,7 +159,7 @@ def test_a_tip_links_the_page_that_backs_it() -> None:
 
 
 def test_the_daily_tip_is_headed_by_its_topic_never_calmer_twitching() -> None:
-    tips = CONTENT.all_tips()
+    tips = CONTENT.daily_tip_rotation()
     titles = {
         tip_id: daily_tip_payload(CONTENT, position, guild_id=0)["embeds"][0]["title"]
         for position, (tip_id, _) in enumerate(tips)
@@ -167,6 +167,13 @@ def test_the_daily_tip_is_headed_by_its_topic_never_calmer_twitching() -> None:
     assert titles["stretch-before-bed"] == "💡 Today's tip: Stretching for night cramps"
     assert titles["hydration-spread"] == "💡 Today's tip: Hydration"
     assert not any("calmer" in title or "twitch" in title.lower() for title in titles.values())
+
+
+def test_the_daily_tip_changes_topic_every_day() -> None:
+    """Five days of daily tips are five different topics, not the hydration tips in a row."""
+    topics = [daily_tip_payload(CONTENT, day, guild_id=0)["embeds"][0]["title"] for day in range(5)]
+    assert len(set(topics)) == 5, topics
+    assert sorted(CONTENT.daily_tip_rotation()) == sorted(CONTENT.all_tips())
 
 
 # --- /remind list and /remind stats -------------------------------------------------------
