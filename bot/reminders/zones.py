@@ -241,8 +241,11 @@ def suggest_zones(text: str, limit: int = 25) -> list[str]:
         add(target)
         if len(result) >= limit:
             return result
+    # Fuzzy matches are for typos ("berln"). Once the name itself matched, a loose one is
+    # noise ("berlin" also offered Porto-Novo for "benin"): only near misses may follow.
+    cutoff = 85 if result else 60
     matches = process.extract(
-        query, index.search_keys, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=60
+        query, index.search_keys, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=cutoff
     )
     for _key, _score, position in matches:
         add(index.search_targets[position])

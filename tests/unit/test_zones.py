@@ -72,6 +72,13 @@ def test_suggestions():
     assert suggest_zones("<script>") == []
 
 
+def test_a_city_that_matched_is_not_followed_by_loose_guesses():
+    """ "berlin" is Europe/Berlin; Porto-Novo (for "benin") or Dublin are not worth a line."""
+    assert suggest_zones("berlin") == ["Europe/Berlin"]
+    assert suggest_zones("mumbai") == ["Asia/Kolkata"]
+    assert suggest_zones("tokio")[0] == "Asia/Tokyo"  # a typo still gets its guesses
+
+
 @given(st.text(max_size=80))
 def test_suggestions_are_valid_names_for_any_input(text: str):
     for name in suggest_zones(text):
