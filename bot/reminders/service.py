@@ -286,7 +286,10 @@ class ReminderService:
         zone = resolve_zone(zone_text) if zone_text not in (None, "") else None
         member = await members.get_or_default(self.db, user_id)
         if zone is None and member.timezone is None:
-            raise UserFacingError("Set your time zone first: /remind timezone zone, or pass zone.")
+            raise UserFacingError(
+                "Set your time zone first: `/remind timezone` (a city works, like `berlin`), "
+                "or add the `zone` option to `/remind start`."
+            )
         now = self.clock()
         if zone is not None and zone.key != member.timezone:
             await members.update(self.db, user_id, _ts(now), timezone=zone.key)

@@ -178,7 +178,7 @@ async def test_start_in_dms_works_without_a_server(rig, cog) -> None:
 
 async def test_first_start_without_a_zone_asks_for_one(rig, cog) -> None:
     interaction = ask(rig)
-    with pytest.raises(UserFacingError, match="Set your time zone first: /remind timezone"):
+    with pytest.raises(UserFacingError, match="Set your time zone first: `/remind timezone`"):
         await Reminders.start.callback(
             cog, interaction, kind="sleep", time=None, every=None, zone=None
         )
