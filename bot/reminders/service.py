@@ -61,6 +61,9 @@ class MemberView:
     delivery: str
     home_guild_id: int | None
     paused_until: datetime | None  # aware, in the member's zone (UTC if none set)
+    # With delivery "server": that server's reminder channel now, or None when it has none
+    # (its reminders then come by DM).
+    server_channel_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -217,8 +220,21 @@ class ReminderService:
             if member.paused_until is not None and member.paused_until > _ts(self.clock())
             else None
         )
+        channel = None
+        if (
+            member.delivery == DeliveryMode.SERVER
+            and member.home_guild_id is not None
+            and self.reminder_channel_for is not None
+        ):
+            channel = await self.reminder_channel_for(member.home_guild_id)
         return MemberView(
-            member.timezone, member.wake, member.bed, member.delivery, member.home_guild_id, paused
+            member.timezone,
+            member.wake,
+            member.bed,
+            member.delivery,
+            member.home_guild_id,
+            paused,
+            channel,
         )
 
     async def set_timezone(self, user_id: int, zone_text: str) -> ZoneInfo:

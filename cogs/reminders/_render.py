@@ -38,6 +38,15 @@ def describe_subscription(view: SubscriptionView) -> str:
     return f"{times} ({view.zone}) — next: {local} ({discord_time(view.next_fire, 'R')})"
 
 
+def delivery_line(settings: MemberView) -> str:
+    if settings.delivery == DeliveryMode.DM:
+        return "**DM**"
+    if settings.server_channel_id is None:
+        # The server lost its reminder channel (or removed the bot): say where they go now.
+        return "**server reminder channel**, but your server has none now, so by DM"
+    return f"**server reminder channel** (<#{settings.server_channel_id}>)"
+
+
 def list_embed(settings: MemberView, views: list[SubscriptionView]) -> discord.Embed:
     embed = discord.Embed(title="Your reminders", colour=STEADY_COLOUR)
     if not views:
@@ -51,7 +60,7 @@ def list_embed(settings: MemberView, views: list[SubscriptionView]) -> discord.E
     lines = [
         f"Time zone: **{settings.timezone or 'not set'}**",
         f"Wake-up {clock(settings.wake)}, bedtime {clock(settings.bed)}",
-        f"Delivery: **{'DM' if settings.delivery == DeliveryMode.DM else 'server reminder channel'}**",
+        f"Delivery: {delivery_line(settings)}",
     ]
     if settings.paused_until is not None:
         lines.append(f"Paused until {settings.paused_until.strftime('%a %d %b %H:%M')}")
