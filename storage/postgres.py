@@ -104,14 +104,30 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+def _is_connection_lost(error: Exception) -> bool:
+    """An asyncpg client-side error that means "this connection is gone", not a bug.
+
+    ``InterfaceError``: a statement on a connection asyncpg already saw closing.
+    ``InternalClientError`` "cannot switch to state …; another operation (2) is in progress":
+    when the server shuts down it sends each idle connection a FATAL message, then hangs up.
+    asyncpg puts a connection that gets a message while idle in its error state (2) until the
+    hang-up is read; a statement started in between fails with this before anything is sent.
+    The pool throws that connection away on release, so trying again reconnects.
+    """
+    text = str(error)
+    if isinstance(error, asyncpg.exceptions.InternalClientError):
+        return "another operation" in text
+    return "closed" in text or "not connected" in text
+
+
 @contextlib.contextmanager
 def _unavailable_as_one_error() -> Iterator[None]:
     try:
         yield
     except _UNAVAILABLE as error:
         raise DatabaseUnavailable(f"PostgreSQL unavailable: {error.__class__.__name__}") from None
-    except asyncpg.InterfaceError as error:
-        if "closed" in str(error) or "not connected" in str(error):
+    except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as error:
+        if _is_connection_lost(error):
             raise DatabaseUnavailable("PostgreSQL connection lost") from None
         raise
 

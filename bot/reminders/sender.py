@@ -435,16 +435,24 @@ class Sender:
                 raise _Outcome(DeliveryState.FAILED, f"rejected: {error}"[:200]) from None
 
     async def _reminder_channel(self, guild_id: int) -> int | None:
+        """The server's reminder channel; a database outage is raised (the occurrence waits
+        for it, see ``_worker``) rather than read as "no channel", which would post it
+        somewhere the member did not choose."""
         try:
             return await self.channels.reminder_channel(guild_id)
+        except DatabaseUnavailable:
+            raise
         except Exception:
             log.exception("could not read the reminder channel of server %s", guild_id)
             return None
 
     @staticmethod
     async def _report(report: Awaitable[None]) -> None:
-        """Tell the server's settings how a channel did; their failure must not fail the send."""
+        """Tell the server's settings how a channel did; their failure must not fail the send
+        (it went out already), and a database outage is no bug worth a traceback."""
         try:
             await report
+        except DatabaseUnavailable as error:
+            log.warning("could not record how a server channel did: %s", error)
         except Exception:
             log.exception("could not record how a server channel did")

@@ -7,10 +7,11 @@ can show what the bot said. Signals are sent by pid to this process only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,14 @@ class BotProcess:
 
     def logged(self, text: str) -> bool:
         return any(text in line for line in self.lines)
+
+    @contextlib.contextmanager
+    def log_on_failure(self) -> Iterator[None]:
+        """A failed assertion inside carries the bot's log: a flake seen once in CI says why."""
+        try:
+            yield
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n--- the bot's log ---\n{self.output}") from error
 
     async def wait(self, within: float = 15.0) -> int:
         assert self._process is not None

@@ -67,25 +67,26 @@ async def test_postgresql_restarting_mid_burst_loses_nothing_and_doubles_nothing
         DATABASE_URL=postgres_url,
         SEND_RATE_PER_S="10",
     )
-    await driver.emulator.wait_until(
-        lambda: len(driver.stats.sends) >= 10, within=20, what="10 reminders to go out"
-    )
-    await asyncio.to_thread(postgres_server.stop)
-    try:
-        about = await driver.slash("about", user=asker, guild=guild)
-        assert "Steady" in about.text or about.embeds, "a fact command stopped answering"
-        listing = await driver.slash("remind list", user=asker, guild=guild)
-        assert listing.ephemeral and "try again in a moment" in listing.text
-        assert sum(1 for m in members if reminders_for(driver, m)) < len(members)
-    finally:
-        await asyncio.to_thread(postgres_server.start)
+    with bot.log_on_failure():
+        await driver.emulator.wait_until(
+            lambda: len(driver.stats.sends) >= 10, within=20, what="10 reminders to go out"
+        )
+        await asyncio.to_thread(postgres_server.stop)
+        try:
+            about = await driver.slash("about", user=asker, guild=guild)
+            assert "Steady" in about.text or about.embeds, "a fact command stopped answering"
+            listing = await driver.slash("remind list", user=asker, guild=guild)
+            assert listing.ephemeral and "try again in a moment" in listing.text
+            assert sum(1 for m in members if reminders_for(driver, m)) < len(members)
+        finally:
+            await asyncio.to_thread(postgres_server.start)
 
-    await driver.emulator.wait_until(
-        lambda: all(reminders_for(driver, m) for m in members),
-        within=30,
-        what="every member to get their reminder after the restart",
-    )
-    assert await bot.terminate() == 0
-    per_member = Counter(len(reminders_for(driver, m)) for m in members)
-    assert per_member == {1: len(members)}, "a reminder was lost or sent twice"
-    assert bot.logged("database unavailable") and "Traceback" not in bot.output
+        await driver.emulator.wait_until(
+            lambda: all(reminders_for(driver, m) for m in members),
+            within=30,
+            what="every member to get their reminder after the restart",
+        )
+        assert await bot.terminate() == 0
+        per_member = Counter(len(reminders_for(driver, m)) for m in members)
+        assert per_member == {1: len(members)}, "a reminder was lost or sent twice"
+        assert bot.logged("database unavailable") and "Traceback" not in bot.output
