@@ -30,6 +30,9 @@ from tests.emulator import permissions as perms
 from tests.emulator.errors import MISSING_PERMISSIONS
 from tests.emulator.state import Channel, Message
 
+# The bot's clock runs 60x fast: a second spent waiting for a core is a minute of its time.
+pytestmark = pytest.mark.serial
+
 TIP_TITLE = "Today's tip"
 PAUSED = "Paused after a failed post"
 
