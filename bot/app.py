@@ -82,6 +82,7 @@ class SteadyBot(commands.Bot):
             content,
             DiscordPyTransport(self.http),
             workers=settings.send_workers,
+            lease_s=settings.claim_lease_s,
         )
         self.health: HealthServer | None = None
         self.dashboard: DashboardServer | None = None

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # the README ("Rate limits") for why 49.
     send_rate_per_s: float = Field(default=49.0, gt=0)
     send_workers: int = Field(default=8, ge=1, le=64)
+    # On PostgreSQL, how long the reminders claimed by a process that died (kill -9, OOM) wait
+    # before another process sends them; the owner renews every third of it, so a process
+    # frozen longer than that (a stalled VM, a lost network) has its claims taken over.
+    claim_lease_s: int = Field(default=30, ge=6, le=3600)
     # Sharding (bot/shards.py). Unset: one gateway connection, exactly as before.
     shard_count: int | None = Field(default=None, ge=1, le=shards.MAX_SHARD_COUNT)
     # "0,1" or "0-3"; unset with SHARD_COUNT set = every shard in this process. NoDecode:

@@ -45,9 +45,11 @@ class ReminderEngine:
         retry_for: timedelta = timedelta(minutes=30),
         max_backlog: int = 1000,
         clock_jump: timedelta = timedelta(seconds=90),
+        lease_s: int = ledger.Claimant.lease_s,
     ) -> None:
         """Tests and benchmarks inject ``clock``, ``waker`` (instead of APScheduler) and
-        ``sleep``; the other options are the sender's and dispatcher's tuning (see there).
+        ``sleep``; the other options are the sender's and dispatcher's tuning (see there),
+        and ``lease_s`` how long this process's claims hold unrenewed (``CLAIM_LEASE_S``).
         ``transport`` is already paced: every request it makes goes through the bot's
         request limiter (:mod:`bot.ratelimit`)."""
         self.db = db
@@ -62,6 +64,7 @@ class ReminderEngine:
             clock=clock,
             sleep=sleep,
             retry_for=retry_for,
+            claimant=ledger.Claimant(lease_s=lease_s),
         )
         # Without a waker of its own, the engine runs APScheduler.
         self.scheduler = AsyncIOScheduler(timezone="UTC") if waker is None else None

@@ -2,7 +2,8 @@
 
 600 members are due in the same minute; the process holding most of the claims is killed
 with -9 in the middle of the burst. The other two take its claims over once their lease
-(30 s) lapses and send them with the same nonces: every member gets exactly one reminder.
+lapses and send them with the same nonces: every member gets exactly one reminder. The lease
+is 10 s here (``CLAIM_LEASE_S``; 30 s by default), so the test does not idle 20 s more.
 Commands work in servers of every shard and in DMs, and a DM button pressed on a reminder
 that another process sent works (DM interactions reach shard 0 only).
 
@@ -67,7 +68,12 @@ async def test_three_processes_deliver_a_burst_exactly_once_with_one_killed(
         driver.add_guild(f"Shard {i}", members=[asker], shard=(i, SHARDS)) for i in range(SHARDS)
     ]
 
-    env = {"DATABASE_URL": postgres_url, "SHARD_COUNT": str(SHARDS), "SEND_RATE_PER_S": "45"}
+    env = {
+        "DATABASE_URL": postgres_url,
+        "SHARD_COUNT": str(SHARDS),
+        "SEND_RATE_PER_S": "45",
+        "CLAIM_LEASE_S": "10",
+    }
     first, clock = await start_bot_at(
         start_bot, MINUTE - timedelta(seconds=20), speed=1, SHARD_IDS="0", **env
     )

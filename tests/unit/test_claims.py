@@ -138,6 +138,24 @@ async def test_a_living_process_keeps_its_claims_however_long_its_queue(database
     assert len(discord.messages) == 50
 
 
+async def test_an_engine_claims_with_the_lease_it_is_given(databases):
+    """``CLAIM_LEASE_S`` (the engine's ``lease_s``): its claims hold that long unrenewed, and
+    its dispatcher wakes to renew them every third of it."""
+    clock = FakeClock(DUE)
+    db = await databases()
+    await subscribe_members(await make_rig(db, clock), range(1000, 1003))
+    engine = ReminderEngine(
+        db, CONTENT, FakeDiscord(), waker=RecordingWaker(), clock=clock, lease_s=12
+    )
+    await engine.dispatcher.start()
+    assert engine.sender.backlog == 3
+    assert await rows(db, "SELECT DISTINCT lease_until FROM deliveries") == [
+        (int(DUE.timestamp()) + 12,)
+    ]
+    assert engine.dispatcher.next_wake is not None
+    assert engine.dispatcher.next_wake <= DUE + timedelta(seconds=4)
+
+
 async def test_a_stalled_process_does_not_send_what_another_took_over(databases):
     discord = FakeDiscord()
     a = await make_rig(await databases(), FakeClock(DUE), discord)

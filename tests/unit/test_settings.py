@@ -22,6 +22,7 @@ def clean_env(monkeypatch):
         "DISCORD_CLIENT_ID",
         "DISCORD_CLIENT_SECRET",
         "DISCORD_AUTHORIZE_URL",
+        "CLAIM_LEASE_S",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -58,6 +59,16 @@ def test_bad_dev_guild_id_names_the_variable(monkeypatch):
     monkeypatch.setenv("DISCORD_TOKEN", "t")
     monkeypatch.setenv("DEV_GUILD_ID", "not-a-number")
     with pytest.raises(StartupError, match="DEV_GUILD_ID is invalid"):
+        load_settings()
+
+
+def test_claim_lease_is_30_s_unless_set_and_never_under_6(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    assert load_settings().claim_lease_s == 30
+    monkeypatch.setenv("CLAIM_LEASE_S", "12")
+    assert load_settings().claim_lease_s == 12
+    monkeypatch.setenv("CLAIM_LEASE_S", "5")
+    with pytest.raises(StartupError, match="CLAIM_LEASE_S is invalid"):
         load_settings()
 
 
