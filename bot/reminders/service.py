@@ -344,7 +344,13 @@ class ReminderService:
         return Stopped(kind, removed)
 
     async def list_subscriptions(self, user_id: int) -> list[SubscriptionView]:
-        return [self._view(sub) for sub in await reminders.for_member(self.db, user_id)]
+        """The member's reminders in the order every list of kinds uses (the choices,
+        ``/remind stats``): hydration, stretching, sleep, caffeine."""
+        order = {spec.name: i for i, spec in enumerate(MEMBER_KINDS)}
+        subs = sorted(
+            await reminders.for_member(self.db, user_id), key=lambda s: order.get(s.kind, 99)
+        )
+        return [self._view(sub) for sub in subs]
 
     async def pause(self, user_id: int, days: int | str) -> datetime:
         """``/remind pause days``: nothing until the same local time ``days`` later."""

@@ -287,6 +287,15 @@ async def test_list_when_empty_says_how_to_start(rig, cog) -> None:
     assert "Time zone: **not set**" in embed.fields[-1].value
 
 
+async def test_list_shows_the_kinds_in_the_order_of_the_choices_and_stats(rig, cog) -> None:
+    for kind in ("caffeine", "sleep", "hydration", "stretching"):
+        await start(rig, cog, kind)
+    interaction = ask(rig)
+    await Reminders.list_.callback(cog, interaction)
+    names = [f.name for f in sent(interaction)[1]["embed"].fields]
+    assert names == ["Hydration", "Stretching", "Sleep wind-down", "Caffeine cut-off", "Settings"]
+
+
 async def test_list_shows_each_reminder_with_its_next_local_time(rig, cog) -> None:
     await start(rig, cog, "sleep")
     await start(rig, cog, "caffeine")
