@@ -311,7 +311,12 @@ class ReminderService:
             await members.update(self.db, user_id, _ts(now), timezone=zone.key)
             member = await members.get_or_default(self.db, user_id)
             await self._recompute(member, zone.key)
-        if guild_id is not None:
+        # The server a reminder falls back to is the latest one the member used, except that
+        # "server" delivery stays with the server it was chosen in (/remind delivery server
+        # there): starting another kind elsewhere must not move where reminders are posted.
+        if guild_id is not None and not (
+            member.delivery == DeliveryMode.SERVER and member.home_guild_id is not None
+        ):
             await members.update(self.db, user_id, _ts(now), home_guild_id=guild_id)
         zone_name = member.timezone
         assert zone_name is not None

@@ -167,6 +167,18 @@ async def test_delivery_setting(rig):
     assert await rig.service.set_delivery(USER, "dm", None) == "dm"
 
 
+async def test_server_delivery_stays_with_the_server_it_was_chosen_in(rig):
+    """A member in two servers picks server delivery in one, then starts a reminder from the
+    other: their reminders still go to the first server's reminder channel."""
+    await rig.service.set_timezone(USER, "berlin")
+    await rig.service.set_delivery(USER, "server", GUILD)
+    await rig.service.start(USER, GUILD + 1, "sleep")
+    assert (await rig.service.settings(USER)).home_guild_id == GUILD
+    await rig.service.set_delivery(USER, "dm", None)
+    await rig.service.start(USER, GUILD + 1, "caffeine")
+    assert (await rig.service.settings(USER)).home_guild_id == GUILD + 1  # DM fall-back: latest
+
+
 async def test_delivery_server_from_a_dm_names_the_members_server_not_this_one(rig):
     """Asked in a DM, "this server" would be the DM: the answer says which server it means."""
     await rig.service.set_delivery(USER, "server", GUILD)
