@@ -6,6 +6,7 @@ ephemeral answer, so nothing here sends error messages itself.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -155,7 +156,22 @@ class Facts(commands.Cog):
         return self.content.nutrient(match.candidate.id)
 
     def resolve_food(self, value: str | None) -> Food:
-        match = self._match(value, "food", self.content.food_candidates(), self._no_food_figures)
+        query = checked_query(value, "food")
+        nutrient = find(query, self.content.nutrient_candidates())
+        if (
+            nutrient is not None
+            and nutrient.exact
+            and self.content.nutrient_group(nutrient.candidate.id) is None
+        ):
+            # "/food calcium" is someone looking for calcium-rich foods, not for the one
+            # food whose name happens to mention calcium (fortified orange juice).
+            name = nutrient.candidate.name
+            typed = re.sub(r"\s*\(.*?\)", "", name).lower()  # "Folate (vitamin B9)" -> "folate"
+            raise UserFacingError(
+                f"{name} is a nutrient: `/foods {typed}` lists the foods rich in it, and "
+                f"`/nutrient {typed}` explains it. `/food` takes a food, like banana or spinach."
+            )
+        match = self._match(query, "food", self.content.food_candidates(), self._no_food_figures)
         return self.content.food(match.candidate.id)
 
     def _nutrient_choices(self, current: str) -> list[app_commands.Choice[str]]:

@@ -141,6 +141,29 @@ async def test_food_unknown(cog: Facts, interaction: MagicMock) -> None:
         await Facts.food.callback(cog, interaction, name="beans")
 
 
+@pytest.mark.parametrize(
+    ("typed", "name", "key"),
+    [
+        ("calcium", "Calcium", "calcium"),
+        ("Vit D", "Vitamin D", "vitamin d"),
+        ("folate", "Folate (vitamin B9)", "folate"),
+    ],
+)
+async def test_food_given_a_nutrient_points_to_foods_for_it(
+    cog: Facts, interaction: MagicMock, typed: str, name: str, key: str
+) -> None:
+    """ "/food calcium" wants calcium-rich foods, not the fortified orange juice whose name
+    mentions calcium."""
+    with pytest.raises(UserFacingError) as raised:
+        await Facts.food.callback(cog, interaction, name=typed)
+    assert str(raised.value) == (
+        f"{name} is a nutrient: `/foods {key}` lists the foods rich in it, and `/nutrient {key}` "
+        "explains it. `/food` takes a food, like banana or spinach."
+    )
+    await Facts.foods.callback(cog, interaction, nutrient=key)  # the command it names works
+    assert name in sent_embed(interaction).title
+
+
 @pytest.mark.parametrize("typed", ["qqqq", "kiwi", "coffee"])
 async def test_food_we_have_no_figures_for_points_to_browsing(
     cog: Facts, interaction: MagicMock, typed: str
