@@ -6,6 +6,7 @@ Every problem becomes ``<file>: <entry>.<field>: <reason>``, with list entries n
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.errors import StartupError
 from content import citations
 from content.matching import normalise
 from content.model import Content
-from content.schema import FILES
+from content.schema import FILES, Group
 
 SHIPPED_DIR = Path(__file__).resolve().parent
 
@@ -73,6 +74,7 @@ def load_content(directory: Path | None = None) -> Content:
         nutrients=tuple(parsed["nutrients.yaml"].nutrients),
         nutrient_groups=tuple(parsed["nutrients.yaml"].groups),
         foods=tuple(parsed["foods.yaml"].foods),
+        food_groups=tuple(parsed["foods.yaml"].groups),
         compare=parsed["compare.yaml"].compare,
         causes=parsed["causes.yaml"].causes,
         red_flags=parsed["red_flags.yaml"].red_flags,
@@ -155,6 +157,22 @@ def _one_line(text: str) -> str:
 # --- checks that span files ---------------------------------------------------------------
 
 
+def _check_groups(
+    file: str,
+    what: str,
+    groups: Sequence[Group],
+    entry_ids: set[str],
+    fail: Callable[[str, str, str], None],
+) -> None:
+    """A group's id is not an entry's, and each of its members is one."""
+    for group in groups:
+        if group.id in entry_ids:
+            fail(file, f"groups[{group.id}].id", f"already used by a {what}")
+        for member in group.members:
+            if member not in entry_ids:
+                fail(file, f"groups[{group.id}].members", _unknown(what, member, file))
+
+
 def _check_references(raw: dict[str, dict[str, Any]], parsed: dict[str, Any], shown: str) -> None:
     sources = parsed["sources.yaml"].sources
     nutrients_file = parsed["nutrients.yaml"]
@@ -184,12 +202,10 @@ def _check_references(raw: dict[str, dict[str, Any]], parsed: dict[str, Any], sh
 
     nutrient_ids = {n.id for n in nutrients_file.nutrients}
     group_ids = {g.id for g in nutrients_file.groups}
-    for group in nutrients_file.groups:
-        if group.id in nutrient_ids:
-            fail("nutrients.yaml", f"groups[{group.id}].id", "already used by a nutrient")
-        for member in group.members:
-            if member not in nutrient_ids:
-                fail("nutrients.yaml", f"groups[{group.id}].members", _unknown("nutrient", member))
+    _check_groups("nutrients.yaml", "nutrient", nutrients_file.groups, nutrient_ids, fail)
+    food_groups = parsed["foods.yaml"].groups
+    _unique_ids("foods.yaml", "groups", food_groups, fail)
+    _check_groups("foods.yaml", "food", food_groups, {f.id for f in foods}, fail)
 
     _unique_aliases(
         "nutrients.yaml",
@@ -197,7 +213,9 @@ def _check_references(raw: dict[str, dict[str, Any]], parsed: dict[str, Any], sh
         + [("groups", g) for g in nutrients_file.groups],
         fail,
     )
-    _unique_aliases("foods.yaml", [("foods", f) for f in foods], fail)
+    _unique_aliases(
+        "foods.yaml", [("foods", f) for f in foods] + [("groups", g) for g in food_groups], fail
+    )
 
     food_nutrients = {f.id: {a.nutrient for a in f.amounts} for f in foods}
     for food in foods:

@@ -36,11 +36,13 @@ class Content(BaseModel):
     red_flags: RedFlags
     tip_topics: tuple[TipTopic, ...]
     reminders: dict[str, tuple[str, ...]]
+    food_groups: tuple[NutrientGroup, ...] = ()
 
     _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
     _nutrients: dict[str, Nutrient] = PrivateAttr(default_factory=dict)
     _groups: dict[str, NutrientGroup] = PrivateAttr(default_factory=dict)
     _foods: dict[str, Food] = PrivateAttr(default_factory=dict)
+    _food_groups: dict[str, NutrientGroup] = PrivateAttr(default_factory=dict)
     _topics: dict[str, TipTopic] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, _context: object) -> None:
@@ -48,6 +50,7 @@ class Content(BaseModel):
         self._nutrients = {n.id: n for n in self.nutrients}
         self._groups = {g.id: g for g in self.nutrient_groups}
         self._foods = {f.id: f for f in self.foods}
+        self._food_groups = {g.id: g for g in self.food_groups}
         self._topics = {t.id: t for t in self.tip_topics}
 
     # --- texts every answer needs ---------------------------------------------------------
@@ -101,6 +104,9 @@ class Content(BaseModel):
     def food(self, food_id: str) -> Food:
         return self._foods[food_id]
 
+    def food_group(self, group_id: str) -> NutrientGroup | None:
+        return self._food_groups.get(group_id)
+
     def tip_topic(self, topic_id: str) -> TipTopic:
         return self._topics[topic_id]
 
@@ -132,7 +138,9 @@ class Content(BaseModel):
         return tuple(Candidate(e.id, e.name, tuple(e.aliases)) for e in entries)
 
     def food_candidates(self) -> tuple[Candidate, ...]:
-        return tuple(Candidate(f.id, f.name, tuple(f.aliases)) for f in self.foods)
+        """Foods and groups ("fish"); a group's id is never a food's id."""
+        entries: list[Food | NutrientGroup] = [*self.foods, *self.food_groups]
+        return tuple(Candidate(e.id, e.name, tuple(e.aliases)) for e in entries)
 
     # --- what reminders and the daily tip use ----------------------------------------------
 

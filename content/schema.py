@@ -200,8 +200,9 @@ class Nutrient(Strict):
         return self
 
 
-class NutrientGroup(Strict):
-    """A name that covers several entries ("B vitamins"); asking for it lists the members."""
+class Group(Strict):
+    """A name that covers several entries ("B vitamins", "fish"); asking for it lists the
+    members."""
 
     id: Id
     name: ChoiceText
@@ -209,9 +210,12 @@ class NutrientGroup(Strict):
     members: Annotated[list[Id], Field(min_length=2)]
 
 
+NutrientGroup = Group
+
+
 class NutrientsFile(Strict):
     nutrients: Annotated[list[Nutrient], Field(min_length=1, max_length=24)]
-    groups: list[NutrientGroup] = []
+    groups: list[Group] = []
 
 
 # --- foods.yaml ---------------------------------------------------------------------------
@@ -240,6 +244,8 @@ class Food(Strict):
 
 class FoodsFile(Strict):
     foods: Annotated[list[Food], Field(min_length=1)]
+    # Everyday words for several foods ("fish", "dairy", the article's "leafy greens").
+    groups: list[Group] = []
 
 
 # --- compare.yaml -------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from cogs.facts import _render as render
 from cogs.facts._views import page_view
 from content import Content, limits
 from content.matching import Candidate, find, suggest
-from content.schema import Food, Nutrient
+from content.schema import Food, Group, Nutrient
 
 if TYPE_CHECKING:
     from content.matching import Match
@@ -66,14 +66,28 @@ def checked_query(value: str | None, what: str) -> str:
     return value.strip()
 
 
-def autocomplete_choices(
-    current: str, candidates: tuple[Candidate, ...]
+def expanded_choices(
+    current: str,
+    candidates: tuple[Candidate, ...],
+    group_of: Callable[[str], Group | None],
+    name_of: Callable[[str], str],
+    before_typing: list[Candidate] | None = None,
 ) -> list[app_commands.Choice[str]]:
+    """Autocomplete where a group ("B vitamins", "fish") is not an answer by itself: its
+    members are offered instead. ``before_typing``: what to list when nothing is typed."""
     query = (current or "")[: limits.MAX_QUERY]
-    found = suggest(query, candidates, limit=limits.AUTOCOMPLETE_CHOICES)
+    if not query.strip() and before_typing is not None:
+        found = before_typing
+    else:
+        found = suggest(query, candidates, limit=limits.AUTOCOMPLETE_CHOICES)
+    choices: dict[str, str] = {}
+    for candidate in found:
+        group = group_of(candidate.id)
+        for member in group.members if group else [candidate.id]:
+            choices.setdefault(member, name_of(member))
     return [
-        app_commands.Choice(name=cap(c.name, limits.CHOICE_NAME), value=c.id[: limits.CHOICE_VALUE])
-        for c in found
+        app_commands.Choice(name=cap(name, limits.CHOICE_NAME), value=key[: limits.CHOICE_VALUE])
+        for key, name in list(choices.items())[: limits.AUTOCOMPLETE_CHOICES]
     ]
 
 
@@ -172,30 +186,35 @@ class Facts(commands.Cog):
                 f"`/nutrient {typed}` explains it. `/food` takes a food, like banana or spinach."
             )
         match = self._match(query, "food", self.content.food_candidates(), self._no_food_figures)
+        group = self.content.food_group(match.candidate.id)
+        if group is not None:
+            members = [self.content.food(m) for m in group.members]
+            names = _names([Candidate(m.id, m.name) for m in members])
+            raise UserFacingError(
+                f"I have figures for several kinds of {group.name.lower()}: {names}. "
+                "Pick one (they are in the list as you type `/food`)."
+            )
         return self.content.food(match.candidate.id)
 
     def _nutrient_choices(self, current: str) -> list[app_commands.Choice[str]]:
-        # A group ("B vitamins") is not an answer by itself: offer its members instead.
-        choices: dict[str, Candidate] = {}
-        query = (current or "")[: limits.MAX_QUERY]
-        if not query.strip():
-            # Nothing typed yet: the nutrients in the content's order (magnesium first, as
-            # the article and every list of them put it), not "B vitamins" expanded first.
-            found = [Candidate(n.id, n.name) for n in self.content.nutrients]
-        else:
-            found = suggest(
-                query, self.content.nutrient_candidates(), limit=limits.AUTOCOMPLETE_CHOICES
-            )
-        for candidate in found:
-            group = self.content.nutrient_group(candidate.id)
-            members = group.members if group else [candidate.id]
-            for member in members:
-                nutrient = self.content.nutrient(member)
-                choices.setdefault(member, Candidate(nutrient.id, nutrient.name))
-        return [
-            app_commands.Choice(name=cap(c.name, limits.CHOICE_NAME), value=c.id)
-            for c in list(choices.values())[: limits.AUTOCOMPLETE_CHOICES]
-        ]
+        # Nothing typed yet: the nutrients in the content's order (magnesium first, as the
+        # article and every list of them put it), not "B vitamins" expanded first.
+        first = [Candidate(n.id, n.name) for n in self.content.nutrients]
+        return expanded_choices(
+            current,
+            self.content.nutrient_candidates(),
+            self.content.nutrient_group,
+            lambda key: self.content.nutrient(key).name,
+            first,
+        )
+
+    def _food_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        return expanded_choices(
+            current,
+            self.content.food_candidates(),
+            self.content.food_group,
+            lambda key: self.content.food(key).name,
+        )
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -249,7 +268,7 @@ class Facts(commands.Cog):
     async def food_name_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return autocomplete_choices(current, self.content.food_candidates())
+        return self._food_choices(current)
 
     @app_commands.command(
         name="compare", description="The key nutrients for muscle twitching, side by side"

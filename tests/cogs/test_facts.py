@@ -137,8 +137,32 @@ async def test_food_reverse_lookup(cog: Facts, interaction: MagicMock) -> None:
 
 
 async def test_food_unknown(cog: Facts, interaction: MagicMock) -> None:
-    with pytest.raises(UserFacingError, match="Did you mean .*Black beans"):
-        await Facts.food.callback(cog, interaction, name="beans")
+    with pytest.raises(UserFacingError, match="Did you mean Chia seeds; .*Sesame seeds"):
+        await Facts.food.callback(cog, interaction, name="seeds")
+
+
+@pytest.mark.parametrize(
+    ("typed", "group", "a_member"),
+    [
+        ("fish", "fish", "Sardines, canned in oil, with bones"),
+        ("Dairy", "dairy", "Yogurt, plain, low-fat"),  # the article's "best sources" words
+        ("leafy greens", "leafy greens", "Kale, raw"),
+        ("beans", "beans and lentils", "Black beans, boiled"),
+    ],
+)
+async def test_food_given_a_kind_of_food_lists_the_ones_we_have(
+    cog: Facts, interaction: MagicMock, typed: str, group: str, a_member: str
+) -> None:
+    with pytest.raises(UserFacingError) as raised:
+        await Facts.food.callback(cog, interaction, name=typed)
+    text = str(raised.value)
+    assert text.startswith(f"I have figures for several kinds of {group}: ")
+    assert a_member in text and text.endswith(
+        "Pick one (they are in the list as you type `/food`)."
+    )
+    choices = await cog.food_name_autocomplete(interaction, typed)
+    assert a_member in [c.name for c in choices], "the autocomplete offers the group's foods"
+    assert all(CONTENT.food(c.value) for c in choices)  # foods only, never the group itself
 
 
 @pytest.mark.parametrize(

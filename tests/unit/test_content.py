@@ -361,6 +361,14 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
         r"tips\.yaml: topics: needs each of hydration, stress, sleep, stimulants, stretching "
         r"exactly once \(missing: stretching\)$",
     ),
+    "unknown food in a group": (
+        _edit("foods.yaml", lambda d: d["groups"][0]["members"].append("cod")),
+        r'foods\.yaml: groups\[fish\]\.members: no food with id "cod" in foods\.yaml$',
+    ),
+    "food group alias taken by a food": (
+        _edit("foods.yaml", lambda d: d["groups"][0]["aliases"].append("tuna")),
+        r"foods\.yaml: groups\[fish\]\.aliases: .*tuna",
+    ),
     "first screen too long": (
         _edit("nutrients.yaml", lambda d: _nutrient(d, "folate").update(role="r" * 1000)),
         r"nutrients\.yaml: nutrients\[folate\]: the first-screen texts \(name, role, "
