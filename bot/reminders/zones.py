@@ -21,6 +21,11 @@ from bot.reminders.schedule import zone_named
 
 _MAX_INPUT = 64
 _ALLOWED = re.compile(r"^[A-Za-z0-9 _/+\-.']+$")
+# "UTC+2", "GMT-5", "utc +5:30": an offset, not a place.
+_OFFSET = re.compile(r"^(?:utc|gmt)\s*[+-]\s*[0-9]{1,2}(?::?[0-5][0-9])?$", re.IGNORECASE)
+# How close a typo must be to a name for "Did you mean …?" ("berln" is Berlin at 91; a
+# word that is no place at all, like "nowhere", only reaches the 60s against every name).
+_DID_YOU_MEAN_SCORE = 75
 # In the system's zoneinfo folder but nobody's time zone: "localtime" is the server's own
 # clock, "Factory" a placeholder whose abbreviation is "-00".
 _NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
@@ -199,9 +204,17 @@ def resolve_zone(text: str) -> ZoneInfo:
         name = _index().by_key.get(_normalise(cleaned))
         if name is not None:
             return zone_named(name)
+    if _OFFSET.match((text or "").strip()[:_MAX_INPUT]):
+        # Etc/GMT-2 is UTC+2 (POSIX signs): offering it would read as the wrong way round,
+        # and a fixed offset would move the member's reminders an hour at every DST change.
+        raise UserFacingError(
+            "A UTC offset doesn't follow daylight saving, so your reminders would move by an "
+            "hour twice a year. Type your city instead, like `berlin` or `new york`: the "
+            "autocomplete finds it."
+        )
     hint = ""
     if cleaned is not None:
-        suggestions = suggest_zones(cleaned, limit=3)
+        suggestions = suggest_zones(cleaned, limit=3, fuzzy_cutoff=_DID_YOU_MEAN_SCORE)
         if suggestions:
             hint = " Did you mean " + ", ".join(suggestions) + "?"
     raise UserFacingError(
@@ -211,8 +224,9 @@ def resolve_zone(text: str) -> ZoneInfo:
     )
 
 
-def suggest_zones(text: str, limit: int = 25) -> list[str]:
-    """IANA names for autocomplete, best first: exact and prefix matches, then fuzzy ones."""
+def suggest_zones(text: str, limit: int = 25, fuzzy_cutoff: int = 60) -> list[str]:
+    """IANA names for autocomplete, best first: exact and prefix matches, then fuzzy ones
+    scoring at least ``fuzzy_cutoff``."""
     limit = max(1, min(limit, 25))
     if not (text or "").strip():
         return list(POPULAR[:limit])
@@ -243,7 +257,7 @@ def suggest_zones(text: str, limit: int = 25) -> list[str]:
             return result
     # Fuzzy matches are for typos ("berln"). Once the name itself matched, a loose one is
     # noise ("berlin" also offered Porto-Novo for "benin"): only near misses may follow.
-    cutoff = 85 if result else 60
+    cutoff = max(85, fuzzy_cutoff) if result else fuzzy_cutoff
     matches = process.extract(
         query, index.search_keys, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=cutoff
     )

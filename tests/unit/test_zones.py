@@ -62,6 +62,23 @@ def test_unknown_zone_suggests_close_names():
         resolve_zone("berln")
 
 
+@pytest.mark.parametrize("text", ["nowhere", "Mars/Olympus", "qwerty"])
+def test_no_guesses_for_what_is_no_place_at_all(text: str):
+    with pytest.raises(UserFacingError) as error:
+        resolve_zone(text)
+    assert "Did you mean" not in str(error.value)
+
+
+@pytest.mark.parametrize("text", ["GMT+2", "UTC-5", "utc +5:30", "UTC+10"])
+def test_a_utc_offset_is_answered_with_why_a_city_is_better(text: str):
+    """Not "Did you mean UTC?" (wrong by two hours), nor Etc/GMT-2 (which reads backwards)."""
+    with pytest.raises(UserFacingError) as error:
+        resolve_zone(text)
+    message = str(error.value)
+    assert message.startswith("A UTC offset doesn't follow daylight saving")
+    assert "Type your city instead" in message and "Did you mean" not in message
+
+
 def test_suggestions():
     assert suggest_zones("berlin")[0] == "Europe/Berlin"
     assert suggest_zones("new york")[0] == "America/New_York"
