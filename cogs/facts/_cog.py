@@ -209,11 +209,16 @@ class Facts(commands.Cog):
         )
 
     def _food_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        # Nothing typed yet: the foods A to Z, without the groups' members spliced in.
+        first = sorted(
+            (Candidate(f.id, f.name) for f in self.content.foods), key=lambda c: c.name.casefold()
+        )
         return expanded_choices(
             current,
             self.content.food_candidates(),
             self.content.food_group,
             lambda key: self.content.food(key).name,
+            first,
         )
 
     # --- commands ---------------------------------------------------------------------------

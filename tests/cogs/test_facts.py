@@ -335,7 +335,8 @@ async def test_food_autocomplete(cog: Facts, interaction: MagicMock) -> None:
     assert (await cog.food_name_autocomplete(interaction, "sweet potato"))[
         0
     ].value == "sweet-potato"
-    assert len(await cog.food_name_autocomplete(interaction, "")) == 25
+    before_typing = [c.name for c in await cog.food_name_autocomplete(interaction, "")]
+    assert len(before_typing) == 25 and before_typing == sorted(before_typing, key=str.casefold)
     assert await cog.food_name_autocomplete(interaction, "🍌") == []
 
 
