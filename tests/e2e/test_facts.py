@@ -32,6 +32,7 @@ async def test_nutrient(driver: Driver, bot: BotProcess, server: Server) -> None
         assert_public_answer(reply)
         assert "Magnesium" in reply.embed["title"]
         assert "310–420 mg" in reply.text  # how much an adult needs
+        assert "**Upper limit** (adults): 350 mg a day from supplements" in reply.text
         assert DISCLAIMER in reply.text.lower()
 
 
@@ -91,6 +92,9 @@ async def test_food_reverse_lookup(driver: Driver, bot: BotProcess, server: Serv
     for reply in await ask_in_server_and_dm(driver, server, "food", name="spinach"):
         assert_public_answer(reply)
         assert "Spinach" in reply.text and "Magnesium" in reply.text
+    # A kind of food, as /compare's "best sources" put it: the ones we have, privately.
+    dairy = await driver.slash("food", user=server.member, guild=server.guild, name="dairy")
+    assert dairy.ephemeral and "Cheddar cheese" in dairy.text and "Yogurt" in dairy.text
 
 
 @pytest.mark.parametrize("command", ["compare", "causes", "see-a-doctor", "about", "help"])

@@ -230,6 +230,12 @@ async def test_remind_test_sends_one_reminder_now(
     assert button_labels(reminder) == ["Done", "Snooze 30 min", "Stop"]
     assert driver.messages_in(server.general) == []
 
+    # DMs closed, and the server has no reminder channel: said in words, with what to do.
+    driver.close_dms(member)
+    reply = await driver.slash("remind test", user=member, guild=server.guild, kind="sleep")
+    assert reply.ephemeral and "your DMs are closed to me" in reply.text
+    assert "`/config reminder-channel`" in reply.text and "dms_closed" not in reply.text
+
 
 async def test_a_discord_outage_delays_the_reminder_but_sends_it_once(
     driver: Driver, bot: BotProcess, server: Server
