@@ -94,6 +94,12 @@ class Reminders(
         )
         times = ", ".join(render.clock(t) for t in view.times)
         next_line = f" Next one {discord_time(view.next_fire, 'R')}." if view.next_fire else ""
+        if settings.paused_until is not None:
+            # Otherwise "next one in 5 days" for a daily reminder reads like a mistake.
+            next_line += (
+                f" (Your reminders are paused until {discord_time(settings.paused_until, 'R')};"
+                " `/remind resume` restarts them sooner.)"
+            )
         await interaction.response.send_message(
             f"✅ **{label_of(view.kind)}** reminders on at {times} ({view.zone}), {where}.{next_line}",
             ephemeral=True,

@@ -346,6 +346,20 @@ async def test_bad_schedule_changes_nothing(rig, cog, wake: str, bed: str, messa
 # --- /remind pause, resume, delivery -------------------------------------------------------
 
 
+async def test_start_while_paused_says_why_the_next_one_is_days_away(rig, cog) -> None:
+    await start(rig, cog, "sleep")
+    await Reminders.pause.callback(cog, ask(rig), days=3)
+    interaction = ask(rig)
+    await Reminders.start.callback(
+        cog, interaction, kind="caffeine", time=None, every=None, zone=None
+    )
+    until = datetime(2024, 6, 6, 12, 0, tzinfo=BERLIN)
+    assert sent(interaction)[0].endswith(
+        f"(Your reminders are paused until <t:{ts(until)}:R>; `/remind resume` restarts them "
+        "sooner.)"
+    )
+
+
 async def test_pause_then_resume(rig, cog) -> None:
     await start(rig, cog, "sleep")
     interaction = ask(rig)
