@@ -20,12 +20,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 
 from bot.reminders.sender import DeliveryResult
 from storage import ledger
 from storage.database import Database, DatabaseUnavailable
-from storage.postgres import PostgresDatabase
+from storage.postgres import PostgresDatabase, _unavailable_as_one_error
 from tests.unit.test_reminder_support import FakeDiscord, rows
 from tests.unit.test_sender import GUILD, REMINDER_CHANNEL, USER, due_rig
 
@@ -149,6 +150,20 @@ async def test_a_goodbye_before_the_hang_up_is_unavailable_then_heals(relay):
         assert await db.fetchval("SELECT ?::int", (7,)) == 7  # the pool reconnected
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.InterfaceError("cannot call Connection.fetch(): connection has been released"),
+        asyncpg.exceptions.InternalClientError("unknown error in protocol implementation"),
+    ],
+)
+def test_other_client_errors_stay_errors(error: Exception) -> None:
+    """Only "the connection is gone" is an outage: a misuse or an asyncpg bug retried as
+    one would hold reminders forever instead of failing where it can be seen."""
+    with pytest.raises(type(error)), _unavailable_as_one_error():
+        raise error
 
 
 async def test_a_restart_between_send_and_record_resends_once_never_fails(relay):
