@@ -29,6 +29,10 @@ from storage.database import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
+# After READY, how long discord.py waits for one more server to stream in (GUILD_CREATE)
+# before on_ready, unless every server READY listed has already come (SteadyBot.dispatch).
+GUILD_READY_TIMEOUT = 0.5
+
 # One extension per feature; each module has ``async def setup(bot)``.
 EXTENSIONS: tuple[str, ...] = ("cogs.facts", "cogs.reminders", "cogs.privacy", "cogs.config")
 
@@ -67,7 +71,7 @@ class SteadyBot(commands.Bot):
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
             # on_ready only logs; nothing waits for every server to stream in first.
-            guild_ready_timeout=0.5,
+            guild_ready_timeout=GUILD_READY_TIMEOUT,
             # Every REST request the bot makes waits for a slot of one limiter (bot/ratelimit.py).
             http_trace=limiter_trace(self.limiter, metrics.rate_limit_trace()),
             **options,  # shard_count and shard_ids for ShardedSteadyBot (bot/sharded_bot.py)
@@ -118,6 +122,20 @@ class SteadyBot(commands.Bot):
             await self.health.stop()
         await self.engine.stop()
         await super().close()
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        """discord.py calls on_ready once no server has streamed in for GUILD_READY_TIMEOUT;
+        once every server READY listed has come, that wait is only idle time, so it ends at
+        once (a server that never comes is still waited for, that long). Both events are
+        dispatched before discord.py's next wait, which reads the timeout each time."""
+        connection = self._connection
+        if event_name == "connect":  # a new READY (per shard): its servers are on their way
+            connection.guild_ready_timeout = GUILD_READY_TIMEOUT
+        super().dispatch(event_name, *args, **kwargs)
+        if event_name in ("connect", "guild_available") and not any(
+            guild.unavailable for guild in self.guilds
+        ):
+            connection.guild_ready_timeout = 0
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Any command or click in a member's DM with the bot tells us their DM channel, so

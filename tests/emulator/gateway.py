@@ -144,6 +144,10 @@ class Gateway:
         #: (monotonic time, shard id, shard count) of every accepted IDENTIFY.
         self.identify_log: list[tuple[float, int, int]] = []
         self.identify_rate_violations: list[tuple[int, float]] = []
+        #: Seconds between one GUILD_CREATE after READY and the next (servers streaming in).
+        self.guild_create_gap = 0.0
+        #: GUILD_CREATEs sent after READY, all sessions together.
+        self.guild_creates_sent = 0
         # Cleared by :meth:`hold`: new connections wait before HELLO (an outage window).
         self._open = asyncio.Event()
         self._open.set()
@@ -270,8 +274,12 @@ class Gateway:
             ready["shard"] = d["shard"]
         await self._dispatch_to(session, "READY", ready)
         self.ready_sent += 1
-        for guild in guilds:
+        for i, guild in enumerate(guilds):
+            if i and self.guild_create_gap:
+                await asyncio.sleep(self.guild_create_gap)
             await self._dispatch_to(session, "GUILD_CREATE", guild.to_payload(world.bot))
+            self.guild_creates_sent += 1
+            self.emu.notify()
         self.emu.notify()
 
     def _identify_too_soon(self, shard_id: int) -> bool:
