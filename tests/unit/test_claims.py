@@ -197,11 +197,27 @@ async def test_a_clean_stop_hands_the_queue_to_the_others_at_once(databases):
     assert len({m.nonce for m in discord.messages}) == 40
 
 
+async def listening(db: Database, count: int) -> None:
+    """Wait until ``count`` connections LISTEN on this database: a dispatcher's listener
+    connects in the background after ``start()``, and a change made before it listens is not
+    heard by it (its next planned look finds it instead)."""
+    for _ in range(1000):
+        listeners = await db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+        )
+        if listeners >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} listeners expected, {listeners} listening")
+
+
 async def test_a_change_in_one_process_wakes_the_dispatcher_of_another(databases):
     a = await make_rig(await databases(), FakeClock(DUE))
     b = await make_rig(await databases(), FakeClock(DUE))
     await a.dispatcher.start()
     await b.dispatcher.start()
+    await listening(b.db, 2)
     wakes_before = len(b.waker.wakes)
 
     await subscribe_members(a, range(1000, 1001))  # /remind start through process A
