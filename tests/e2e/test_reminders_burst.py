@@ -17,7 +17,6 @@ from storage.members import set_dm_channel
 from tests.e2e.conftest import StartBot
 from tests.e2e.reminder_helpers import reminders_for, start_bot_at
 from tests.emulator import Driver
-from tests.emulator.server import ARRIVAL_JITTER_ALLOWANCE
 from tests.emulator.state import User
 
 MEMBERS = 150
@@ -79,6 +78,9 @@ async def test_a_burst_of_reminders_survives_a_kill_9_with_no_duplicates(
     wrong = {m.username: per_member[m.username] for m in members if per_member[m.username] != 1}
     assert not wrong, f"members without exactly one reminder: {wrong}"
     assert driver.stats.dm_channel_creates == 0, "a cached DM channel was opened again"
-    assert driver.stats.max_sends_per_second() <= 50 + ARRIVAL_JITTER_ALLOWANCE
+    # Discord's verdict: its fixed one-second windows of the token's requests. (A sliding
+    # count of sends at the emulator read 57 once on a loaded machine while nothing was
+    # refused: after the restart the emulator's handlers ran late and stamped a bunch.)
+    assert driver.stats.max_token_requests_per_second() <= 50
     requests, limited = driver.stats.requests, driver.stats.rate_limited
     assert limited < 0.01 * requests, f"{limited} of {requests} requests got 429"

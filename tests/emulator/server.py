@@ -30,14 +30,6 @@ from tests.emulator.validation import Rejection
 DEFAULT_TOKEN = "MTEmulatorBotToken.steady.e2e"
 
 
-#: Requests are timed when the emulator's handler runs, in the test process's event loop. On a
-#: busy machine a handler can run late and bunch up with the next ones, so a sliding one-second
-#: count can see a request or two more than the bot sent in any second. Whether Discord would
-#: have refused anything is what the limiter's 429s say; this allowance is only for the sliding
-#: counts, which stay a tight check (a pacer 5 % too fast still fails them).
-ARRIVAL_JITTER_ALLOWANCE = 2
-
-
 @dataclass
 class Stats:
     """Counters a test can assert on (requests, 429s, sends over time, syncs)."""
