@@ -132,8 +132,10 @@ class SteadyBot(commands.Bot):
         if event_name == "connect":  # a new READY (per shard): its servers are on their way
             connection.guild_ready_timeout = GUILD_READY_TIMEOUT
         super().dispatch(event_name, *args, **kwargs)
-        if event_name in ("connect", "guild_available") and not any(
-            guild.unavailable for guild in self.guilds
+        if (
+            event_name in ("connect", "guild_available")
+            and not any(guild.unavailable for guild in self.guilds)
+            and _ready_queues_empty(connection)
         ):
             connection.guild_ready_timeout = 0
 
@@ -190,6 +192,17 @@ class SteadyBot(commands.Bot):
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         await self.server_config.forget_missing_channels(guild.id, channel_ids(guild))
+
+
+def _ready_queues_empty(connection: Any) -> bool:
+    """Whether discord.py has taken every streamed-in server off its ready queue(s). A server
+    can be parsed (no longer unavailable) while still queued; a zero wait would leave it there
+    without its ``guild_available`` (on_ready's reconcile would still see its channels)."""
+    queues = getattr(connection, "_ready_states", None)  # AutoShardedConnectionState: per shard
+    if queues is None:
+        queue = getattr(connection, "_ready_state", None)
+        queues = {} if queue is None else {0: queue}
+    return all(queue.empty() for queue in queues.values())
 
 
 def channel_ids(guild: discord.Guild) -> set[int]:
