@@ -1,6 +1,6 @@
 """The engine's figures, measured inside a child process (see :mod:`benchmarks.child`).
 
-The engine is built as the bot builds it (``bot.reminders.engine.ReminderEngine``: the real render with
+The engine is built as the bot builds it (``services.engine.reminder_engine.ReminderEngine``: the real render with
 the shipped content, the real dispatcher, sender and APScheduler waker) over a database that
 already holds the rows. Its clock is pinned to the instant the rows were seeded, so "idle"
 means idle: nothing is due, and what is measured is the cost of holding and watching N
@@ -20,10 +20,10 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from benchmarks.child import design_figures, rss_mb, settle_memory
-from bot.reminders.dispatcher import APSchedulerWaker
-from bot.reminders.engine import ReminderEngine
-from bot.reminders.schedule import next_fire_ts
 from content import load_content
+from domain.schedule import next_fire_ts
+from services.engine.dispatcher import APSchedulerWaker
+from services.engine.reminder_engine import ReminderEngine
 from storage.database import Database
 
 IDLE_SECONDS = 1.5

@@ -23,7 +23,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-import bot.reminders.engine  # noqa: F401 - the same process shape as the engine's child
+import services.engine.reminder_engine  # noqa: F401 - the same process shape as the engine's child
 from benchmarks.child import design_figures, rss_mb, settle_memory
 from content import load_content
 from storage.database import Database

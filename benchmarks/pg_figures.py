@@ -28,7 +28,7 @@ from typing import Any
 
 from benchmarks.child import REPO_ROOT, run_child
 from benchmarks.seed import fill
-from bot.reminders.schedule import next_fire_ts
+from domain.schedule import next_fire_ts
 from storage import reminders
 from storage.database import Database
 from storage.ledger import Claimant

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from datetime import time as wall_time
 from pathlib import Path
 
-from bot.reminders.schedule import default_times, format_times, next_fire_ts, zone_named
+from domain.schedule import default_times, format_times, next_fire_ts, zone_named
 from storage.database import Database
 
 # 50 IANA zones across every offset people live in, with and without daylight saving.

@@ -8,7 +8,7 @@ one of them is killed with -9. For each design it reports, as JSON:
 * ``after_kill_ratio``: the same once one process is dead;
 * ``max_per_s``: the most sends in any one-second span (must stay ≤ ``--rate``).
 
-Designs: ``shared`` (bot/reminders/shared_pacing.py: slots from one GCRA row) and
+Designs: ``shared`` (services/engine/shared_pacing.py: slots from one GCRA row) and
 ``split`` (each process paces itself at rate / P, what a fixed split gives).
 """
 
@@ -22,8 +22,8 @@ import signal
 import sys
 import time
 
-from bot.ratelimit import SlotPacer
-from bot.reminders.shared_pacing import SharedSlotPacer
+from services.engine.shared_pacing import SharedSlotPacer
+from services.ratelimit import SlotPacer
 from storage.database import Database
 
 

@@ -1,3 +1,5 @@
-"""Steady: a Discord bot for people bothered by muscle twitching."""
+"""Steady's composition root: start-up (``python -m bot``), settings, sharding, health, ops."""
 
-__version__ = "0.1.0"
+from domain import VERSION as __version__
+
+__all__ = ["__version__"]

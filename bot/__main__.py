@@ -11,12 +11,12 @@ import aiohttp
 import discord
 
 from bot import __version__, gateway
-from bot.errors import StartupError
 from bot.logs import configure_logging
 from bot.settings import load_settings
 from bot.sharded_bot import make_bot
 from bot.shards import gateway_refusal
 from content import load_content
+from domain.errors import StartupError
 from storage.database import Database
 
 log = logging.getLogger("bot")

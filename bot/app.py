@@ -10,22 +10,24 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import gateway, health, metrics
-from bot.dashboard import DashboardServer
+from bot import gateway, health
+from bot.dashboard_server import DashboardServer
 from bot.health import HealthServer
-from bot.ratelimit import RequestLimiter, limiter_trace
-from bot.reminders.discord_transport import DiscordPyTransport
-from bot.reminders.engine import ReminderEngine
-from bot.reminders.service import ReminderService
-from bot.reminders.shared_pacing import pacer_for
-from bot.server_config import ServerConfig
-from bot.services import dm_channel_of
 from bot.settings import Settings
 from bot.shards import process_owns_guild
 from bot.sync import sync_if_changed
-from bot.tree import SteadyTree
+from cogs.steady import dm_channel_of
+from cogs.tree import SteadyTree
 from content import Content
-from storage.database import Database, DatabaseUnavailable
+from domain.errors import DatabaseUnavailable
+from services import metrics
+from services.engine.discord_transport import DiscordPyTransport
+from services.engine.reminder_engine import ReminderEngine
+from services.engine.shared_pacing import pacer_for
+from services.ratelimit import RequestLimiter, limiter_trace
+from services.reminders import ReminderService
+from services.server_config import ServerConfig
+from storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class SteadyBot(commands.Bot):
             chunk_guilds_at_startup=False,
             # on_ready only logs; nothing waits for every server to stream in first.
             guild_ready_timeout=GUILD_READY_TIMEOUT,
-            # Every REST request the bot makes waits for a slot of one limiter (bot/ratelimit.py).
+            # Every REST request the bot makes waits for a slot of one limiter (services/ratelimit.py).
             http_trace=limiter_trace(self.limiter, metrics.rate_limit_trace()),
             **options,  # shard_count and shard_ids for ShardedSteadyBot (bot/sharded_bot.py)
         )

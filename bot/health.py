@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from bot import metrics
-from bot.errors import StartupError
+from domain.errors import StartupError
+from services import metrics
 from storage import health as storage_health
 
 if TYPE_CHECKING:

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot.errors import StartupError
 from bot.settings import Settings
-from storage.database import Database, DatabaseUnavailable
+from domain.errors import DatabaseUnavailable, StartupError
+from storage.database import Database
 from storage.postgres import PostgresDatabase, describe_url
 from storage.sqlite import sqlite_path_from_url
 from storage.transfer import TransferRefused, copy_sqlite_to_postgres, count_rows

@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import shards
-from bot.errors import StartupError
+from domain.errors import StartupError
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     content_dir: Path | None = None
     log_level: str = "INFO"
     # REST requests per second for the whole bot: every request but interaction answers goes
-    # through one limiter at this pace (bot/ratelimit.py). Discord allows 50/s per token; see
+    # through one limiter at this pace (services/ratelimit.py). Discord allows 50/s per token; see
     # the README ("Rate limits") for why 49.
     send_rate_per_s: float = Field(default=49.0, gt=0)
     send_workers: int = Field(default=8, ge=1, le=64)

@@ -11,10 +11,10 @@ import logging
 from discord.ext import commands
 
 from bot.app import SteadyBot
-from bot.errors import StartupError
 from bot.settings import Settings
 from bot.shards import IdentifyPacer, IdentifySlots, LocalIdentifySlots, ShardPlan
 from content import Content
+from domain.errors import StartupError
 from storage.database import Database
 from storage.identify import AdvisoryIdentifySlots
 

@@ -2,7 +2,7 @@
 
 The content schema checks each text against the limit of whatever it becomes in an embed,
 and the renderers check the finished embeds against the same
-numbers (``bot/embeds.py``), so a limit can never drift between the two.
+numbers (``services/embeds.py``), so a limit can never drift between the two.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.errors import StartupError
 from content import citations
 from content.matching import normalise
 from content.model import Content
 from content.schema import FILES, Group
+from domain.errors import StartupError
 
 SHIPPED_DIR = Path(__file__).resolve().parent
 

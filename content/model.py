@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from bot.reminders.kinds import spec_of
 from content import citations
 from content.citations import Citation
 from content.matching import Candidate
@@ -21,6 +20,7 @@ from content.schema import (
     Tip,
     TipTopic,
 )
+from domain.kinds import spec_of
 
 
 class Content(BaseModel):

@@ -14,12 +14,12 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from bot.reminders.kinds import MEMBER_KINDS
 from content import citations, limits
+from domain.kinds import MEMBER_KINDS
 
 TIP_TOPICS: tuple[str, ...] = ("hydration", "stress", "sleep", "stimulants", "stretching")
 # The kinds' messages are keyed by their names; the "one practical tip" shown on a reminder
-# comes from the kind's tip topic (bot/reminders/kinds.py).
+# comes from the kind's tip topic (domain/kinds.py).
 REMINDER_KINDS: tuple[str, ...] = tuple(spec.name for spec in MEMBER_KINDS)
 assert all(spec.tip_topic in TIP_TOPICS for spec in MEMBER_KINDS), "a kind's tip topic is missing"
 

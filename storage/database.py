@@ -33,21 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
-from bot.errors import StartupError
+from domain.errors import StartupError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Sequence[Any]
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached right now (PostgreSQL restarting, network down).
-
-    Raised instead of the driver's many connection errors so that callers can answer
-    "try again in a moment" without knowing which backend they talk to.
-    """
 
 
 class Row(Protocol):

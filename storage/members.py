@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time
-from enum import StrEnum
 from typing import Any
 
-from bot.reminders.kinds import DEFAULT_BED, DEFAULT_WAKE
+from domain.enums import DeliveryMode
+from domain.kinds import DEFAULT_BED, DEFAULT_WAKE
 from storage.database import Database
 
 _COLUMNS = (
@@ -15,13 +15,6 @@ _COLUMNS = (
     "notice, created_at, updated_at"
 )
 _SETTABLE = {"timezone", "wake", "bed", "delivery", "home_guild_id", "paused_until"}
-
-
-class DeliveryMode(StrEnum):
-    """Where a member's reminders go (``/remind delivery``)."""
-
-    DM = "dm"
-    SERVER = "server"  # the reminder channel of their home server
 
 
 @dataclass(frozen=True)

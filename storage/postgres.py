@@ -4,7 +4,7 @@
 * SQL arrives with SQLite's ``?`` / ``?N`` placeholders and is rewritten to ``$N`` once
   per statement text (cached); quoted literals are left alone.
 * Connection trouble while running (server restarting, network gone) surfaces as
-  :class:`~storage.database.DatabaseUnavailable`, whichever asyncpg error it was; the pool
+  :class:`~DatabaseUnavailable`, whichever asyncpg error it was; the pool
   reconnects by itself once the server is back.
 * Migrations run under a session advisory lock, so processes starting together apply each
   one once; the applied versions are rows of ``schema_migrations``.
@@ -26,11 +26,10 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from bot.errors import StartupError
+from domain.errors import DatabaseUnavailable, StartupError
 from storage.database import (
     MIGRATIONS_DIR,
     Database,
-    DatabaseUnavailable,
     Dialect,
     DueChanged,
     Migration,

@@ -3,16 +3,16 @@
 ``next_fire_at`` (unix seconds UTC, indexed) makes "what is due" an index range scan, so
 the dispatcher never loads more rows than one batch; "when is the next one" is one index
 seek. The schedule maths itself is passed in (``plan``), keeping SQL here and time rules in
-``bot.reminders.schedule``.
+``domain.schedule``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Any
 
+from domain.enums import DeliveryState, PauseReason, Reason, Source
 from storage import ledger
 from storage.database import Database, Queries, skip_locked
 from storage.ledger import Claimant, Delivery, NewDelivery
@@ -24,14 +24,6 @@ _COLUMNS = (
 _SNOOZE_COLUMNS = (
     "id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, created_at"
 )
-
-
-class PauseReason(StrEnum):
-    """Why a subscription is inactive (``paused_reason``)."""
-
-    DMS_CLOSED = "dms_closed"  # nowhere to deliver; the member is told, /remind resume
-    CHANNEL_BROKEN = "channel_broken"  # the daily tip's channel refused a post
-    INVALID_SCHEDULE = "invalid schedule"  # its zone or times can no longer be computed
 
 
 @dataclass(frozen=True)
@@ -376,7 +368,7 @@ async def _advance(tx: Queries, advances: list[tuple[int | None, int, int]]) -> 
 def _occurrence(sub: Subscription, scheduled_at: int) -> NewDelivery:
     return NewDelivery(
         nonce=ledger.nonce_for_schedule(sub.id, scheduled_at),
-        source=ledger.Source.SCHEDULE,
+        source=Source.SCHEDULE,
         subscription_id=sub.id,
         scheduled_at=scheduled_at,
         kind=sub.kind,
@@ -420,8 +412,8 @@ async def claim_due(
                 missed.append(
                     replace(
                         _occurrence(sub, decision.missed_at),
-                        state=ledger.DeliveryState.MISSED,
-                        error=ledger.Reason.OFFLINE_PAST_GRACE,
+                        state=DeliveryState.MISSED,
+                        error=Reason.OFFLINE_PAST_GRACE,
                     )
                 )
             if decision.deliver_at is not None:
@@ -450,7 +442,7 @@ async def claim_due_snoozes(
         for snooze in rows:
             new = NewDelivery(
                 nonce=ledger.nonce_for_snooze(snooze.id),
-                source=ledger.Source.SNOOZE,
+                source=Source.SNOOZE,
                 subscription_id=snooze.subscription_id,
                 scheduled_at=snooze.fire_at,
                 kind=snooze.kind,
@@ -463,8 +455,8 @@ async def claim_due_snoozes(
                 missed.append(
                     replace(
                         new,
-                        state=ledger.DeliveryState.MISSED,
-                        error=ledger.Reason.OFFLINE_PAST_GRACE,
+                        state=DeliveryState.MISSED,
+                        error=Reason.OFFLINE_PAST_GRACE,
                     )
                 )
         result.claimed = await ledger.insert_claims(tx, missed + to_claim, now, claimant)

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import StartupError
+from domain.errors import StartupError
 from storage.database import (
     MIGRATIONS_DIR,
     Database,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from discord.ext import commands
 
 from cogs.config._cog import Config
-
-if TYPE_CHECKING:
-    from bot.app import SteadyBot
+from cogs.steady import steady
 
 
-async def setup(bot: SteadyBot) -> None:
-    await bot.add_cog(Config(bot.server_config))
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Config(steady(bot).server_config))

@@ -1,6 +1,6 @@
 """``/config …``: a server's reminder channel and daily tip (Manage Server only, servers only).
 
-Thin handlers over :class:`bot.server_config.ServerConfig`, which holds the rules (and is
+Thin handlers over :class:`services.server_config.ServerConfig`, which holds the rules (and is
 shared with the dashboard). The group is registered with ``default_member_permissions`` =
 Manage Server so Discord hides it from other members, and every handler checks again from
 the interaction's own permissions, because a server can override the default and a crafted
@@ -15,11 +15,12 @@ import discord
 from discord import Interaction, app_commands
 from discord.ext import commands
 
-from bot.autocomplete import zone_autocomplete
-from bot.embeds import STEADY_COLOUR, discord_time
-from bot.errors import UserFacingError
-from bot.server_config import (
+from cogs.autocomplete import zone_autocomplete
+from domain.errors import UserFacingError
+from services.embeds import STEADY_COLOUR, discord_time
+from services.server_config import (
     POSTABLE_CHANNEL_TYPES,
+    ChannelProblem,
     ChannelSetting,
     ServerConfig,
     ServerSettings,
@@ -60,13 +61,14 @@ def require_admin(interaction: Interaction) -> discord.Guild:
 
 def describe_channel(setting: ChannelSetting) -> str:
     text = f"<#{setting.channel_id}>"
-    access = setting.access
-    if not access.exists:
-        text += "\n⚠️ This channel no longer exists; choose another."
-    elif access.missing:
-        text += "\n⚠️ I'm missing " + ", ".join(f"**{m}**" for m in access.missing) + " there."
-    elif setting.last_failure:
-        text += f"\n⚠️ The last post there failed: {setting.last_failure}"
+    match setting.problem:
+        case ChannelProblem.GONE:
+            text += "\n⚠️ This channel no longer exists; choose another."
+        case ChannelProblem.MISSING_PERMISSIONS:
+            missing = ", ".join(f"**{m}**" for m in setting.access.missing)
+            text += f"\n⚠️ I'm missing {missing} there."
+        case ChannelProblem.LAST_POST_FAILED:
+            text += f"\n⚠️ The last post there failed: {setting.last_failure}"
     return text
 
 

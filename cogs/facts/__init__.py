@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from discord.ext import commands
 
 from cogs.facts._cog import Facts
 from cogs.facts._views import PageButton
-
-if TYPE_CHECKING:
-    from bot.app import SteadyBot
+from cogs.steady import steady
 
 
-async def setup(bot: SteadyBot) -> None:
+async def setup(bot: commands.Bot) -> None:
     # Page buttons of answers posted before a restart are matched by their custom_id.
     bot.add_dynamic_items(PageButton)
-    await bot.add_cog(Facts(bot))
+    await bot.add_cog(Facts(steady(bot)))
 
 
 __all__ = ["Facts", "PageButton", "setup"]

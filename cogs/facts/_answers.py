@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.embeds import BULLET, HEALTH_COLOUR, RED_FLAG_COLOUR, cap, fit_lines, pack_lines
 from cogs.facts._render import format_amount, source_lines
 from content import Content, limits
 from content.citations import cited_ids, with_bare_ids
 from content.schema import Food, Nutrient, TipTopic
+from services.embeds import BULLET, HEALTH_COLOUR, RED_FLAG_COLOUR, cap, fit_lines, pack_lines
 
 # What one phone screen shows; /nutrient's first page answers the main question in it.
 FIRST_SCREEN = 1200

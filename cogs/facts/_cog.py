@@ -15,16 +15,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import __version__
-from bot.embeds import cap
-from bot.errors import UserFacingError
-from bot.services import Steady
 from cogs.facts import _answers as answers
 from cogs.facts import _render as render
 from cogs.facts._views import page_view
+from cogs.steady import Steady
 from content import Content, limits
 from content.matching import Candidate, find, suggest
 from content.schema import Food, Group, Nutrient
+from domain import VERSION
+from domain.errors import UserFacingError
+from services.embeds import cap
 
 if TYPE_CHECKING:
     from content.matching import Match
@@ -317,7 +317,7 @@ class Facts(commands.Cog):
     )
     @everywhere
     async def about(self, interaction: discord.Interaction) -> None:
-        embed = render.render_about(self.content, __version__, self.bot.tree.get_commands())
+        embed = render.render_about(self.content, VERSION, self.bot.tree.get_commands())
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="help", description="Every Steady command, one line each")

@@ -11,13 +11,13 @@ from collections.abc import Iterable, Sequence
 import discord
 from discord import app_commands
 
-from bot.embeds import (
+from content import Content, limits
+from content.schema import Amount, Nutrient
+from services.embeds import (
     INFO_COLOUR,
     cap,
     fit_lines,
 )
-from content import Content, limits
-from content.schema import Amount, Nutrient
 
 
 def source_lines(content: Content, keys: Iterable[str]) -> list[str]:

@@ -16,11 +16,11 @@ from typing import Any
 
 import discord
 
-from bot.errors import UserFacingError
-from bot.services import steady
-from bot.tree import answer_error
 from cogs.facts import _answers
+from cogs.steady import steady
+from cogs.tree import answer_error
 from content import Content
+from domain.errors import UserFacingError
 
 _KINDS = "|".join(re.escape(kind) for kind in _answers.KINDS)
 OUT_OF_DATE = "This answer has changed since it was posted. Please ask again with the command."

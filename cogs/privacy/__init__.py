@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from discord.ext import commands
 
 from cogs.privacy._cog import Privacy, PrivacyButton
-
-if TYPE_CHECKING:
-    from bot.app import SteadyBot
+from cogs.steady import steady
 
 
-async def setup(bot: SteadyBot) -> None:
+async def setup(bot: commands.Bot) -> None:
     bot.add_dynamic_items(PrivacyButton)
-    await bot.add_cog(Privacy(bot))
+    await bot.add_cog(Privacy(steady(bot)))

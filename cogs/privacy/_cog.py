@@ -16,9 +16,9 @@ import discord
 from discord import Interaction, app_commands
 from discord.ext import commands
 
-from bot.errors import UserFacingError
-from bot.services import Steady, steady
-from bot.tree import answer_error
+from cogs.steady import Steady, steady
+from cogs.tree import answer_error
+from domain.errors import UserFacingError
 
 
 def export_file(data: dict, user_id: int) -> discord.File:

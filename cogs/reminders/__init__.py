@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from discord.ext import commands
 
 from cogs.reminders._cog import Reminders
 from cogs.reminders._views import ReminderButton
-
-if TYPE_CHECKING:
-    from bot.app import SteadyBot
+from cogs.steady import steady
 
 
-async def setup(bot: SteadyBot) -> None:
+async def setup(bot: commands.Bot) -> None:
     bot.add_dynamic_items(ReminderButton)
-    await bot.add_cog(Reminders(bot))
+    await bot.add_cog(Reminders(steady(bot)))

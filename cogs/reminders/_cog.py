@@ -1,4 +1,4 @@
-"""``/remind …``: thin handlers over :class:`bot.reminders.service.ReminderService`.
+"""``/remind …``: thin handlers over :class:`services.reminders.ReminderService`.
 
 Every answer is ephemeral: reminders are personal, and a server channel shouldn't fill up
 with members' schedules.
@@ -11,13 +11,13 @@ from discord import Interaction, app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
-from bot.autocomplete import zone_autocomplete
-from bot.embeds import discord_time
-from bot.reminders.kinds import MEMBER_KINDS, label_of
-from bot.reminders.service import NOT_PAUSED, STATS_DAYS, ReminderService
-from bot.services import Steady, dm_channel_of
+from cogs.autocomplete import zone_autocomplete
 from cogs.reminders import _render as render
-from storage.members import DeliveryMode
+from cogs.steady import Steady, dm_channel_of
+from domain.enums import DeliveryMode
+from domain.kinds import MEMBER_KINDS, label_of
+from services.embeds import discord_time
+from services.reminders import NOT_PAUSED, STATS_DAYS, ReminderService
 
 KIND_CHOICES = [Choice(name=spec.label, value=spec.name) for spec in MEMBER_KINDS]
 

@@ -1,7 +1,7 @@
 """The embeds of ``/remind``'s answers: the list of reminders and the stats.
 
 Pure functions: views from the service in, ``discord.Embed`` out. What a reminder itself
-looks like is decided beside the engine, in :mod:`bot.reminders.messages`.
+looks like is decided beside the engine, in :mod:`services.engine.messages`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ from datetime import time
 
 import discord
 
-from bot.embeds import STEADY_COLOUR, discord_time
-from bot.reminders.kinds import label_of
-from bot.reminders.sender import QUEUED, DeliveryResult
-from bot.reminders.service import KindStats, MemberView, SubscriptionView
-from storage.ledger import DeliveryState, Reason, Via
-from storage.members import DeliveryMode
-from storage.reminders import PauseReason
+from domain.enums import DeliveryMode, DeliveryState, PauseReason, Reason, Via
+from domain.kinds import label_of
+from services.embeds import STEADY_COLOUR, discord_time
+from services.engine.sender import QUEUED, DeliveryResult
+from services.reminders import KindStats, MemberView, SubscriptionView
 
 
 def clock(t: time) -> str:

@@ -1,7 +1,7 @@
 """What a click on a reminder's Done, Snooze or Stop button does.
 
 The buttons are ``DynamicItem``s matched by the ``custom_id`` the engine put on the message
-(:mod:`bot.reminders.messages`), so they keep working after a restart without any view being
+(:mod:`services.engine.messages`), so they keep working after a restart without any view being
 stored in memory. Who may press them is checked by the service (the reminder's member only),
 since a reminder posted in a server channel is visible to everyone there.
 """
@@ -13,16 +13,16 @@ from typing import Any
 
 import discord
 
-from bot.embeds import discord_time
-from bot.reminders.messages import (
+from cogs.steady import steady
+from cogs.tree import answer_error
+from domain.enums import Source
+from services.embeds import discord_time
+from services.engine.messages import (
     BUTTON_ID_PATTERN,
     SNOOZE_MINUTES,
     ButtonAction,
     reminder_button,
 )
-from bot.services import steady
-from bot.tree import answer_error
-from storage.ledger import Source
 
 
 class ReminderButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_ID_PATTERN):

@@ -20,10 +20,10 @@ from unittest.mock import MagicMock, create_autospec
 import discord
 from discord import app_commands
 
-from bot.reminders.sender import DeliveryResult
-from bot.reminders.service import ReminderService
-from bot.server_config import ServerConfig
 from content import Content, load_content
+from services.engine.sender import DeliveryResult
+from services.reminders import ReminderService
+from services.server_config import ServerConfig
 from storage import ledger
 from storage.database import Database
 from storage.ledger import Delivery

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 import discord
 import pytest
 
-from bot.errors import UserFacingError
-from bot.reminders.transport import MissingAccess
-from bot.server_config import ChannelAccess
 from cogs.config import Config
+from domain.errors import UserFacingError
+from services.engine.transport import MissingAccess
+from services.server_config import ChannelAccess
 from storage import guild_settings, reminders
 from tests.cogs.fakes import (
     GUILD,

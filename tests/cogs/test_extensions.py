@@ -7,7 +7,7 @@ from discord import app_commands
 
 from bot.app import EXTENSIONS, SteadyBot
 from bot.settings import Settings
-from bot.tree import SteadyTree
+from cogs.tree import SteadyTree
 from content import load_content
 from storage.database import Database
 

@@ -10,10 +10,10 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import UserFacingError
 from cogs.facts import Facts, PageButton, setup
 from cogs.facts._views import OUT_OF_DATE
 from content import load_content
+from domain.errors import UserFacingError
 
 CONTENT = load_content()
 NAME_RE = re.compile(r"^[-_\w]{1,32}$")

@@ -18,9 +18,9 @@ import json
 import discord
 import pytest
 
-from bot.server_config import ChannelAccess
 from cogs.privacy import Privacy, PrivacyButton
 from cogs.reminders import ReminderButton
+from services.server_config import ChannelAccess
 from storage import guild_settings, members, reminders
 from tests.cogs.fakes import (
     GUILD,

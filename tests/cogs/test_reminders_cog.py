@@ -21,12 +21,11 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.errors import UserFacingError
-from bot.reminders.messages import reminder_buttons
-from bot.tree import answer_error
 from cogs.reminders import ReminderButton, Reminders
+from cogs.tree import answer_error
+from domain.errors import DatabaseUnavailable, UserFacingError
+from services.engine.messages import reminder_buttons
 from storage import guild_settings, ledger, reminders
-from storage.database import DatabaseUnavailable
 from storage.ledger import NewDelivery
 from tests.cogs.fakes import (
     GUILD,

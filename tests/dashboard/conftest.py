@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.dashboard.app import Dashboard
-from bot.reminders.service import ReminderService
-from bot.server_config import ServerConfig
+from dashboard.app import Dashboard
+from services.reminders import ReminderService
+from services.server_config import ServerConfig
 from tests.dashboard.rig import client_for, make_dashboard
 from tests.emulator import Driver, Emulator
 from tests.unit.test_reminder_support import T0, FakeClock

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 import discord
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.dashboard.app import Dashboard, make_app
-from bot.dashboard.discord_login import DiscordLogin
-from bot.dashboard.sessions import SessionStore
-from bot.reminders.service import ReminderService
-from bot.server_config import ChannelAccess, ServerConfig, missing_channel_permissions
+from dashboard.app import Dashboard, make_app
+from dashboard.discord_login import DiscordLogin
+from dashboard.sessions import SessionStore
+from services.reminders import ReminderService
+from services.server_config import ChannelAccess, ServerConfig, missing_channel_permissions
 from tests.emulator import Emulator
 from tests.emulator import permissions as perms
 from tests.emulator.state import User

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.dashboard.auth import safe_next
-from bot.dashboard.sessions import SESSION_LIFETIME
+from dashboard.auth import safe_next
+from dashboard.sessions import SESSION_LIFETIME
 from tests.dashboard.rig import SECRET, client_for, csrf_of, log_in, make_dashboard, post
 
 

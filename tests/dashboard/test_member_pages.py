@@ -6,9 +6,9 @@ import json
 import re
 from datetime import date
 
-from bot.dashboard.chart import history_svg
-from bot.reminders.service import DayCounts
-from bot.server_config import ChannelAccess
+from dashboard.chart import history_svg
+from services.reminders import DayCounts
+from services.server_config import ChannelAccess
 from tests.dashboard.rig import log_in, post
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.server_config import ChannelAccess
+from services.server_config import ChannelAccess
 from tests.dashboard.rig import csrf_of, log_in
 from tests.emulator import Driver
 from tests.emulator import permissions as perms

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.reminders.service import ReminderService
+from services.reminders import ReminderService
 from storage.database import Database
 from storage.members import set_dm_channel
 from tests.e2e.conftest import StartBot

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.ratelimit import SlotPacer
-from bot.reminders.engine import ReminderEngine
+from services.engine.reminder_engine import ReminderEngine
+from services.ratelimit import SlotPacer
 from storage.database import Database
 from storage.ledger import Claimant
 from tests.unit.test_reminder_support import (

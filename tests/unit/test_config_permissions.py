@@ -2,7 +2,7 @@
 
 import discord
 
-from bot.server_config import (
+from services.server_config import (
     can_manage_server,
     describe_missing,
     missing_channel_permissions,

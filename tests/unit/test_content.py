@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.errors import StartupError
 from content import Content, load_content
 from content.citations import cited_ids
 from content.loader import SHIPPED_DIR
 from content.matching import find
 from content.schema import FILES, REMINDER_KINDS, TIP_TOPICS
+from domain.errors import StartupError
 
 
 @pytest.fixture(scope="module")

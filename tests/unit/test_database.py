@@ -5,15 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import StartupError
+from domain.errors import DatabaseUnavailable, StartupError
 from storage import bot_state
-from storage.database import (
-    MIGRATIONS_DIR,
-    Database,
-    DatabaseUnavailable,
-    Migration,
-    load_migrations,
-)
+from storage.database import MIGRATIONS_DIR, Database, Migration, load_migrations
 from storage.postgres import (
     POSTGRES_MIGRATIONS_DIR,
     PostgresDatabase,

@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from bot.reminders.sender import DeliveryResult
-from storage import ledger
-from storage.database import Database, DatabaseUnavailable
+from domain.enums import DeliveryState
+from domain.errors import DatabaseUnavailable
+from services.engine.sender import DeliveryResult
+from storage.database import Database
 from storage.postgres import PostgresDatabase, _unavailable_as_one_error
 from tests.unit.test_reminder_support import FakeDiscord, rows
 from tests.unit.test_sender import GUILD, REMINDER_CHANNEL, USER, due_rig
@@ -199,7 +200,7 @@ async def test_a_restart_between_send_and_record_resends_once_never_fails(relay)
         await rig.sender.stop()
         await rig.dispatcher.stop()
     try:
-        assert [r.state for r in results] == [ledger.DeliveryState.SENT] * 5
+        assert [r.state for r in results] == [DeliveryState.SENT] * 5
         # It waited for the database (again while connections still read their hang-ups).
         assert waits and set(waits) == {rig.sender.database_retry_s}
         channels = sorted(m.channel_id for m in discord.messages)

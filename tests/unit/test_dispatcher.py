@@ -221,7 +221,7 @@ async def test_apscheduler_wakes_the_dispatcher(db):
     """Wiring through a real AsyncIOScheduler, with the real clock (due immediately)."""
     import asyncio
 
-    from bot.reminders.engine import ReminderEngine
+    from services.engine.reminder_engine import ReminderEngine
     from tests.unit.test_reminder_support import CONTENT
 
     discord = FakeDiscord()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.reminders.transport import DiscordUnavailable
+from services.engine.transport import DiscordUnavailable
 from storage import members
 from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, open_db
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import discord
 import pytest
 
-from bot.embeds import cap, check_embed_limits, discord_time, embed_limit_problems, fit_lines
 from content import limits
 from content.citations import cited_ids
+from services.embeds import cap, check_embed_limits, discord_time, embed_limit_problems, fit_lines
 
 
 def test_check_embed_limits_catches_each_kind_of_overflow() -> None:

@@ -20,17 +20,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reminders.dispatcher import Dispatcher
-from bot.reminders.engine import ReminderEngine
-from bot.reminders.messages import MessageRenderer
-from bot.reminders.sender import Occurrence
-from bot.reminders.transport import (
+from services.engine.dispatcher import Dispatcher
+from services.engine.messages import MessageRenderer
+from services.engine.reminder_engine import ReminderEngine
+from services.engine.sender import Occurrence
+from services.engine.transport import (
     ChannelBroken,
     MissingAccess,
     MissingPermissions,
     UnknownChannel,
 )
-from bot.server_config import ChannelAccess, ServerConfig
+from services.server_config import ChannelAccess, ServerConfig
 from storage import guild_settings, ledger, members, reminders
 from storage.ledger import Claimant, Delivery, NewDelivery
 from tests.cogs.fakes import CONTENT, FixedClock

@@ -9,11 +9,11 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.embeds import check_embed_limits
 from cogs.facts import _answers as answers
 from cogs.facts import _render as render
 from content import load_content
 from content.citations import cited_ids
+from services.embeds import check_embed_limits
 
 CONTENT = load_content()
 

@@ -1,4 +1,4 @@
-"""``/healthz`` and ``/metrics`` (bot/health.py, bot/metrics.py) as a monitor sees them."""
+"""``/healthz`` and ``/metrics`` (bot/health.py, services/metrics.py) as a monitor sees them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from prometheus_client import REGISTRY
 
-from bot import metrics
-from bot.errors import StartupError
 from bot.health import Health, HealthServer
+from domain.errors import StartupError
+from services import metrics
 from storage import health as storage_health
 from storage import members
 from tests.e2e.health_helpers import free_port

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.reminders.kinds import MEMBER_KINDS
+from domain.kinds import MEMBER_KINDS
 from storage import ledger
 from storage.ledger import Claimant
 from tests.unit.test_reminder_support import (

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import DatabaseUnavailable
 from storage import bot_state, guild_settings, reminders, transfer
-from storage.database import Database, DatabaseUnavailable
+from storage.database import Database
 from storage.postgres import PostgresDatabase
 from storage.transfer import TABLES, TransferRefused
 from tests.unit.test_reminder_support import FakeClock, make_rig, open_db, rows

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.ratelimit import SlotPacer, is_exempt, limiter_trace
+from services.ratelimit import SlotPacer, is_exempt, limiter_trace
 
 
 class Clock:

@@ -17,18 +17,18 @@ from zoneinfo import ZoneInfo
 import discord
 import pytest
 
-from bot.embeds import check_embed_limits
-from bot.reminders.kinds import label_of, spec_of
-from bot.reminders.messages import (
+from cogs.reminders import ReminderButton
+from cogs.reminders._render import list_embed, stats_embed
+from content import load_content
+from domain.kinds import label_of, spec_of
+from services.embeds import check_embed_limits
+from services.engine.messages import (
     daily_tip_payload,
     reminder_embed,
     reminder_payload,
 )
-from bot.reminders.sender import Occurrence
-from bot.reminders.service import KindStats, MemberView, SubscriptionView
-from cogs.reminders import ReminderButton
-from cogs.reminders._render import list_embed, stats_embed
-from content import load_content
+from services.engine.sender import Occurrence
+from services.reminders import KindStats, MemberView, SubscriptionView
 
 CONTENT = load_content()
 KINDS = ("hydration", "stretching", "sleep", "caffeine")

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import UserFacingError
-from bot.server_config import ChannelAccess
+from domain.errors import UserFacingError
+from services.server_config import ChannelAccess
 from storage import guild_settings
 from tests.unit.test_reminder_support import T0, FakeClock, make_rig, open_db, rows
 

@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.ratelimit import RequestLimiter, SlotPacer
-from bot.reminders.dispatcher import Dispatcher
-from bot.reminders.engine import ReminderEngine
-from bot.reminders.sender import Sender
-from bot.reminders.service import ReminderService
-from bot.reminders.transport import DMsClosed, RateLimited, TransportError
-from bot.server_config import ServerConfig
 from content import load_content
+from services.engine.dispatcher import Dispatcher
+from services.engine.reminder_engine import ReminderEngine
+from services.engine.sender import Sender
+from services.engine.transport import DMsClosed, RateLimited, TransportError
+from services.ratelimit import RequestLimiter, SlotPacer
+from services.reminders import ReminderService
+from services.server_config import ServerConfig
 from storage import guild_settings, reminders
 from storage.database import Database
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.reminders.schedule import (
+from domain.schedule import (
     default_times,
     format_times,
     next_fire,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.reminders.transport import (
+from services.engine.transport import (
     DiscordUnavailable,
     MissingAccess,
     MissingPermissions,
@@ -15,7 +15,7 @@ from bot.reminders.transport import (
     RequestRejected,
     UnknownChannel,
 )
-from bot.server_config import ChannelAccess
+from services.server_config import ChannelAccess
 from storage import guild_settings, members
 from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, rows
 

@@ -8,8 +8,8 @@ import aiohttp
 import discord
 import pytest
 
-from bot.reminders.discord_transport import DiscordPyTransport, map_error
-from bot.reminders.transport import (
+from services.engine.discord_transport import DiscordPyTransport, map_error
+from services.engine.transport import (
     DiscordUnavailable,
     DMsClosed,
     MissingAccess,

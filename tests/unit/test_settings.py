@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.errors import StartupError
 from bot.settings import DEFAULT_API_BASE, load_settings
+from domain.errors import StartupError
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.errors import StartupError
 from bot.logs import configure_logging
 from bot.settings import load_settings
 from bot.sharded_bot import ShardedSteadyBot, make_bot
@@ -23,6 +22,7 @@ from bot.shards import (
     process_owns_guild,
     shard_of,
 )
+from domain.errors import StartupError
 from storage import guild_settings
 from tests.cogs.fakes import make_rig, open_db
 

@@ -1,4 +1,4 @@
-"""One send schedule for several processes (bot/reminders/shared_pacing.py, storage/send_rate.py).
+"""One send schedule for several processes (services/engine/shared_pacing.py, storage/send_rate.py).
 
 The pacing tests run "processes" (pacers) side by side on virtual time, with the GCRA row
 played by :class:`FakeRow` (the same arithmetic as the SQL); the storage tests run the SQL
@@ -14,10 +14,11 @@ import logging
 
 import pytest
 
-from bot.ratelimit import SlotPacer
-from bot.reminders.shared_pacing import SharedSlotPacer, pacer_for
+from domain.errors import DatabaseUnavailable
+from services.engine.shared_pacing import SharedSlotPacer, pacer_for
+from services.ratelimit import SlotPacer
 from storage import send_rate
-from storage.database import Database, DatabaseUnavailable
+from storage.database import Database
 
 RATE = 50.0
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import UserFacingError
-from bot.reminders.timeparse import parse_days, parse_every, parse_snooze_minutes, parse_time
+from domain.errors import UserFacingError
+from domain.timeparse import parse_days, parse_every, parse_snooze_minutes, parse_time
 
 
 @pytest.mark.parametrize(

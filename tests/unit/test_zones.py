@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import UserFacingError
-from bot.reminders.zones import resolve_zone, suggest_zones
+from domain.errors import UserFacingError
+from domain.zones import resolve_zone, suggest_zones
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,53 @@
+"""What cogs and buttons use of the bot, as a type.
+
+Cogs are handed the bot (:class:`~bot.app.SteadyBot`; strict fakes in the cog tests) and
+buttons reach it through ``interaction.client``, which discord.py types as a plain
+``discord.Client``. Both see it as :class:`Steady`: the content and the services, nothing of
+the bot's internals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import discord
+
+if TYPE_CHECKING:
+    from discord import app_commands
+
+    from content import Content
+    from services.reminders import ReminderService
+    from services.server_config import ServerConfig
+
+
+class Steady(Protocol):
+    @property
+    def content(self) -> Content: ...
+
+    @property
+    def reminder_service(self) -> ReminderService: ...
+
+    @property
+    def server_config(self) -> ServerConfig: ...
+
+    @property
+    def tree(self) -> app_commands.CommandTree[Any]: ...
+
+
+def dm_channel_of(interaction: discord.Interaction) -> int | None:
+    """The member's DM channel with the bot, when the interaction comes from it."""
+    channel = interaction.channel
+    if interaction.guild_id is None and channel is not None:
+        if channel.type is discord.ChannelType.private:
+            return channel.id
+    return None
+
+
+def steady(client: discord.Client) -> Steady:
+    """``interaction.client`` as the bot the cogs know.
+
+    discord.py types it as the base ``Client``; an interaction only ever reaches Steady's
+    cogs and buttons through the bot that loaded them, so this is a statement of fact for
+    the type checker, not a conversion.
+    """
+    return cast(Steady, client)

@@ -1,0 +1,284 @@
+"""The dashboard's aiohttp application: security headers, sessions, CSRF, rendering.
+
+Every request passes two middlewares. ``security_headers`` puts a strict
+Content-Security-Policy (no inline script or style, nothing from other sites) and friends on
+every answer, errors included. ``sessions_and_csrf`` finds the session the cookie names and
+refuses any state-changing request whose form does not carry that session's CSRF token, before
+a handler runs, so no handler can forget the check.
+
+Handlers live in ``auth.py`` (login/callback/logout), ``member_pages.py`` (reminders, history,
+privacy) and ``server_pages.py`` (servers a member manages); they all call the same services
+as the slash commands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import discord
+import jinja2
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from dashboard.discord_login import DiscordLogin
+from dashboard.sessions import PartialGuild, Session, SessionStore, csrf_matches
+from services.reminders import ReminderService
+from services.server_config import ChannelAccess, ServerConfig
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Forms are small; anything bigger is refused before it is parsed.
+MAX_BODY_BYTES = 16 * 1024
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # The callback URL carries the one-time code: never let it leave in a Referer.
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+STATIC_DIR = Path(str(resources.files("dashboard") / "static"))
+
+
+class ServerAccess(Protocol):
+    """What the dashboard asks the bot about servers: the bot's own view is the authority."""
+
+    def bot_is_in(self, guild_id: int) -> bool: ...
+
+    def guild_name(self, guild_id: int) -> str: ...
+
+    async def member_permissions(self, guild_id: int, user_id: int) -> discord.Permissions | None:
+        """The member's server-wide permissions now; None if either of them is not in it."""
+
+    def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess: ...
+
+    def channel_names(self, guild_id: int) -> dict[int, str]: ...
+
+    def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
+        """Text and announcement channels, to pick from (``/config`` checks the choice)."""
+
+
+@dataclass
+class Dashboard:
+    service: ReminderService
+    servers: ServerAccess
+    login: DiscordLogin
+    sessions: SessionStore
+    secure_cookies: bool
+    server_config: ServerConfig
+
+    @property
+    def cookie_name(self) -> str:
+        # "__Host-" makes browsers insist on Secure, Path=/ and no Domain: not settable by
+        # a sibling sub-domain. It needs https, so plain-http deployments use the bare name.
+        return "__Host-steady" if self.secure_cookies else "steady"
+
+
+DASHBOARD: web.AppKey[Dashboard] = web.AppKey("dashboard", Dashboard)
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
+SESSION: web.RequestKey[Session | None] = web.RequestKey("session", object)  # type: ignore[arg-type]
+FORM: web.RequestKey[dict[str, str]] = web.RequestKey("form", dict)
+
+
+def dashboard_of(request: web.Request) -> Dashboard:
+    return request.app[DASHBOARD]
+
+
+def session_of(request: web.Request) -> Session | None:
+    return request.get(SESSION)
+
+
+def member_session(request: web.Request) -> Session:
+    """The logged-in session of a page that requires one (checked by :func:`login_required`)."""
+    session = session_of(request)
+    assert session is not None and session.user_id is not None
+    return session
+
+
+def form_of(request: web.Request) -> dict[str, str]:
+    return request.get(FORM, {})
+
+
+# --- middlewares -------------------------------------------------------------------------
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        error.headers.update(SECURITY_HEADERS)
+        raise
+    response.headers.update(SECURITY_HEADERS)
+    if not request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@web.middleware
+async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    dashboard = dashboard_of(request)
+    session = dashboard.sessions.from_cookie(request.cookies.get(dashboard.cookie_name))
+    request[SESSION] = session
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        form = await read_form(request)
+        if session is None or not csrf_matches(session, form.get("csrf")):
+            return render(
+                request,
+                "message.html",
+                status=403,
+                title="This form has expired",
+                message="Reload the page and try again.",
+            )
+        request[FORM] = form
+    return await handler(request)
+
+
+async def read_form(request: web.Request) -> dict[str, str]:
+    """The urlencoded form as text fields only; a file or a repeated field keeps the first."""
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return {}
+    form: dict[str, str] = {}
+    for key, value in (await request.post()).items():
+        if isinstance(value, str) and key not in form:
+            form[key] = value
+    return form
+
+
+def login_required(handler: Handler) -> Handler:
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        session = session_of(request)
+        if session is None or not session.logged_in:
+            if request.method == "GET":
+                raise web.HTTPFound(f"/login?next={request.path}")
+            raise web.HTTPForbidden(text="Log in first.")
+        return await handler(request)
+
+    return wrapper
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def discord_markup(text: str, channel_names: Mapping[int, str] | None = None) -> Markup:
+    """The services answer in Discord's markdown (`code`, **bold**, <#channel>, new lines);
+    show it as HTML, escaped first. A channel shows as its name (``deleted-channel`` if the
+    server has no such channel any more)."""
+    names = channel_names or {}
+    out: list[str] = []
+    for i, part in enumerate(str(escape(text)).split("`")):
+        if i % 2:
+            out.append(f"<code>{part}</code>")
+            continue
+        bold = part.split("**")
+        out.append("".join(f"<strong>{b}</strong>" if j % 2 else b for j, b in enumerate(bold)))
+    html = "".join(out)
+    html = re.sub(
+        r"&lt;#(\d{1,20})&gt;",
+        lambda m: f"<strong>#{escape(names.get(int(m.group(1)), 'deleted-channel'))}</strong>",
+        html,
+    )
+    return Markup(html.replace("\n", "<br>"))
+
+
+@jinja2.pass_context
+def discord_filter(context: jinja2.runtime.Context, text: str) -> Markup:
+    return discord_markup(text, context.get("channel_names"))
+
+
+def local_time(moment: datetime | None) -> str:
+    return moment.strftime("%a %d %b, %H:%M") if moment else ""
+
+
+@cache
+def static_url(name: str) -> str:
+    """A static file's URL with a content hash, so browsers may cache it for long."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
+def make_templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("dashboard", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = static_url
+    env.filters["discord"] = discord_filter
+    env.filters["local_time"] = local_time
+    env.filters["clock"] = lambda t: t.strftime("%H:%M") if t else ""
+    return env
+
+
+def render(
+    request: web.Request, template: str, *, status: int = 200, **context: Any
+) -> web.Response:
+    session = session_of(request)
+    page = request.app[TEMPLATES].get_template(template)
+    body = page.render(
+        session=session if session and session.logged_in else None,
+        csrf=session.csrf if session else "",
+        path=request.path,
+        flash=pop_flash(session),
+        errors=context.pop("errors", {}),
+        values=context.pop("values", {}),
+        **context,
+    )
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+def pop_flash(session: Session | None) -> str | None:
+    if session is None:
+        return None
+    message, session.flash = session.flash, None
+    return message
+
+
+def managed_guilds(session: Session, servers: ServerAccess) -> list[PartialGuild]:
+    """From the member's own server list: those they manage and the bot is in."""
+    return [g for g in session.guilds if has_manage_server(g) and servers.bot_is_in(g.id)]
+
+
+MANAGE_GUILD = 1 << 5
+ADMINISTRATOR = 1 << 3
+
+
+def has_manage_server(guild: PartialGuild) -> bool:
+    return guild.owner or bool(guild.permissions & (MANAGE_GUILD | ADMINISTRATOR))
+
+
+# --- the application ---------------------------------------------------------------------
+
+
+def make_app(dashboard: Dashboard) -> web.Application:
+    from dashboard import auth, member_pages, server_pages
+
+    app = web.Application(
+        middlewares=[security_headers, sessions_and_csrf], client_max_size=MAX_BODY_BYTES
+    )
+    app[DASHBOARD] = dashboard
+    app[TEMPLATES] = make_templates()
+    auth.add_routes(app)
+    member_pages.add_routes(app)
+    server_pages.add_routes(app)
+    app.router.add_static("/static/", STATIC_DIR)
+    return app

@@ -1,0 +1,243 @@
+"""A member's own pages: reminders and settings, the 30-day history, privacy.
+
+Every action calls :class:`services.reminders.ReminderService`, the same methods
+``/remind`` and ``/privacy`` call, with the logged-in member's id from the session — never an
+id from the URL or the form — so nobody can read or change another member's data. A refused
+value comes back as the service's own message, shown beside the field it is about; the
+service checks everything before it writes, so a refused form changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from datetime import datetime
+from functools import cache
+
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from dashboard import chart
+from dashboard.app import (
+    Handler,
+    dashboard_of,
+    form_of,
+    login_required,
+    member_session,
+    render,
+)
+from dashboard.forms import Action, FieldError, blamed, field, form_action
+from domain.kinds import KIND_LABELS, MEMBER_KINDS
+from domain.timeparse import parse_every, parse_time
+from domain.zones import is_valid_zone_name
+from services.reminders import NOT_PAUSED, STATS_DAYS, SubscriptionView
+
+
+@cache
+def zone_options() -> Markup:
+    """``<option>`` for every zone ``/remind timezone`` accepts by its IANA name: the list a
+    browser searches as the member types. Built once: it is most of the page's bytes, and
+    rendering it per request was most of the page's time."""
+    names = sorted(z for z in zoneinfo.available_timezones() if is_valid_zone_name(z))
+    return Markup("".join(f'<option value="{escape(z)}">' for z in names))
+
+
+def relative(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return ""
+    minutes = max(0, round((moment - now).total_seconds() / 60))
+    if minutes < 60:
+        return f"in {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"in {hours} h {minutes} min" if minutes else f"in {hours} h"
+    return f"in {hours // 24} days"
+
+
+def delivery_guilds(request: web.Request) -> list:
+    """Servers the member is in (their own list) where the bot is too."""
+    dashboard = dashboard_of(request)
+    session = member_session(request)
+    return [g for g in session.guilds if dashboard.servers.bot_is_in(g.id)]
+
+
+async def reminders_page(
+    request: web.Request,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    preview: list[SubscriptionView] | None = None,
+) -> web.StreamResponse:
+    service = dashboard_of(request).service
+    user_id = member_session(request).user_id
+    assert user_id is not None
+    now = service.clock()
+    subscriptions = {v.kind: v for v in await service.list_subscriptions(user_id)}
+    return render(
+        request,
+        "reminders.html",
+        status=status,
+        title="My reminders",
+        settings=await service.settings(user_id),
+        kinds=[(k.name, k.label, subscriptions.get(k.name)) for k in MEMBER_KINDS],
+        kind_names=KIND_LABELS,
+        relative=lambda moment: relative(moment, now),
+        zone_options=zone_options(),
+        guilds=delivery_guilds(request),
+        preview=preview,
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+# --- actions: each one service call --------------------------------------------------------
+
+
+def _kind_of(form: dict[str, str]) -> str:
+    kind = field(form, "kind")
+    if kind not in KIND_LABELS:
+        raise FieldError("kind", "Kinds: hydration, stretching, sleep, caffeine.")
+    return kind
+
+
+async def start(request: web.Request, user_id: int, form: dict[str, str]) -> str:
+    service = dashboard_of(request).service
+    kind = _kind_of(form)
+    time_text = field(form, "time")
+    every = field(form, "every") if kind == "hydration" else ""
+    # Which field a refusal is about: the same parsers the service runs, tried one by one.
+    if time_text:
+        blamed(f"{kind}-time", parse_time, time_text)
+    if every:
+        blamed(f"{kind}-every", parse_every, every)
+    view = await service.start(user_id, None, kind, time_text or None, every or None)
+    times = ", ".join(t.strftime("%H:%M") for t in view.times)
+    return f"{KIND_LABELS[view.kind]} reminders on at {times} ({view.zone})."
+
+
+async def stop(request: web.Request, user_id: int, form: dict[str, str]) -> str:
+    stopped = await dashboard_of(request).service.stop(user_id, _kind_of(form))
+    return stopped.answer
+
+
+async def set_timezone(request: web.Request, user_id: int, form: dict[str, str]) -> str:
+    zone = await dashboard_of(request).service.set_timezone(user_id, field(form, "zone"))
+    return f"Your time zone is now {zone.key}. Your reminders follow your local clock there."
+
+
+async def schedule(
+    request: web.Request, user_id: int, form: dict[str, str]
+) -> str | list[SubscriptionView]:
+    service = dashboard_of(request).service
+    wake, bed = field(form, "wake"), field(form, "bed")
+    blamed("wake", parse_time, wake)
+    if form.get("action") == "preview":
+        return await service.preview_schedule(user_id, wake, bed)
+    await service.set_schedule(user_id, wake, bed)
+    settings = await service.settings(user_id)
+    return f"Wake-up {settings.wake:%H:%M}, bedtime {settings.bed:%H:%M}."
+
+
+async def pause(request: web.Request, user_id: int, form: dict[str, str]) -> str:
+    until = await dashboard_of(request).service.pause(user_id, field(form, "days"))
+    return (
+        f"Paused until {until.strftime('%a %d %b %H:%M')}; they resume by themselves. "
+        "Resume restarts them sooner."
+    )
+
+
+async def resume(request: web.Request, user_id: int, form: dict[str, str]) -> str:
+    if await dashboard_of(request).service.resume(user_id) is None:
+        return NOT_PAUSED
+    return "Your reminders are back on."
+
+
+async def delivery(request: web.Request, user_id: int, form: dict[str, str]) -> str:
+    where = field(form, "where")
+    guild_id = None
+    if where == "server":
+        chosen = field(form, "guild")
+        # Only a server from the member's own list where the bot is: an edited id is refused.
+        allowed = {str(g.id): g.id for g in delivery_guilds(request)}
+        if chosen not in allowed:
+            raise FieldError("guild", "Pick one of your servers that Steady is in.")
+        guild_id = allowed[chosen]
+    choice = await dashboard_of(request).service.set_delivery(user_id, where, guild_id)
+    if choice == "dm":
+        return "Your reminders come by DM."
+    return "Your reminders go to that server's reminder channel, with a mention."
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+@login_required
+async def reminders(request: web.Request) -> web.StreamResponse:
+    return await reminders_page(request)
+
+
+@login_required
+async def history(request: web.Request) -> web.StreamResponse:
+    service = dashboard_of(request).service
+    user_id = member_session(request).user_id
+    assert user_id is not None
+    days = await service.daily_history(user_id, STATS_DAYS)
+    stats = await service.stats(user_id, STATS_DAYS)
+    return render(
+        request,
+        "history.html",
+        title="History",
+        svg=chart.history_svg(days),
+        stats=stats,
+        days=STATS_DAYS,
+        kind_names=KIND_LABELS,
+    )
+
+
+@login_required
+async def privacy(request: web.Request) -> web.StreamResponse:
+    return render(request, "privacy.html", title="Privacy", confirm=False)
+
+
+@login_required
+async def export(request: web.Request) -> web.StreamResponse:
+    user_id = member_session(request).user_id
+    assert user_id is not None
+    data = await dashboard_of(request).service.export(user_id)
+    return web.Response(
+        text=json.dumps(data, indent=2, ensure_ascii=False),
+        content_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="steady-export.json"'},
+    )
+
+
+@login_required
+async def delete_everything(request: web.Request) -> web.StreamResponse:
+    """Two steps: the first POST asks to confirm; only ``confirm=yes`` deletes."""
+    session = member_session(request)
+    assert session.user_id is not None
+    if form_of(request).get("confirm") != "yes":
+        return render(request, "privacy.html", title="Privacy", confirm=True)
+    await dashboard_of(request).service.delete_all(session.user_id)
+    session.flash = "Everything Steady stored about you is deleted."
+    raise web.HTTPSeeOther("/reminders")
+
+
+def _form(form_id: str, default_field: str, action: Action) -> Handler:
+    return form_action(form_id, default_field, action, reminders_page, lambda r: "/reminders")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/reminders", reminders)
+    app.router.add_post("/reminders/start", _form("start", "kind", start))
+    app.router.add_post("/reminders/stop", _form("stop", "kind", stop))
+    app.router.add_post("/settings/timezone", _form("timezone", "zone", set_timezone))
+    app.router.add_post("/settings/schedule", _form("schedule", "bed", schedule))
+    app.router.add_post("/settings/pause", _form("pause", "days", pause))
+    app.router.add_post("/settings/resume", _form("resume", "resume", resume))
+    app.router.add_post("/settings/delivery", _form("delivery", "where", delivery))
+    app.router.add_get("/history", history)
+    app.router.add_get("/privacy", privacy)
+    app.router.add_get("/privacy/export.json", export)
+    app.router.add_post("/privacy/delete", delete_everything)
