@@ -178,6 +178,8 @@ def test_food_caveats_sit_on_the_amounts_they_qualify(content: Content) -> None:
         ("rice", "enriched"),
         ("pasta", "enriched"),
         ("plant milk", "Soy"),
+        ("skimmed milk", "US, fortified"),
+        ("semi-skimmed milk", "US, fortified"),
     ],
 )
 def test_a_broad_name_lands_on_a_form_its_title_names(
@@ -190,6 +192,8 @@ def test_a_broad_name_lands_on_a_form_its_title_names(
     assert food.form_note and "These figures are for" in food.form_note
     if typed == "apricot":
         assert "dried apricots" in food.form_note and "Fresh apricots" in food.form_note
+    if "milk" in typed and form.startswith("US"):
+        assert "check the label" in food.form_note
 
 
 def test_teenagers_get_their_own_figures(content: Content) -> None:
