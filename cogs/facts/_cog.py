@@ -114,7 +114,7 @@ async def send_answer(
 
 
 class Facts(commands.Cog):
-    """Sourced facts about the nutrients and habits behind muscle twitching."""
+    """Sourced facts about the nutrients and habits the source article links to twitching."""
 
     def __init__(self, bot: Steady) -> None:
         self.bot = bot
@@ -225,7 +225,7 @@ class Facts(commands.Cog):
 
     @app_commands.command(
         name="nutrient",
-        description="What a nutrient does for your muscles, how much you need, and where to get it",
+        description="What a nutrient does, how much you need, and where to get it",
     )
     @app_commands.describe(name="A nutrient, like magnesium, Mg, vitamin D or B12")
     @everywhere
@@ -259,7 +259,7 @@ class Facts(commands.Cog):
         return self._nutrient_choices(current)
 
     @app_commands.command(
-        name="food", description="Which twitch-related nutrients a food supplies, and how much"
+        name="food", description="Which of Steady's seven nutrients a food supplies, and how much"
     )
     @app_commands.describe(name="A food, like banana, spinach or sweet potato")
     @everywhere
@@ -276,14 +276,15 @@ class Facts(commands.Cog):
         return self._food_choices(current)
 
     @app_commands.command(
-        name="compare", description="The key nutrients for muscle twitching, side by side"
+        name="compare", description="The source article's five nutrients, side by side"
     )
     @everywhere
     async def compare(self, interaction: discord.Interaction) -> None:
         await send_answer(interaction, answers.compare_answer(self.content))
 
     @app_commands.command(
-        name="causes", description="Why muscles twitch: electrolytes, vitamins and common triggers"
+        name="causes",
+        description="Why muscles twitch: common triggers, and what the source article says",
     )
     @everywhere
     async def causes(self, interaction: discord.Interaction) -> None:
