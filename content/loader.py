@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from content import citations
+from content import citations, limits
 from content.matching import normalise
 from content.model import Content
 from content.schema import FILES, Group
@@ -68,7 +68,7 @@ def load_content(directory: Path | None = None) -> Content:
             raise StartupError(_describe(error, data, label)) from None
 
     _check_references(raw, parsed, shown)
-    return Content(
+    content = Content(
         sources=tuple(parsed["sources.yaml"].sources),
         about=parsed["about.yaml"].about,
         nutrients=tuple(parsed["nutrients.yaml"].nutrients),
@@ -81,6 +81,23 @@ def load_content(directory: Path | None = None) -> Content:
         tip_topics=tuple(parsed["tips.yaml"].topics),
         reminders=parsed["reminders.yaml"].reminder_messages,
     )
+    _check_compare_cautions(content, shown)
+    return content
+
+
+def _check_compare_cautions(content: Content, shown: str) -> None:
+    """A /compare row carries the cautions of the nutrients it covers and the foods it names:
+    with them it must still fit one embed field."""
+    for index, row in enumerate(content.compare.rows):
+        cautions = content.compare_row_cautions(row)
+        total = len(row.role) + len(row.deficiency_symptom) + len(row.best_sources) + 80
+        total += sum(len(c) + 4 for c in cautions)
+        if total > limits.EMBED_FIELD_VALUE:
+            raise StartupError(
+                f"{shown}/compare.yaml: compare.rows[{index}]: with the cautions of what it "
+                f"names the row renders to about {total} characters, Discord allows at most "
+                f"{limits.EMBED_FIELD_VALUE} in an embed field"
+            )
 
 
 def _read_yaml(path: Path, label: str) -> dict[str, Any]:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from content import citations
 from content.citations import Citation
-from content.matching import Candidate
+from content.matching import Candidate, normalise
 from content.schema import (
     About,
     Amount,
     Causes,
     Compare,
+    CompareRow,
     Food,
     Nutrient,
     NutrientGroup,
@@ -119,6 +122,23 @@ class Content(BaseModel):
         supplied = {a.nutrient for a in food.amounts}
         return [(n, n.caution) for n in self.nutrients if n.caution and n.id in supplied]
 
+    def foods_named_in(self, text: str) -> list[Food]:
+        """The foods a list like "Bananas, sweet potatoes and spinach" names, each by its
+        own name or an alias (a group word such as "fish" names no one food)."""
+        terms = {normalise(t) for t in re.split(r",|;|\band\b|\bor\b", text)}
+        return [f for f in self.foods if terms & {normalise(k) for k in (f.name, *f.aliases)}]
+
+    def compare_row_cautions(self, row: CompareRow) -> list[str]:
+        """What a /compare row must carry: the caution of each nutrient it covers (potassium
+        and the kidneys) and of each food its best sources name (vitamin A in liver)."""
+        nutrient_ids: list[str] = []
+        for ref in row.refers_to:
+            group = self._groups.get(ref)
+            nutrient_ids += group.members if group else [ref]
+        found = [self._nutrients[i].caution for i in nutrient_ids if i in self._nutrients]
+        found += [food.caution for food in self.foods_named_in(row.best_sources)]
+        return list(dict.fromkeys(c for c in found if c))
+
     def foods_for(self, nutrient_id: str) -> list[tuple[Food, Amount]]:
         """Foods that supply the nutrient, richest serving first."""
         rows = [
@@ -144,9 +164,27 @@ class Content(BaseModel):
 
     # --- what reminders and the daily tip use ----------------------------------------------
 
+    @staticmethod
+    def tip_as_read(topic: TipTopic, tip: Tip) -> Tip:
+        """A tip as it is read on its own (a reminder, the daily tip): with its topic's note,
+        on a line of its own (the caffeine advice for teens goes with every caffeine tip)."""
+        if topic.note is None:
+            return tip
+        return tip.model_copy(
+            update={
+                "text": f"{tip.text}\n{topic.note.text}",
+                "sources": list(dict.fromkeys([*tip.sources, *topic.note.sources])),
+            }
+        )
+
     def all_tips(self) -> list[tuple[str, str]]:
-        """Every tip as ``(tip_id, text)``, in file order, so a rotation is stable."""
-        return [(tip.id, tip.text) for topic in self.tip_topics for tip in topic.tips]
+        """Every tip as ``(tip_id, text)``, as read on its own, in file order, so a rotation
+        is stable."""
+        return [
+            (tip.id, self.tip_as_read(topic, tip).text)
+            for topic in self.tip_topics
+            for tip in topic.tips
+        ]
 
     def daily_tip_rotation(self) -> list[tuple[str, str]]:
         """Every tip once, one topic after another (hydration, stress, sleep, …, then each
@@ -154,7 +192,7 @@ class Content(BaseModel):
         spending its first week on hydration. Stable, like :meth:`all_tips`."""
         rounds = max(len(topic.tips) for topic in self.tip_topics)
         return [
-            (topic.tips[i].id, topic.tips[i].text)
+            (topic.tips[i].id, self.tip_as_read(topic, topic.tips[i]).text)
             for i in range(rounds)
             for topic in self.tip_topics
             if i < len(topic.tips)
@@ -165,5 +203,7 @@ class Content(BaseModel):
         return list(self.reminders[spec_of(kind).name])
 
     def tips_for_kind(self, kind: str) -> list[Tip]:
-        """Practical tips to show with a reminder of this kind (caffeine -> stimulants)."""
-        return list(self._topics[spec_of(kind).tip_topic].tips)
+        """Practical tips to show with a reminder of this kind (caffeine -> stimulants), each
+        as read on its own (with its topic's note)."""
+        topic = self._topics[spec_of(kind).tip_topic]
+        return [self.tip_as_read(topic, tip) for tip in topic.tips]

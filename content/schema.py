@@ -9,6 +9,7 @@ Cross-file checks (dangling ids, duplicate aliases) live in ``content/loader.py`
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -30,6 +31,8 @@ TIP_TEXT = 400
 REMINDER_TEXT = 200
 # A caveat is shown right after the amount it qualifies, in every list that shows it.
 CAVEAT_TEXT = 160
+# A topic's note rides along with each of its tips read on its own: one short line.
+TOPIC_NOTE_TEXT = 160
 PAGE_TEXT_BUDGET = 4600
 # /nutrient's first screen answers "what is it for, how much, where from" in at most 1,200
 # characters (a phone screen); the nutrient's own texts on it get this much, leaving room for
@@ -99,6 +102,45 @@ ReminderText = Annotated[str, _own_limit(REMINDER_TEXT, "reminder messages stay 
 Url = Annotated[str, AfterValidator(_http_url)]
 SourceIds = Annotated[list[CitationKey], Field(min_length=1)]
 CaveatText = Annotated[str, _own_limit(CAVEAT_TEXT, "it is shown next to the amount")]
+
+
+# --- rules about what a text says, not only how long it is ---------------------------------
+
+# Liver and fish-liver oils are the richest sources of preformed vitamin A, which has an upper
+# limit one serving can pass; the NHS tells pregnant women to avoid them. A food named so
+# cannot ship without a caution that says both (the reference, "Liver and fish-liver oils").
+_LIVER = re.compile(r"\bliver\b", re.IGNORECASE)
+# Red flags say what to do, never what a symptom means: Steady can't diagnose.
+_INTERPRETATION = re.compile(
+    r"\b(?:can|could|may|might|usually|often|will)\s+(?:mean|indicate|signal|suggest)|"
+    r"\bthese\s+(?:can|could|may|might)\b|\bmeans?\s+you\s+have\b|\ba\s+sign\s+of\b",
+    re.IGNORECASE,
+)
+# Members can be 13: wherever a text gives the 14–18 figures, it gives the 9–13 ones too.
+TEENS, CHILDREN = "14–18", "9–13"
+# Medicine spacing ("2 h apart", "4 h before") is only general guidance.
+_SPACING = re.compile(r"\d\s*h\s+(?:apart|before|after)\b")
+
+
+def _children_too(text: str | None, field: str) -> None:
+    if text and TEENS in text and CHILDREN not in text:
+        raise PydanticCustomError(
+            "children",
+            "{field} gives figures for {teens} but not for {children}: members can be 13, so "
+            "give theirs too",
+            {"field": field, "teens": TEENS, "children": CHILDREN},
+        )
+
+
+def _no_interpretation(value: str) -> str:
+    found = _INTERPRETATION.search(value)
+    if found:
+        raise PydanticCustomError(
+            "diagnosis",
+            '"{words}" interprets the symptoms; say what to do, not what it means',
+            {"words": found.group(0)},
+        )
+    return value
 
 
 class Strict(BaseModel):
@@ -183,6 +225,29 @@ class Nutrient(Strict):
     sources: SourceIds
 
     @model_validator(mode="after")
+    def _says_what_the_sources_say(self) -> Nutrient:
+        _children_too(self.intake, "intake")
+        _children_too(self.upper_limit, "upper_limit")
+        if self.notes and _SPACING.search(self.notes) and "pharmacist" not in self.notes:
+            raise PydanticCustomError(
+                "pharmacist",
+                "notes space medicines apart without saying to ask a pharmacist first",
+            )
+        # A qualified unit ("mcg DFE") never stands bare in an intake: "600 mcg;" reads as
+        # plain micrograms. Other forms say what they are ("400 mcg of folic acid").
+        base, _, qualifier = self.unit.partition(" ")
+        if qualifier:
+            bare = re.compile(rf"\d\s*{re.escape(base)}(?=\s*(?:[;,.)\[]|$|a day\b))", re.MULTILINE)
+            for field in ("intake_summary", "intake"):
+                if bare.search(getattr(self, field)):
+                    raise PydanticCustomError(
+                        "unit",
+                        "{field} gives an amount in {base} without {qualifier}",
+                        {"field": field, "base": base, "qualifier": qualifier},
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _fits_the_first_screen(self) -> Nutrient:
         texts = [self.name, self.role, self.intake_summary, self.upper_limit_summary or ""]
         texts += [self.caution or ""]
@@ -239,7 +304,37 @@ class Food(Strict):
     # Which form the figures are for, when a broader name ("apricot", "milk") lands here.
     form_note: ShortText | None = None
     note: ShortText | None = None
+    # A warning about eating the food itself (vitamin A in liver), shown with the food
+    # wherever it is named: every /foods and /nutrient list, every /compare row, /food. Short,
+    # since it rides on a line of a list; /food shows ``caution_detail`` (the figures) too.
+    caution: CaveatText | None = None
+    caution_detail: FieldText | None = None
     sources: SourceIds
+
+    @model_validator(mode="after")
+    def _says_what_a_reader_must_know(self) -> Food:
+        names = " ".join([self.id, self.name, *self.aliases])
+        if self.caution_detail and not self.caution:
+            raise PydanticCustomError(
+                "caution", "caution_detail needs the short caution every list shows"
+            )
+        if _LIVER.search(names):
+            caution = (self.caution or "").casefold()
+            if "vitamin a" not in caution or "pregnan" not in caution:
+                raise PydanticCustomError(
+                    "liver",
+                    "liver and fish-liver oils are the richest sources of preformed vitamin A: "
+                    "give a caution that names vitamin A and its upper limit, and the advice "
+                    "for pregnancy",
+                )
+        if re.search(r"\b(?:fortified|added)\b", self.name, re.IGNORECASE):
+            if "check the label" not in f"{self.form_note or ''} {self.note or ''}":
+                raise PydanticCustomError(
+                    "label",
+                    "a fortified food's figures differ by brand and country: say \"check the "
+                    'label" in its form_note or note',
+                )
+        return self
 
 
 class FoodsFile(Strict):
@@ -327,7 +422,7 @@ class CausesFile(Strict):
 
 class RedFlag(Strict):
     id: Id
-    text: ShortText
+    text: Annotated[ShortText, AfterValidator(_no_interpretation)]
     sources: SourceIds
 
 
@@ -376,16 +471,32 @@ class Tip(Strict):
     text: TipText
     sources: SourceIds
 
+    @model_validator(mode="after")
+    def _children_too(self) -> Tip:
+        _children_too(self.text, "the tip")
+        return self
+
+
+class TopicNote(Strict):
+    """One short line that goes with every tip of its topic read on its own (a reminder, the
+    daily tip): the teen caffeine advice, since Steady doesn't know a member's age."""
+
+    text: Annotated[str, _own_limit(TOPIC_NOTE_TEXT, "it goes with every tip of its topic")]
+    sources: SourceIds
+
 
 class TipTopic(Strict):
     id: Literal["hydration", "stress", "sleep", "stimulants", "stretching"]
     name: ChoiceText
     summary: FieldText
     tips: Annotated[list[Tip], Field(min_length=1, max_length=10)]
+    note: TopicNote | None = None
 
     @model_validator(mode="after")
     def _fits_one_embed(self) -> TipTopic:
+        _children_too(self.summary, "summary")
         total = len(self.name) + len(self.summary) + sum(len(t.text) + 12 for t in self.tips)
+        total += len(self.note.text) + 12 if self.note else 0
         if total > PAGE_TEXT_BUDGET:
             raise _over_budget(total, PAGE_TEXT_BUDGET, "/tips")
         return self

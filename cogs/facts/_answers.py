@@ -39,6 +39,9 @@ FIRST_SCREEN = 1200
 # Longer than this and an answer is split into pages.
 SCREEN = 2000
 
+# Starts a food's own caution wherever the food is named.
+CAUTION_MARK = "⚠️ "
+
 KINDS = ("nutrient", "foods", "food", "compare", "causes", "see-a-doctor", "tips")
 _LINK = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)")
 
@@ -128,10 +131,13 @@ def _dv_line(nutrient: Nutrient) -> str:
 
 
 def _food_line(content: Content, nutrient: Nutrient, food: Food, bold: bool = False) -> str:
+    """One food in a list: its amount, the amount's caveat, and the food's own caution on the
+    line below, in one string, so no list or page break ever separates them."""
     amount = next(a for a in food.amounts if a.nutrient == nutrient.id)
     name = f"**{food.name}**" if bold else food.name
     line = f"{BULLET}{name}, {food.serving}: {format_amount(nutrient, amount)}"
-    return line + (f" ({shown(amount.caveat)})" if amount.caveat else "")
+    line += f" ({shown(amount.caveat)})" if amount.caveat else ""
+    return line + (f"\n{CAUTION_MARK}{shown(food.caution)}" if food.caution else "")
 
 
 def nutrient_answer(content: Content, nutrient: Nutrient) -> Answer:
@@ -199,6 +205,7 @@ def nutrient_answer(content: Content, nutrient: Nutrient) -> Answer:
     texts += [nutrient.food_caveats, nutrient.deficiency_signs, nutrient.at_risk]
     texts += [nutrient.upper_limit, nutrient.notes]
     texts += [next(a for a in f.amounts if a.nutrient == nutrient.id).caveat for f in best]
+    texts += [f.caution for f in best]
     keys = cited_ids(*texts, nutrient.daily_value_note, listed=["S1", "S14"])
     pages = (
         Page("overview", "Overview", overview),
@@ -269,6 +276,7 @@ def foods_answer(content: Content, nutrient: Nutrient) -> Answer:
         lines = ["No foods are listed for this nutrient yet."]
     pages = _pages_of_lines(content, first, lines, title, "list", "Foods")
     texts = [header, nutrient.caution, nutrient.food_caveats, *(a.caveat for _, a in rows)]
+    texts += [food.caution for food, _ in rows]
     keys = cited_ids(*texts, listed=[s for food, _ in rows for s in food.sources])
     if len(pages) == 1:
         return _one_screen_or_paged(content, "foods", nutrient.id, pages[0], keys)
@@ -288,6 +296,11 @@ def food_answer(content: Content, food: Food) -> Answer:
         f"amounts computed from USDA SR28 [S14].\n\n" + "\n".join(lines)
     )
     embed = _embed(content, food.name, cap(description, limits.EMBED_DESCRIPTION))
+    if food.caution:
+        caution = shown(food.caution)
+        if food.caution_detail:
+            caution = f"{caution}.\n{shown(food.caution_detail)}"
+        embed.add_field(name=f"{CAUTION_MARK}Caution", value=caution, inline=False)
     for nutrient, caution in content.cautions_for(food):
         embed.add_field(
             name=f"⚠️ {nutrient.name}: check with your doctor first",
@@ -301,7 +314,8 @@ def food_answer(content: Content, food: Food) -> Answer:
         value="/nutrient explains each nutrient; /foods lists other foods rich in it.",
         inline=False,
     )
-    texts = [food.form_note, food.note, *(a.caveat for a in food.amounts)]
+    texts = [food.form_note, food.note, food.caution, food.caution_detail]
+    texts += [a.caveat for a in food.amounts]
     texts += [caution for _, caution in content.cautions_for(food)]
     keys = cited_ids(*texts, listed=["S1", *food.sources])
     return _one_screen_or_paged(content, "food", food.id, Page("food", "Food", embed), keys)
@@ -313,15 +327,24 @@ def food_answer(content: Content, food: Food) -> Answer:
 def compare_answer(content: Content) -> Answer:
     compare = content.compare
     embed = _embed(content, compare.title, shown(compare.intro))
+    cautions: list[str] = []
     for row in compare.rows:
         value = (
             f"**Role, as the article puts it:** {row.role}\n"
             f"**Signs of a shortage:** {shown(row.deficiency_symptom)}\n"
             f"**Best sources, as the article puts it:** {row.best_sources}"
         )
+        # The sources named here come with what a reader must know before eating more of
+        # them (potassium and the kidneys; vitamin A in liver), as on every list of foods.
+        row_cautions = content.compare_row_cautions(row)
+        value += "".join(f"\n{CAUTION_MARK}{shown(c)}" for c in row_cautions)
+        cautions += row_cautions
         embed.add_field(name=row.nutrient, value=cap(value, limits.EMBED_FIELD_VALUE), inline=False)
     keys = cited_ids(
-        compare.intro, *(r.deficiency_symptom for r in compare.rows), listed=compare.sources
+        compare.intro,
+        *(r.deficiency_symptom for r in compare.rows),
+        *cautions,
+        listed=compare.sources,
     )
     return _one_screen_or_paged(content, "compare", "", Page("table", "Table", embed), keys)
 
@@ -384,9 +407,8 @@ def tips_answer(content: Content) -> Answer:
         content, "Habits that can help", "One tip per topic; each topic has its own page."
     )
     for topic in content.tip_topics:
-        overview.add_field(
-            name=topic.name, value=content.readable(topic.tips[0].text), inline=False
-        )
+        first = content.tip_as_read(topic, topic.tips[0])
+        overview.add_field(name=topic.name, value=content.readable(first.text), inline=False)
     pages = [Page("all", "All topics", overview)]
     pages += [
         Page(topic.id, _short_name(topic), _topic_embed(content, topic))
@@ -401,6 +423,8 @@ def _short_name(topic: TipTopic) -> str:
 
 def _topic_embed(content: Content, topic: TipTopic) -> discord.Embed:
     lines = [f"{BULLET}{content.readable(tip.text)}" for tip in topic.tips]
+    if topic.note:
+        lines.append(f"{CAUTION_MARK}{content.readable(topic.note.text)}")
     summary = content.readable(topic.summary)
     room = limits.EMBED_DESCRIPTION - len(summary) - 2
     return _embed(content, f"Tips: {topic.name}", f"{summary}\n\n{fit_lines(lines, room)}")

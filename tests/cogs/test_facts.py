@@ -122,7 +122,7 @@ async def test_foods_lists_amounts_with_dv(cog: Facts, interaction: MagicMock) -
     await Facts.foods.callback(cog, interaction, nutrient="potassium")
     embed = sent_embed(interaction)
     assert "**Potato, baked, with skin**, 1 medium (173 g): 926 mg, 20% DV" in embed.description
-    assert "kidney disease" in embed.fields[0].value
+    assert "Kidney disease" in embed.fields[0].value
     assert_health_answer(embed)
 
 

@@ -54,7 +54,7 @@ async def test_nutrient_pages_turn_in_place_and_survive_a_restart(
     assert [b["label"] for b in answer.buttons] == [
         "Overview", "Intakes", "Foods", "Shortage", "Safety", "Sources",
     ]  # fmt: skip
-    assert "kidney disease" in answer.text and len(answer.text) <= 1200
+    assert "Kidney disease" in answer.text and len(answer.text) <= 1200
     message = answer.message
 
     safety = await driver.click(message, button(answer, "Safety"), user=member)
@@ -95,6 +95,18 @@ async def test_food_reverse_lookup(driver: Driver, bot: BotProcess, server: Serv
     # A kind of food, as /compare's "best sources" put it: the ones we have, privately.
     dairy = await driver.slash("food", user=server.member, guild=server.guild, name="dairy")
     assert dairy.ephemeral and "Cheddar cheese" in dairy.text and "Yogurt" in dairy.text
+
+
+async def test_liver_comes_with_its_vitamin_a_caution(
+    driver: Driver, bot: BotProcess, server: Server
+) -> None:
+    """Issue 19: the member who looks up liver, or the foods rich in B12, reads the vitamin A
+    upper limit and the NHS pregnancy advice with it."""
+    liver = await driver.slash("food", user=server.member, guild=server.guild, name="liver")
+    assert_public_answer(liver)
+    assert "6,582 mcg RAE" in liver.text and "pregnan" in liver.text
+    b12 = await driver.slash("foods", user=server.member, guild=server.guild, nutrient="b12")
+    assert "Beef liver" in b12.text and "Vitamin A" in b12.text
 
 
 @pytest.mark.parametrize("command", ["compare", "causes", "see-a-doctor", "about", "help"])
