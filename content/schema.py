@@ -10,19 +10,18 @@ Cross-file checks (dangling ids, duplicate aliases) live in ``content/loader.py`
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from content import citations, limits
-from domain.kinds import MEMBER_KINDS
+from domain.kinds import MEMBER_KINDS, TipTopicId
 
-TIP_TOPICS: tuple[str, ...] = ("hydration", "stress", "sleep", "stimulants", "stretching")
+TIP_TOPICS: tuple[str, ...] = tuple(TipTopicId)
 # The kinds' messages are keyed by their names; the "one practical tip" shown on a reminder
 # comes from the kind's tip topic (domain/kinds.py).
 REMINDER_KINDS: tuple[str, ...] = tuple(spec.name for spec in MEMBER_KINDS)
-assert all(spec.tip_topic in TIP_TOPICS for spec in MEMBER_KINDS), "a kind's tip topic is missing"
 
 # The disclaimer and the doctor pointer share the footer of every health embed.
 SHORT_TEXT = 300
@@ -486,7 +485,7 @@ class TopicNote(Strict):
 
 
 class TipTopic(Strict):
-    id: Literal["hydration", "stress", "sleep", "stimulants", "stretching"]
+    id: TipTopicId
     name: ChoiceText
     summary: FieldText
     tips: Annotated[list[Tip], Field(min_length=1, max_length=10)]

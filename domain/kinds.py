@@ -30,6 +30,27 @@ class ReminderKind(StrEnum):
     DAILY_TIP = "daily_tip"
 
 
+class TipTopicId(StrEnum):
+    """The topics of ``content/tips.yaml``, in the order ``/tips`` offers them and the daily
+    tip rotates through them; the content must hold each exactly once."""
+
+    HYDRATION = "hydration"
+    STRESS = "stress"
+    SLEEP = "sleep"
+    STIMULANTS = "stimulants"
+    STRETCHING = "stretching"
+
+
+#: Each topic's name among ``/tips``'s choices.
+TIP_TOPIC_LABELS: dict[TipTopicId, str] = {
+    TipTopicId.HYDRATION: "Hydration",
+    TipTopicId.STRESS: "Stress",
+    TipTopicId.SLEEP: "Sleep",
+    TipTopicId.STIMULANTS: "Caffeine and other stimulants",
+    TipTopicId.STRETCHING: "Stretching for night cramps",
+}
+
+
 @dataclass(frozen=True)
 class KindSpec:
     """One kind of a member's reminder.
@@ -42,7 +63,7 @@ class KindSpec:
     kind: ReminderKind
     label: str  # its name in /remind's choices, /remind list and /remind stats
     title: str  # the title of the reminder itself
-    tip_topic: str  # the tips.yaml topic its "one practical tip" comes from
+    tip_topic: TipTopicId  # the tips.yaml topic its "one practical tip" comes from
     before_bed: timedelta | None = None
     repeats: bool = False
     grace: timedelta = DEFAULT_GRACE
@@ -58,28 +79,28 @@ MEMBER_KINDS: tuple[KindSpec, ...] = (
         ReminderKind.HYDRATION,
         label="Hydration",
         title="💧 Time for a glass of water",
-        tip_topic="hydration",
+        tip_topic=TipTopicId.HYDRATION,
         repeats=True,
     ),
     KindSpec(
         ReminderKind.STRETCHING,
         label="Stretching",
         title="🧘 Time to stretch before bed",
-        tip_topic="stretching",
+        tip_topic=TipTopicId.STRETCHING,
         before_bed=timedelta(minutes=60),
     ),
     KindSpec(
         ReminderKind.SLEEP,
         label="Sleep wind-down",
         title="🌙 Time to wind down for sleep",
-        tip_topic="sleep",
+        tip_topic=TipTopicId.SLEEP,
         before_bed=timedelta(minutes=30),
     ),
     KindSpec(
         ReminderKind.CAFFEINE,
         label="Caffeine cut-off",
         title="☕ Caffeine cut-off time",
-        tip_topic="stimulants",
+        tip_topic=TipTopicId.STIMULANTS,
         before_bed=timedelta(hours=8),
         grace=timedelta(minutes=60),
     ),

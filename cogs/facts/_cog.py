@@ -24,6 +24,7 @@ from content.matching import Candidate, find, suggest
 from content.schema import Food, Group, Nutrient
 from domain import VERSION
 from domain.errors import UserFacingError
+from domain.kinds import TIP_TOPIC_LABELS
 from services.embeds import cap
 
 if TYPE_CHECKING:
@@ -32,11 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound=Callable[..., Any])
 
 TOPIC_CHOICES = [
-    app_commands.Choice(name="Hydration", value="hydration"),
-    app_commands.Choice(name="Stress", value="stress"),
-    app_commands.Choice(name="Sleep", value="sleep"),
-    app_commands.Choice(name="Caffeine and other stimulants", value="stimulants"),
-    app_commands.Choice(name="Stretching for night cramps", value="stretching"),
+    app_commands.Choice(name=label, value=topic.value) for topic, label in TIP_TOPIC_LABELS.items()
 ]
 
 
