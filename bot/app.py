@@ -32,7 +32,10 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 # After READY, how long discord.py waits for one more server to stream in (GUILD_CREATE)
-# before on_ready, unless every server READY listed has already come (SteadyBot.dispatch).
+# before on_ready (its default is 2 s). Nothing depends on every server being in by then:
+# on_ready's reconcile skips a server still unavailable, and one that streams in later gets
+# on_guild_available. Ending the wait early needs discord.py's private ready queue, which a
+# saving of 0.5 s per start does not justify (docs/architecture.md, "discord.py internals").
 GUILD_READY_TIMEOUT = 0.5
 
 # One extension per feature; each module has ``async def setup(bot)``.
@@ -125,22 +128,6 @@ class SteadyBot(commands.Bot):
         await self.engine.stop()
         await super().close()
 
-    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
-        """discord.py calls on_ready once no server has streamed in for GUILD_READY_TIMEOUT;
-        once every server READY listed has come, that wait is only idle time, so it ends at
-        once (a server that never comes is still waited for, that long). Both events are
-        dispatched before discord.py's next wait, which reads the timeout each time."""
-        connection = self._connection
-        if event_name == "connect":  # a new READY (per shard): its servers are on their way
-            connection.guild_ready_timeout = GUILD_READY_TIMEOUT
-        super().dispatch(event_name, *args, **kwargs)
-        if (
-            event_name in ("connect", "guild_available")
-            and not any(guild.unavailable for guild in self.guilds)
-            and _ready_queues_empty(connection)
-        ):
-            connection.guild_ready_timeout = 0
-
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Any command or click in a member's DM with the bot tells us their DM channel, so
         their reminders need no request to open it."""
@@ -194,17 +181,6 @@ class SteadyBot(commands.Bot):
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         await self.server_config.forget_missing_channels(guild.id, channel_ids(guild))
-
-
-def _ready_queues_empty(connection: Any) -> bool:
-    """Whether discord.py has taken every streamed-in server off its ready queue(s). A server
-    can be parsed (no longer unavailable) while still queued; a zero wait would leave it there
-    without its ``guild_available`` (on_ready's reconcile would still see its channels)."""
-    queues = getattr(connection, "_ready_states", None)  # AutoShardedConnectionState: per shard
-    if queues is None:
-        queue = getattr(connection, "_ready_state", None)
-        queues = {} if queue is None else {0: queue}
-    return all(queue.empty() for queue in queues.values())
 
 
 def channel_ids(guild: discord.Guild) -> set[int]:
