@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def tree_payload(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> list[dict]:
-    commands = tree._get_all_commands(guild=guild)  # the same list CommandTree.sync sends
-    return [command.to_dict(tree) for command in commands]
+    """The body ``CommandTree.sync`` would send: every command type of the scope (``type``
+    left unset), each as ``to_dict``. Steady has no translator, so nothing is translated;
+    tests/unit/test_sync.py compares this with what ``sync`` actually sends."""
+    return [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
 
 
 def payload_hash(payload: list[dict], application_id: int) -> str:

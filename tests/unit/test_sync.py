@@ -4,7 +4,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.sync import sync_if_changed
+from bot.sync import sync_if_changed, tree_payload
 
 
 class CountingTree(app_commands.CommandTree):
@@ -58,3 +58,30 @@ async def test_dev_server_and_global_are_tracked_separately(db):
 async def test_another_application_syncs(db):
     await sync_if_changed(make_tree(), db, application_id=1, guild_id=None)
     assert await sync_if_changed(make_tree(), db, application_id=2, guild_id=None) is True
+
+
+@pytest.mark.parametrize("guild_id", [None, 42])
+async def test_the_hashed_payload_is_what_sync_sends(guild_id):
+    """The hash stands for the body discord.py's sync sends, every command type included;
+    if a discord.py upgrade sent something else, a changed command could go unsynced."""
+    client = discord.Client(intents=discord.Intents.none(), application_id=1)
+    tree = app_commands.CommandTree(client)
+    guild = discord.Object(id=guild_id) if guild_id is not None else None
+
+    @tree.command(name="hello", description="Say hello", guild=guild)
+    async def hello(interaction: discord.Interaction) -> None: ...
+
+    @tree.context_menu(name="Remind them", guild=guild)
+    async def remind(interaction: discord.Interaction, user: discord.User) -> None: ...
+
+    sent: list[list[dict]] = []
+
+    async def capture(*args, payload):
+        sent.append(payload)
+        return []
+
+    client.http.bulk_upsert_global_commands = capture
+    client.http.bulk_upsert_guild_commands = capture
+    await tree.sync(guild=guild)
+    assert sent == [tree_payload(tree, guild)]
+    assert {command["name"] for command in sent[0]} == {"hello", "Remind them"}
