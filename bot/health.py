@@ -146,7 +146,8 @@ class HealthServer:
             raise StartupError(
                 f"HEALTH_PORT: cannot listen on {self.host}:{self.port} ({error.strerror})"
             ) from None
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # The port the OS chose for port=0: the runner's public list of listening sockets.
+        self.port = self._runner.addresses[0][1]
         log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
 
     async def stop(self) -> None:

@@ -112,6 +112,21 @@ async def test_a_port_in_use_stops_start_up_with_one_line() -> None:
             await server.start()
 
 
+async def test_port_0_serves_on_the_port_it_reports() -> None:
+    async def check() -> Health:
+        return HEALTHY
+
+    server = HealthServer(check, lambda _h: check(), host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        assert server.port != 0
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{server.port}/healthz") as r:
+                assert r.status == 200
+    finally:
+        await server.stop()
+
+
 async def test_sender_counts_outcomes_and_lateness(db) -> None:
     sent = sample("steady_reminder_deliveries_total", outcome="sent")
     failed = sample("steady_reminder_deliveries_total", outcome="failed")
