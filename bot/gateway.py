@@ -1,10 +1,9 @@
 """Where the bot's REST calls and gateway connection go.
 
-discord.py builds every REST URL (webhooks included) from ``discord.http.Route.BASE``. A
-non-sharded client never asks ``GET /gateway/bot``: it always dials Discord's public gateway
-(``DiscordWebSocket.DEFAULT_GATEWAY``). So when the REST base is not Discord's (a local
-emulator, a rate-limit proxy), we ask that base for its gateway URL and point discord.py there;
-otherwise a bot aimed at a local endpoint would leak to the internet.
+When the REST base is not Discord's (a local emulator, a rate-limit proxy), we ask that base
+for its gateway URL and point discord.py there too; otherwise a bot aimed at a local endpoint
+would still dial Discord's public gateway. discord.py has no options for either, so the
+pointing itself is done by bot/discord_internals.py.
 """
 
 from __future__ import annotations
@@ -12,16 +11,15 @@ from __future__ import annotations
 import logging
 
 import discord
-import yarl
-from discord.gateway import DiscordWebSocket
 
+from bot import discord_internals
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def point_rest_at(base: str) -> None:
-    discord.http.Route.BASE = base
+    discord_internals.set_rest_base(base)
 
 
 async def resolve_gateway(settings: Settings, http: discord.http.HTTPClient) -> str | None:
@@ -35,5 +33,5 @@ async def resolve_gateway(settings: Settings, http: discord.http.HTTPClient) -> 
 
 
 def point_gateway_at(url: str) -> None:
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+    discord_internals.set_default_gateway(url)
     log.info("gateway: %s", url)
