@@ -15,6 +15,7 @@ import aiohttp
 from prometheus_client import Counter, Gauge, Histogram
 
 from domain.enums import DeliveryState, Source
+from services.ratelimit import limit_scope
 
 DELIVERIES = Counter(
     "steady_reminder_deliveries",
@@ -59,11 +60,7 @@ async def count_rate_limits(
 ) -> None:
     """An aiohttp trace hook: every 429 on the wire, including those discord.py retries."""
     if params.response.status == 429:
-        headers = params.response.headers
-        scope = headers.get("X-RateLimit-Scope") or (
-            "global" if headers.get("X-RateLimit-Global", "").lower() == "true" else "user"
-        )
-        RATE_LIMITED.labels(scope).inc()
+        RATE_LIMITED.labels(limit_scope(params.response.headers)).inc()
 
 
 def rate_limit_trace() -> aiohttp.TraceConfig:

@@ -46,7 +46,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import SimpleNamespace
 from typing import Protocol
 
@@ -86,6 +86,23 @@ def is_exempt(url: str | yarl.URL) -> bool:
     return parsed.scheme in ("ws", "wss") or _EXEMPT_PATH.search(parsed.path) is not None
 
 
+def limit_scope(headers: Mapping[str, str]) -> str:
+    """Which limit a 429 hit: ``global`` (the token's, every request counted), ``user`` (one
+    route's bucket) or ``shared`` (a resource's), as Discord's ``X-RateLimit-Scope`` says.
+
+    The one rule for "is this a global 429", used by the limiter below, the transport's error
+    mapping and the 429 counter: Discord marks a global one with ``X-RateLimit-Global: true``
+    (an answer may carry that without a scope), and a 429 saying neither is a route's."""
+    if str(headers.get("X-RateLimit-Global", "")).lower() == "true":
+        return "global"
+    return headers.get("X-RateLimit-Scope") or "user"
+
+
+def is_global_limit(headers: Mapping[str, str]) -> bool:
+    """Whether a 429 with these headers stops every request of the token."""
+    return limit_scope(headers) == "global"
+
+
 def limiter_trace(
     limiter: RequestLimiter, trace: aiohttp.TraceConfig | None = None
 ) -> aiohttp.TraceConfig:
@@ -110,16 +127,12 @@ def limiter_trace(
         params: aiohttp.TraceRequestEndParams,
     ) -> None:
         response = params.response
-        headers = response.headers
-        is_global = headers.get("X-RateLimit-Global", "").lower() == "true" or (
-            headers.get("X-RateLimit-Scope") == "global"
-        )
-        if response.status != 429 or not is_global:
+        if response.status != 429 or not is_global_limit(response.headers):
             return
         try:
             retry_after = float((await response.json())["retry_after"])
         except Exception:  # a body without it: fall back on the whole-second header
-            retry_after = float(headers.get("Retry-After", 1))
+            retry_after = float(response.headers.get("Retry-After", 1))
         log.warning("global rate limit: nothing goes out for %.2fs", retry_after)
         await limiter.global_limited(retry_after)
 

@@ -31,6 +31,7 @@ from services.engine.transport import (
     TransportError,
     UnknownChannel,
 )
+from services.ratelimit import is_global_limit
 
 
 def _retry_after(error: discord.HTTPException) -> float:
@@ -54,8 +55,7 @@ def map_error(error: BaseException) -> TransportError:
         status, code = error.status, error.code
         if status == 429:
             headers = getattr(getattr(error, "response", None), "headers", None) or {}
-            is_global = str(headers.get("X-RateLimit-Global", "")).lower() == "true"
-            return RateLimited(_retry_after(error), is_global)
+            return RateLimited(_retry_after(error), is_global_limit(headers))
         if status >= 500:
             return DiscordUnavailable(f"HTTP {status}")
         if code in (CODE_CANNOT_DM, CODE_UNKNOWN_USER):

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from services.ratelimit import SlotPacer, is_exempt, limiter_trace
+from services.ratelimit import SlotPacer, is_exempt, is_global_limit, limit_scope, limiter_trace
 
 
 class Clock:
@@ -210,3 +210,21 @@ def test_invalid_configuration():
         SlotPacer(10, burst=0.5)
     with pytest.raises(ValueError):
         SlotPacer(10, margin=1.0)
+
+
+@pytest.mark.parametrize(
+    ("headers", "scope"),
+    [
+        ({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"}, "global"),
+        ({"X-RateLimit-Global": "true"}, "global"),  # a global 429 without a scope header
+        ({"X-RateLimit-Scope": "global"}, "global"),
+        ({"X-RateLimit-Scope": "user"}, "user"),
+        ({"X-RateLimit-Scope": "shared"}, "shared"),
+        ({"X-RateLimit-Global": "false", "X-RateLimit-Scope": "user"}, "user"),
+        ({}, "user"),  # neither: a route's bucket
+    ],
+)
+def test_one_rule_names_the_limit_a_429_hit(headers, scope):
+    """The limiter, the transport's error mapping and the 429 counter all ask this."""
+    assert limit_scope(headers) == scope
+    assert is_global_limit(headers) is (scope == "global")

@@ -64,6 +64,16 @@ def test_429_maps_to_rate_limited_with_retry_after():
     assert map_error(discord.RateLimited(12.0)).retry_after == 12.0
 
 
+@pytest.mark.parametrize(
+    ("headers", "is_global"),
+    [({"X-RateLimit-Scope": "global"}, True), ({"X-RateLimit-Scope": "user"}, False), ({}, False)],
+)
+def test_429_is_global_by_the_limiter_s_rule(headers, is_global):
+    """The same rule as the request limiter's (services/ratelimit.py), scope header included."""
+    mapped = map_error(discord.HTTPException(response(429, headers), "slow down"))
+    assert isinstance(mapped, RateLimited) and mapped.is_global is is_global
+
+
 class FakeHTTP:
     def __init__(self, fail: Exception | None = None) -> None:
         self.calls: list[tuple[str, str, dict]] = []
