@@ -1,13 +1,13 @@
 """Sharding: which of the bot's shards this process owns, and pacing IDENTIFYs.
 
-Discord splits a bot's servers into ``SHARD_COUNT`` shards, one gateway connection each:
-server ``g`` belongs to shard ``(g >> 22) % SHARD_COUNT``, and everything that has no server
+Discord splits a bot's guilds (servers) into ``SHARD_COUNT`` shards, one gateway connection
+each: guild ``g`` belongs to shard ``(g >> 22) % SHARD_COUNT``, and everything that has no guild
 (DM events and clicks on buttons in DMs) goes to shard 0 only. A process owns the shards in
 ``SHARD_IDS`` (all of them when it is unset). Nothing a command or a button needs lives in a
 process's memory (it is in the database and in the button's ``custom_id``), so whichever
-process receives an interaction can answer it; what a process must *not* do is act on servers
-it cannot see, e.g. treat a server of another process's shard as "left while offline"
-(:meth:`ShardPlan.owns_guild`).
+process receives an interaction can answer it; what a process must *not* do is act on guilds
+it cannot see, e.g. treat a guild of another process's shard as "left while offline"
+(:func:`process_owns_guild`).
 
 Discord allows ``max_concurrency`` IDENTIFYs per 5 seconds for the whole token, one per
 rate-limit key ``shard_id % max_concurrency``. Several processes starting together must
@@ -108,9 +108,6 @@ class ShardPlan:
         """DMs and DM button clicks reach shard 0 only."""
         return 0 in self.ids
 
-    def owns_guild(self, guild_id: int) -> bool:
-        return shard_of(guild_id, self.count) in self.ids
-
     @property
     def label(self) -> str:
         """For logs: ``shards 0-1/4``."""
@@ -198,7 +195,10 @@ def gateway_refusal(code: int | None, plan: ShardPlan | None) -> str:
 
 
 def process_owns_guild(client: discord.Client, guild_id: int) -> bool:
-    """Whether ``guild_id``'s events come to this process (always, when not sharded)."""
+    """Whether ``guild_id``'s events come to this process (always, when not sharded).
+
+    The one place the rule is applied: it reads the shards the client actually runs, which
+    ``ShardPlan`` handed it (bot/sharded_bot.py)."""
     shard_ids = getattr(client, "shard_ids", None)  # only AutoShardedClient has it
     if not client.shard_count or shard_ids is None:
         return True

@@ -1,4 +1,4 @@
-"""Sharding settings, which servers a process owns, and IDENTIFY pacing (bot/shards.py)."""
+"""Sharding settings, which guilds a process owns, and IDENTIFY pacing (bot/shards.py)."""
 
 from __future__ import annotations
 
@@ -86,16 +86,15 @@ def test_shard_count_alone_means_every_shard_here(env) -> None:
     assert plan.label == "shards 0-2/3"
 
 
-def test_plan_owns_its_servers_and_dms_only_on_shard_0() -> None:
+def test_plan_labels_its_shards_and_owns_dms_only_on_shard_0() -> None:
     sorted_plan = ShardPlan(4, (0, 1, 3))
     assert sorted_plan.label == "shards 0-1,3/4"
     assert ShardPlan(4, (2,)).label == "shards 2/4"
     assert not ShardPlan(4, (2,)).owns_dms
     assert [shard_of(g << 22, 4) for g in range(6)] == [0, 1, 2, 3, 0, 1]
-    assert sorted_plan.owns_guild(3 << 22) and not sorted_plan.owns_guild(2 << 22)
 
 
-def test_a_process_owns_servers_of_its_shards_only() -> None:
+def test_a_process_owns_guilds_of_its_shards_only() -> None:
     unsharded = SimpleNamespace(shard_count=None)
     every = SimpleNamespace(shard_count=2, shard_ids=None)
     first = SimpleNamespace(shard_count=2, shard_ids=[0])
@@ -186,7 +185,7 @@ def test_logs_name_the_processs_shards(capsys) -> None:
     assert "[shards 0-1/4] bot.test: hello" in capsys.readouterr().err
 
 
-# --- servers of other processes' shards are not "gone" ----------------------------------------
+# --- guilds of other processes' shards are not "gone" -----------------------------------------
 
 
 @dataclass
@@ -195,14 +194,14 @@ class ShardedFakeBot:
     shard_ids: list[int]
 
 
-async def test_reconcile_keeps_servers_of_shards_this_process_does_not_own(tmp_path) -> None:
+async def test_reconcile_keeps_guilds_of_shards_this_process_does_not_own(tmp_path) -> None:
     db = await open_db(tmp_path)
     try:
         rig = make_rig(db)
         for guild_id in (ON_SHARD_0, ON_SHARD_1):
             await guild_settings.set_reminder_channel(db, guild_id, 600)
         bot = ShardedFakeBot(shard_count=2, shard_ids=[0])
-        # This process sees no server at all.
+        # This process sees no guild at all.
         await rig.server_config.reconcile({}, partial(process_owns_guild, bot))
         assert await guild_settings.reminder_channel(db, ON_SHARD_0) is None  # its own: gone
         assert await guild_settings.reminder_channel(db, ON_SHARD_1) == 600  # another's: kept
