@@ -2,7 +2,7 @@
 
 Discord rate-limits command syncs hard (a few hundred a day) and each sync makes every client
 refetch the command list, so a restart must not re-sync. We store a hash of exactly the
-payload that ``CommandTree.sync`` would send, per scope (global, or one dev server), and sync
+payload that ``CommandTree.sync`` would send, per scope (global, or one dev guild), and sync
 only when it differs.
 """
 
@@ -43,7 +43,7 @@ async def sync_if_changed(
     """Sync the commands for one scope if they changed since the last sync. Returns True if synced."""
     guild = discord.Object(id=guild_id) if guild_id is not None else None
     if guild is not None:
-        # In development the global commands are copied to the dev server so they appear at once.
+        # In development the global commands are copied to the dev guild so they appear at once.
         tree.copy_global_to(guild=guild)
     digest = payload_hash(tree_payload(tree, guild), application_id)
     key = scope_key(guild_id)
@@ -55,6 +55,6 @@ async def sync_if_changed(
     log.info(
         "synced %d commands %s",
         len(synced),
-        "globally" if guild is None else f"to server {guild_id}",
+        "globally" if guild is None else f"to guild {guild_id}",
     )
     return True

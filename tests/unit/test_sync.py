@@ -48,7 +48,7 @@ async def test_a_changed_command_syncs_again(db):
     assert await sync_if_changed(changed, db, application_id=1, guild_id=None) is True
 
 
-async def test_dev_server_and_global_are_tracked_separately(db):
+async def test_dev_guild_and_global_are_tracked_separately(db):
     await sync_if_changed(make_tree(), db, application_id=1, guild_id=None)
     dev = make_tree()
     assert await sync_if_changed(dev, db, application_id=1, guild_id=42) is True
