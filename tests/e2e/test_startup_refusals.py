@@ -151,9 +151,8 @@ async def discord_that_rejects_the_token():
     app.router.add_route("*", "/{tail:.*}", unauthorized)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
     yield f"http://127.0.0.1:{port}/api/v10"
     await runner.cleanup()
 
