@@ -25,7 +25,7 @@ from storage.database import Database
 from storage.sqlite import SqliteDatabase
 
 if TYPE_CHECKING:
-    from bot.app import SteadyBot
+    from bot.steady_bot import SteadyBot
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from services import metrics
 from storage import health as storage_health
 
 if TYPE_CHECKING:
-    from bot.app import SteadyBot
+    from bot.steady_bot import SteadyBot
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import logging
 
 from discord.ext import commands
 
-from bot.app import SteadyBot
 from bot.settings import Settings
 from bot.shards import IdentifyPacer, IdentifySlots, LocalIdentifySlots, ShardPlan
+from bot.steady_bot import SteadyBot
 from content import Content
 from domain.errors import StartupError
 from storage.database import Database

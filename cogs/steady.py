@@ -1,6 +1,6 @@
 """What cogs and buttons use of the bot, as a type.
 
-Cogs are handed the bot (:class:`~bot.app.SteadyBot`; strict fakes in the cog tests) and
+Cogs are handed the bot (:class:`~bot.steady_bot.SteadyBot`; strict fakes in the cog tests) and
 buttons reach it through ``interaction.client``, which discord.py types as a plain
 ``discord.Client``. Both see it as :class:`Steady`: the content and the services, nothing of
 the bot's internals.

@@ -5,8 +5,8 @@ import re
 import pytest
 from discord import app_commands
 
-from bot.app import EXTENSIONS, SteadyBot
 from bot.settings import Settings
+from bot.steady_bot import EXTENSIONS, SteadyBot
 from cogs.tree import SteadyTree
 from content import load_content
 from storage.database import Database
