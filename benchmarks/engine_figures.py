@@ -20,10 +20,10 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from benchmarks.child import design_figures, rss_mb, settle_memory
+from bot.compose import build_core
 from content import load_content
 from domain.schedule import next_fire_ts
-from services.engine.dispatcher import APSchedulerWaker
-from services.engine.reminder_engine import ReminderEngine
+from services.engine.dispatcher import APSchedulerWaker, Wake
 from storage.database import Database
 
 IDLE_SECONDS = 1.5
@@ -52,20 +52,14 @@ class RelativeWaker:
     """The production APScheduler waker, with engine instants mapped onto the real clock."""
 
     def __init__(self, scheduler: AsyncIOScheduler, clock: Callable[[], datetime]) -> None:
-        self.scheduler = scheduler
+        self.inner = APSchedulerWaker(scheduler)
         self.clock = clock
-        self.inner: APSchedulerWaker | None = None
 
-    def bind(self, callback: Callable[[], Any]) -> None:
-        self.inner = APSchedulerWaker(self.scheduler, callback)
-
-    def wake_at(self, when: datetime) -> None:
-        assert self.inner is not None
-        self.inner.wake_at(datetime.now(UTC) + (when - self.clock()))
+    def wake_at(self, when: datetime, wake: Wake) -> None:
+        self.inner.wake_at(datetime.now(UTC) + (when - self.clock()), wake)
 
     def close(self) -> None:
-        if self.inner is not None:
-            self.inner.close()
+        self.inner.close()
 
 
 async def sample_rows(db: Database, limit: int) -> list[tuple[str, str, int]]:
@@ -111,8 +105,7 @@ async def measure_engine(db_path: Path | str, seed_ts: int, emit: Emit) -> dict[
     started = time.perf_counter()
     db = await Database.open(url)
     await db.migrate()
-    engine = ReminderEngine(db, content, transport, clock=clock, waker=waker)
-    waker.bind(engine.dispatcher.on_wake)
+    engine = build_core(db, content, transport, clock=clock, waker=waker).engine
     await engine.start()
     start_to_ready = time.perf_counter() - started
     emit("progress", (1, 3))

@@ -1,15 +1,14 @@
 """The web dashboard, served by the bot process when ``DASHBOARD_PORT`` is set (see :mod:`dashboard`).
 
 Running inside the bot (not as a second program) means a change made on a page goes through
-the same :class:`~services.reminders.ReminderService` whose ``on_change`` wakes the
-dispatcher at once, and the bot's own view of servers, roles and channels answers "may this
-member manage this server" and "can the bot post in this channel".
+services whose ``on_change`` wakes the same dispatcher at once, and the bot's own view of
+servers, roles and channels answers "may this member manage this server" and "can the bot
+post in this channel". The composition root (:mod:`bot.steady_bot`, :mod:`bot.compose`) builds the
+pages' services over their own reads of the database and hands them to :func:`build_dashboard`.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -21,11 +20,10 @@ from dashboard.discord_login import DiscordLogin
 from dashboard.sessions import SessionStore
 from domain.errors import StartupError
 from services.server_config import ChannelAccess, channel_access
-from storage.database import Database
-from storage.sqlite import SqliteDatabase
 
 if TYPE_CHECKING:
-    from bot.steady_bot import SteadyBot
+    from bot.compose import Services
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,36 +68,41 @@ class BotServerAccess:
         return [(c.id, c.name) for c in guild.text_channels] if guild else []
 
 
+def build_dashboard(
+    settings: Settings, application_id: int, services: Services, servers: BotServerAccess
+) -> Dashboard:
+    """The dashboard over ``services`` (built over the pages' reads), with ``DASHBOARD_*``."""
+    base_url = settings.dashboard_base_url
+    return Dashboard(
+        member_settings=services.member_settings,
+        subscriptions=services.subscriptions,
+        stats=services.stats,
+        privacy=services.privacy,
+        server_config=services.server_config,
+        servers=servers,
+        login=DiscordLogin(
+            client_id=settings.discord_client_id or application_id,
+            client_secret=settings.discord_client_secret.get_secret_value().strip(),
+            authorize_url=settings.discord_authorize_url,
+            api_base=settings.discord_api_base,
+            redirect_uri=f"{base_url}/callback",
+        ),
+        sessions=SessionStore(settings.dashboard_secret.get_secret_value().strip()),
+        secure_cookies=base_url.startswith("https://"),
+    )
+
+
 class DashboardServer:
     """The dashboard's web server inside the bot: started in setup_hook, stopped in close."""
 
-    def __init__(self, bot: SteadyBot) -> None:
-        settings = bot.settings
-        assert settings.dashboard_port is not None and bot.application_id is not None
-        base_url = settings.dashboard_base_url
-        self.host = settings.dashboard_host
-        self.port = settings.dashboard_port
+    def __init__(self, dashboard: Dashboard, *, host: str, port: int, base_url: str) -> None:
+        self.dashboard = dashboard
+        self.host = host
+        self.port = port
         self.base_url = base_url
-        self.bot = bot
-        self.dashboard = Dashboard(
-            service=bot.reminder_service,
-            servers=BotServerAccess(bot),
-            login=DiscordLogin(
-                client_id=settings.discord_client_id or bot.application_id,
-                client_secret=settings.discord_client_secret.get_secret_value().strip(),
-                authorize_url=settings.discord_authorize_url,
-                api_base=settings.discord_api_base,
-                redirect_uri=f"{base_url}/callback",
-            ),
-            sessions=SessionStore(settings.dashboard_secret.get_secret_value().strip()),
-            secure_cookies=base_url.startswith("https://"),
-            server_config=bot.server_config,
-        )
         self._runner: web.AppRunner | None = None
-        self._reads: Database | None = None
 
     async def start(self) -> None:
-        await self._read_on_own_connection()
         self._runner = web.AppRunner(
             make_app(self.dashboard), access_log=None, handle_signals=False, shutdown_timeout=5.0
         )
@@ -113,25 +116,7 @@ class DashboardServer:
             ) from None
         log.info("dashboard at %s (listening on %s:%d)", self.base_url, self.host, self.port)
 
-    async def _read_on_own_connection(self) -> None:
-        """On SQLite, the pages read through a connection of their own, so they neither wait
-        for nor hold up the reminder sender's writes (PostgreSQL's pool already does this)."""
-        db = self.bot.db
-        if not isinstance(db, SqliteDatabase):
-            return
-        reads = await db.with_own_reads()
-        if reads is db:
-            return
-        self._reads = reads
-        service = copy.copy(self.dashboard.service)
-        service.db = reads
-        self.dashboard.service = service
-        self.dashboard.server_config = dataclasses.replace(self.dashboard.server_config, db=reads)
-
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._reads is not None:
-            await self._reads.close()
-            self._reads = None

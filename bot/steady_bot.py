@@ -10,8 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import gateway, health
-from bot.dashboard_server import DashboardServer
+from bot import compose, gateway, health
+from bot.dashboard_server import BotServerAccess, DashboardServer, build_dashboard
 from bot.health import HealthServer
 from bot.settings import Settings
 from bot.shards import process_owns_guild
@@ -21,12 +21,15 @@ from cogs.tree import SteadyTree
 from content import Content
 from domain.errors import DatabaseUnavailable
 from services import metrics
+from services.buttons import ReminderButtons
 from services.engine.discord_transport import DiscordPyTransport
-from services.engine.reminder_engine import ReminderEngine
 from services.engine.shared_pacing import pacer_for
+from services.member_settings import MemberSettings
+from services.privacy import Privacy
 from services.ratelimit import RequestLimiter, limiter_trace
-from services.reminders import ReminderService
 from services.server_config import ServerConfig
+from services.stats import ReminderStats
+from services.subscriptions import Subscriptions
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -85,24 +88,47 @@ class SteadyBot(commands.Bot):
         self.db = db
         self.content = content
         self._ready_logged = False
-        # Built here, started in setup_hook: the extensions' setup already finds its services.
-        self.engine = ReminderEngine(
+        # Built here (bot/compose.py: in order, through constructors), started in setup_hook:
+        # the extensions' setup already finds its services.
+        core = compose.build_core(
             db,
             content,
             DiscordPyTransport(self.http),
             workers=settings.send_workers,
             lease_s=settings.claim_lease_s,
         )
+        self.core = core
+        self.engine = core.engine
+        self.services = core.services
         self.health: HealthServer | None = None
         self.dashboard: DashboardServer | None = None
+        self.page_db: Database | None = None
+
+    # --- what the cogs see of the bot (cogs.steady.Steady) --------------------------------
 
     @property
-    def reminder_service(self) -> ReminderService:
-        return self.engine.service
+    def member_settings(self) -> MemberSettings:
+        return self.services.member_settings
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        return self.services.subscriptions
+
+    @property
+    def reminder_buttons(self) -> ReminderButtons:
+        return self.services.buttons
+
+    @property
+    def reminder_stats(self) -> ReminderStats:
+        return self.services.stats
+
+    @property
+    def privacy(self) -> Privacy:
+        return self.services.privacy
 
     @property
     def server_config(self) -> ServerConfig:
-        return self.engine.server_config
+        return self.services.server_config
 
     async def setup_hook(self) -> None:
         url = await gateway.resolve_gateway(self.settings, self.http)
@@ -115,14 +141,30 @@ class SteadyBot(commands.Bot):
         await self.engine.start()
         self.health = await health.start_for(self)  # HEALTH_PORT only
         if self.settings.dashboard_port is not None:
-            self.dashboard = DashboardServer(self)
-            await self.dashboard.start()
+            await self._start_dashboard(self.settings.dashboard_port)
+
+    async def _start_dashboard(self, port: int) -> None:
+        """The pages read through their own connection (``compose.page_database``), with
+        services of their own over it; their changes wake the same engine."""
+        assert self.application_id is not None
+        self.page_db = await compose.page_database(self.db)
+        services = self.core.services_over(self.page_db)
+        self.dashboard = DashboardServer(
+            build_dashboard(self.settings, self.application_id, services, BotServerAccess(self)),
+            host=self.settings.dashboard_host,
+            port=port,
+            base_url=self.settings.dashboard_base_url,
+        )
+        await self.dashboard.start()
 
     async def close(self) -> None:
-        # No new page requests, then stop claiming reminders and let in-flight sends finish
-        # before the HTTP session closes.
+        # In reverse: no new page requests, then stop claiming reminders and let in-flight
+        # sends finish before the HTTP session closes.
         if self.dashboard is not None:
             await self.dashboard.stop()
+        if self.page_db is not None and self.page_db is not self.db:
+            await self.page_db.close()
+            self.page_db = None
         if self.health is not None:
             await self.health.stop()
         await self.engine.stop()
@@ -135,7 +177,7 @@ class SteadyBot(commands.Bot):
         if channel_id is None:
             return
         try:
-            await self.reminder_service.learn_dm_channel(interaction.user.id, channel_id)
+            await self.member_settings.learn_dm_channel(interaction.user.id, channel_id)
         except DatabaseUnavailable:
             pass  # learnt at the next one
 
@@ -146,7 +188,7 @@ class SteadyBot(commands.Bot):
     ) -> None:
         """Tell a member, once, about something that happened to their reminders meanwhile."""
         try:
-            notice = await self.reminder_service.pop_notice(interaction.user.id)
+            notice = await self.member_settings.pop_notice(interaction.user.id)
         except DatabaseUnavailable:
             return  # the command itself was answered; the notice waits for the next one
         if notice:

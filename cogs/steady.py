@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     from discord import app_commands
 
     from content import Content
-    from services.reminders import ReminderService
+    from services.buttons import ReminderButtons
+    from services.member_settings import MemberSettings
+    from services.privacy import Privacy
     from services.server_config import ServerConfig
+    from services.stats import ReminderStats
+    from services.subscriptions import Subscriptions
 
 
 class Steady(Protocol):
@@ -25,7 +29,19 @@ class Steady(Protocol):
     def content(self) -> Content: ...
 
     @property
-    def reminder_service(self) -> ReminderService: ...
+    def member_settings(self) -> MemberSettings: ...
+
+    @property
+    def subscriptions(self) -> Subscriptions: ...
+
+    @property
+    def reminder_buttons(self) -> ReminderButtons: ...
+
+    @property
+    def reminder_stats(self) -> ReminderStats: ...
+
+    @property
+    def privacy(self) -> Privacy: ...
 
     @property
     def server_config(self) -> ServerConfig: ...

@@ -31,8 +31,11 @@ from markupsafe import Markup, escape
 
 from dashboard.discord_login import DiscordLogin
 from dashboard.sessions import PartialGuild, Session, SessionStore, csrf_matches
-from services.reminders import ReminderService
+from services.member_settings import MemberSettings
+from services.privacy import Privacy
 from services.server_config import ChannelAccess, ServerConfig
+from services.stats import ReminderStats
+from services.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +78,20 @@ class ServerAccess(Protocol):
         """Text and announcement channels, to pick from (``/config`` checks the choice)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Dashboard:
-    service: ReminderService
+    """Everything the pages use, handed in by the composition root: the services (the same
+    classes the slash commands call), the bot's view of servers, login and sessions."""
+
+    member_settings: MemberSettings
+    subscriptions: Subscriptions
+    stats: ReminderStats
+    privacy: Privacy
+    server_config: ServerConfig
     servers: ServerAccess
     login: DiscordLogin
     sessions: SessionStore
     secure_cookies: bool
-    server_config: ServerConfig
 
     @property
     def cookie_name(self) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from services.reminders import DayCounts
+from services.stats import DayCounts
 
 WIDTH = 620
 HEIGHT = 200

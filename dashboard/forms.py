@@ -3,7 +3,9 @@ the service's answer, or show the page again with the refusal beside the field i
 
 The services check everything before they write, so a refused form changes nothing; what
 the member typed is kept in the form. Refusals are the services' own :class:`UserFacingError`
-texts, the same words the slash commands answer with.
+texts, the same words the slash commands answer with; one that refuses a value names its input
+(:class:`~domain.errors.FieldError`), so the message goes beside that field without the form
+running any parser of its own.
 """
 
 from __future__ import annotations
@@ -14,18 +16,10 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from dashboard.app import form_of, login_required, member_session
-from domain.errors import UserFacingError
+from domain.errors import FieldError, UserFacingError
 
 #: Longest text accepted in any field; longer is refused before a service sees it.
 MAX_FIELD = 100
-
-
-class FieldError(UserFacingError):
-    """A refusal about one field of the form (``UserFacingError`` alone: the form's main one)."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
 
 
 def field(form: dict[str, str], name: str) -> str:
@@ -33,14 +27,6 @@ def field(form: dict[str, str], name: str) -> str:
     if len(value) > MAX_FIELD:
         raise FieldError(name, f"That is too long (at most {MAX_FIELD} characters).")
     return value.strip()
-
-
-def blamed(field_name: str, check: Callable[[str], Any], value: str) -> None:
-    """Run one of the service's own parsers on one field, so a refusal names that field."""
-    try:
-        check(value)
-    except UserFacingError as error:
-        raise FieldError(field_name, str(error)) from None
 
 
 class Page(Protocol):
@@ -58,11 +44,21 @@ class Page(Protocol):
 #: ``action(request, user_id, form)`` returns the confirmation to show, or something to
 #: preview on the page without a redirect.
 Action = Callable[[web.Request, int, dict[str, str]], Awaitable[Any]]
+#: A service's name for an input (``time``) to the form's field it is (``hydration-time``).
+FieldNames = Callable[[dict[str, str]], dict[str, str]]
 
 
 def form_action(
-    form_id: str, default_field: str, action: Action, page: Page, back: Callable[[web.Request], str]
+    form_id: str,
+    default_field: str,
+    action: Action,
+    page: Page,
+    back: Callable[[web.Request], str],
+    fields: FieldNames = lambda form: {},
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A refusal naming an input goes beside that field (``fields`` renames the inputs whose
+    form field is called otherwise); any other refusal beside ``default_field``."""
+
     @login_required
     async def handler(request: web.Request) -> web.StreamResponse:
         session = member_session(request)
@@ -72,7 +68,9 @@ def form_action(
         try:
             result = await action(request, session.user_id, form)
         except UserFacingError as error:
-            name = error.field if isinstance(error, FieldError) else default_field
+            name = default_field
+            if isinstance(error, FieldError) and error.field in form:
+                name = fields(form).get(error.field, error.field)
             return await page(
                 request, status=400, errors={f"{form_id}.{name}": str(error)}, values=values
             )

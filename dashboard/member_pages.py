@@ -1,7 +1,8 @@
 """A member's own pages: reminders and settings, the 30-day history, privacy.
 
-Every action calls :class:`services.reminders.ReminderService`, the same methods
-``/remind`` and ``/privacy`` call, with the logged-in member's id from the session — never an
+Every action calls the member services (:mod:`services.member_settings`,
+:mod:`services.subscriptions`, :mod:`services.stats`, :mod:`services.privacy`), the same
+methods ``/remind`` and ``/privacy`` call, with the logged-in member's id from the session — never an
 id from the URL or the form — so nobody can read or change another member's data. A refused
 value comes back as the service's own message, shown beside the field it is about; the
 service checks everything before it writes, so a refused form changes nothing.
@@ -26,11 +27,12 @@ from dashboard.app import (
     member_session,
     render,
 )
-from dashboard.forms import Action, FieldError, blamed, field, form_action
+from dashboard.forms import Action, FieldNames, field, form_action
+from domain.errors import FieldError
 from domain.kinds import KIND_LABELS, MEMBER_KINDS
-from domain.timeparse import parse_every, parse_time
 from domain.zones import is_valid_zone_name
-from services.reminders import NOT_PAUSED, STATS_DAYS, SubscriptionView
+from services.reminders import KIND_HINT, NOT_PAUSED, SubscriptionView
+from services.stats import STATS_DAYS
 
 
 @cache
@@ -69,17 +71,17 @@ async def reminders_page(
     values: dict[str, str] | None = None,
     preview: list[SubscriptionView] | None = None,
 ) -> web.StreamResponse:
-    service = dashboard_of(request).service
+    dashboard = dashboard_of(request)
     user_id = member_session(request).user_id
     assert user_id is not None
-    now = service.clock()
-    subscriptions = {v.kind: v for v in await service.list_subscriptions(user_id)}
+    now = dashboard.member_settings.clock()
+    subscriptions = {v.kind: v for v in await dashboard.subscriptions.list_subscriptions(user_id)}
     return render(
         request,
         "reminders.html",
         status=status,
         title="My reminders",
-        settings=await service.settings(user_id),
+        settings=await dashboard.member_settings.settings(user_id),
         kinds=[(k.name, k.label, subscriptions.get(k.name)) for k in MEMBER_KINDS],
         kind_names=KIND_LABELS,
         relative=lambda moment: relative(moment, now),
@@ -95,43 +97,45 @@ async def reminders_page(
 
 
 def _kind_of(form: dict[str, str]) -> str:
+    """The one kind a form is about (the dashboard has no "stop all")."""
     kind = field(form, "kind")
     if kind not in KIND_LABELS:
-        raise FieldError("kind", "Kinds: hydration, stretching, sleep, caffeine.")
+        raise FieldError("kind", KIND_HINT)
     return kind
 
 
+def _start_fields(form: dict[str, str]) -> dict[str, str]:
+    """Each kind has its own time and every inputs on the page."""
+    kind = form.get("kind", "")
+    return {"time": f"{kind}-time", "every": f"{kind}-every"}
+
+
 async def start(request: web.Request, user_id: int, form: dict[str, str]) -> str:
-    service = dashboard_of(request).service
     kind = _kind_of(form)
     time_text = field(form, "time")
     every = field(form, "every") if kind == "hydration" else ""
-    # Which field a refusal is about: the same parsers the service runs, tried one by one.
-    if time_text:
-        blamed(f"{kind}-time", parse_time, time_text)
-    if every:
-        blamed(f"{kind}-every", parse_every, every)
-    view = await service.start(user_id, None, kind, time_text or None, every or None)
+    view = await dashboard_of(request).subscriptions.start(
+        user_id, None, kind, time_text or None, every or None
+    )
     times = ", ".join(t.strftime("%H:%M") for t in view.times)
     return f"{KIND_LABELS[view.kind]} reminders on at {times} ({view.zone})."
 
 
 async def stop(request: web.Request, user_id: int, form: dict[str, str]) -> str:
-    stopped = await dashboard_of(request).service.stop(user_id, _kind_of(form))
+    stopped = await dashboard_of(request).subscriptions.stop(user_id, _kind_of(form))
     return stopped.answer
 
 
 async def set_timezone(request: web.Request, user_id: int, form: dict[str, str]) -> str:
-    zone = await dashboard_of(request).service.set_timezone(user_id, field(form, "zone"))
+    zone = await dashboard_of(request).member_settings.set_timezone(user_id, field(form, "zone"))
     return f"Your time zone is now {zone.key}. Your reminders follow your local clock there."
 
 
 async def schedule(
     request: web.Request, user_id: int, form: dict[str, str]
 ) -> str | list[SubscriptionView]:
-    service = dashboard_of(request).service
+    service = dashboard_of(request).member_settings
     wake, bed = field(form, "wake"), field(form, "bed")
-    blamed("wake", parse_time, wake)
     if form.get("action") == "preview":
         return await service.preview_schedule(user_id, wake, bed)
     await service.set_schedule(user_id, wake, bed)
@@ -140,7 +144,7 @@ async def schedule(
 
 
 async def pause(request: web.Request, user_id: int, form: dict[str, str]) -> str:
-    until = await dashboard_of(request).service.pause(user_id, field(form, "days"))
+    until = await dashboard_of(request).member_settings.pause(user_id, field(form, "days"))
     return (
         f"Paused until {until.strftime('%a %d %b %H:%M')}; they resume by themselves. "
         "Resume restarts them sooner."
@@ -148,7 +152,7 @@ async def pause(request: web.Request, user_id: int, form: dict[str, str]) -> str
 
 
 async def resume(request: web.Request, user_id: int, form: dict[str, str]) -> str:
-    if await dashboard_of(request).service.resume(user_id) is None:
+    if await dashboard_of(request).member_settings.resume(user_id) is None:
         return NOT_PAUSED
     return "Your reminders are back on."
 
@@ -163,7 +167,7 @@ async def delivery(request: web.Request, user_id: int, form: dict[str, str]) -> 
         if chosen not in allowed:
             raise FieldError("guild", "Pick one of your servers that Steady is in.")
         guild_id = allowed[chosen]
-    choice = await dashboard_of(request).service.set_delivery(user_id, where, guild_id)
+    choice = await dashboard_of(request).member_settings.set_delivery(user_id, where, guild_id)
     if choice == "dm":
         return "Your reminders come by DM."
     return "Your reminders go to that server's reminder channel, with a mention."
@@ -179,11 +183,9 @@ async def reminders(request: web.Request) -> web.StreamResponse:
 
 @login_required
 async def history(request: web.Request) -> web.StreamResponse:
-    service = dashboard_of(request).service
     user_id = member_session(request).user_id
     assert user_id is not None
-    days = await service.daily_history(user_id, STATS_DAYS)
-    stats = await service.stats(user_id, STATS_DAYS)
+    days, stats = await dashboard_of(request).stats.history(user_id, STATS_DAYS)
     return render(
         request,
         "history.html",
@@ -204,7 +206,7 @@ async def privacy(request: web.Request) -> web.StreamResponse:
 async def export(request: web.Request) -> web.StreamResponse:
     user_id = member_session(request).user_id
     assert user_id is not None
-    data = await dashboard_of(request).service.export(user_id)
+    data = await dashboard_of(request).privacy.export(user_id)
     return web.Response(
         text=json.dumps(data, indent=2, ensure_ascii=False),
         content_type="application/json",
@@ -219,18 +221,22 @@ async def delete_everything(request: web.Request) -> web.StreamResponse:
     assert session.user_id is not None
     if form_of(request).get("confirm") != "yes":
         return render(request, "privacy.html", title="Privacy", confirm=True)
-    await dashboard_of(request).service.delete_all(session.user_id)
+    await dashboard_of(request).privacy.delete_all(session.user_id)
     session.flash = "Everything Steady stored about you is deleted."
     raise web.HTTPSeeOther("/reminders")
 
 
-def _form(form_id: str, default_field: str, action: Action) -> Handler:
-    return form_action(form_id, default_field, action, reminders_page, lambda r: "/reminders")
+def _form(
+    form_id: str, default_field: str, action: Action, fields: FieldNames = lambda form: {}
+) -> Handler:
+    return form_action(
+        form_id, default_field, action, reminders_page, lambda r: "/reminders", fields
+    )
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/reminders", reminders)
-    app.router.add_post("/reminders/start", _form("start", "kind", start))
+    app.router.add_post("/reminders/start", _form("start", "kind", start, _start_fields))
     app.router.add_post("/reminders/stop", _form("stop", "kind", stop))
     app.router.add_post("/settings/timezone", _form("timezone", "zone", set_timezone))
     app.router.add_post("/settings/schedule", _form("schedule", "bed", schedule))

@@ -24,10 +24,8 @@ from dashboard.app import (
     member_session,
     render,
 )
-from dashboard.forms import Action, FieldError, blamed, field, form_action
-from domain.errors import UserFacingError
-from domain.timeparse import parse_time
-from domain.zones import resolve_zone
+from dashboard.forms import Action, field, form_action
+from domain.errors import FieldError, UserFacingError
 from services.server_config import ChannelAccess, check_can_manage
 
 log = logging.getLogger(__name__)
@@ -149,10 +147,6 @@ async def daily_tip(request: web.Request, user_id: int, form: dict[str, str]) ->
         )
     access = _channel(request, guild_id, form)
     time_text, zone_text = field(form, "time"), field(form, "zone")
-    # The checks set_daily_tip makes, in its order, one field at a time.
-    blamed("channel", lambda _: access.check_usable(), "")
-    blamed("time", parse_time, time_text)
-    blamed("zone", resolve_zone, zone_text)
     tip = await config.set_daily_tip(guild_id, access, time_text, zone_text)
     return f"A daily tip will be posted at {tip.time:%H:%M} ({tip.zone})."
 

@@ -6,6 +6,9 @@ reply. Anything else that escapes a handler is treated as a bug: logged with con
 the user gets a polite apology.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class UserFacingError(Exception):
     """A problem the user can fix; ``str(error)`` is shown to them as is."""
@@ -21,3 +24,26 @@ class DatabaseUnavailable(Exception):
     Raised instead of the driver's many connection errors so that callers can answer
     "try again in a moment" without knowing which backend they talk to.
     """
+
+
+class FieldError(UserFacingError):
+    """A refused value of one named input (``time``, ``wake``, ``zone``…); ``str(error)`` is
+    shown as is. Every front-end places the message by ``field`` — beside a form's input, or
+    (Discord) just as the reply — without running the parser a second time to find out which
+    input it was about."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def refusing(field: str) -> Iterator[None]:
+    """Inside, a parser's :class:`UserFacingError` is the refusal of ``field`` (a
+    :class:`FieldError` that already names a field keeps it)."""
+    try:
+        yield
+    except FieldError:
+        raise
+    except UserFacingError as error:
+        raise FieldError(field, str(error)) from None

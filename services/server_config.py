@@ -36,7 +36,7 @@ from enum import StrEnum
 import discord
 
 from domain.enums import PauseReason
-from domain.errors import UserFacingError
+from domain.errors import UserFacingError, refusing
 from domain.kinds import ReminderKind
 from domain.schedule import (
     format_times,
@@ -210,7 +210,8 @@ class ServerConfig:
     async def set_reminder_channel(self, guild_id: int, access: ChannelAccess) -> None:
         """``/config reminder-channel``; refuses a channel the bot can't post in. Setting it
         (again) clears a flagged failure."""
-        access.check_usable()
+        with refusing("channel"):
+            access.check_usable()
         await guild_settings.set_reminder_channel(self.db, guild_id, access.channel_id)
 
     async def clear_reminder_channel(self, guild_id: int) -> bool:
@@ -227,9 +228,12 @@ class ServerConfig:
         Everything is checked before anything is written; setting it again moves it and
         clears a pause or a flagged failure.
         """
-        access.check_usable()
-        at = parse_time(time_text)
-        zone = resolve_zone(zone_text)
+        with refusing("channel"):
+            access.check_usable()
+        with refusing("time"):
+            at = parse_time(time_text)
+        with refusing("zone"):
+            zone = resolve_zone(zone_text)
         now = self.clock()
         tip = await reminders.upsert_guild_subscription(
             self.db,

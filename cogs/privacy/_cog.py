@@ -55,7 +55,7 @@ class PrivacyButton(
             if interaction.user.id != self.user_id:
                 raise UserFacingError("This button belongs to someone else's request.")
             if self.action == "delete":
-                await steady(interaction.client).reminder_service.delete_all(self.user_id)
+                await steady(interaction.client).privacy.delete_all(self.user_id)
                 text = "🗑️ Done: everything Steady stored about you is deleted."
             else:
                 text = "Nothing was deleted."
@@ -86,7 +86,7 @@ class Privacy(
         name="export", description="Get a JSON file of everything Steady stores about you"
     )
     async def export(self, interaction: Interaction) -> None:
-        data = await self.bot.reminder_service.export(interaction.user.id)
+        data = await self.bot.privacy.export(interaction.user.id)
         await interaction.response.send_message(
             "📦 Here is everything Steady stores about you.",
             file=export_file(data, interaction.user.id),

@@ -1,4 +1,5 @@
-"""``/remind …``: thin handlers over :class:`services.reminders.ReminderService`.
+"""``/remind …``: thin handlers over the member services (:mod:`services.member_settings`,
+:mod:`services.subscriptions`, :mod:`services.stats`).
 
 Every answer is ephemeral: reminders are personal, and a server channel shouldn't fill up
 with members' schedules.
@@ -17,7 +18,10 @@ from cogs.steady import Steady, dm_channel_of
 from domain.enums import DeliveryMode
 from domain.kinds import MEMBER_KINDS, label_of
 from services.embeds import discord_time
-from services.reminders import NOT_PAUSED, STATS_DAYS, ReminderService
+from services.member_settings import MemberSettings
+from services.reminders import NOT_PAUSED
+from services.stats import STATS_DAYS
+from services.subscriptions import Subscriptions
 
 KIND_CHOICES = [Choice(name=spec.label, value=spec.name) for spec in MEMBER_KINDS]
 
@@ -31,8 +35,12 @@ class Reminders(
         self.bot = bot
 
     @property
-    def service(self) -> ReminderService:
-        return self.bot.reminder_service
+    def member_settings(self) -> MemberSettings:
+        return self.bot.member_settings
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        return self.bot.subscriptions
 
     @app_commands.command(
         name="timezone", description="Set your time zone, e.g. Europe/Berlin or a city like berlin"
@@ -40,7 +48,7 @@ class Reminders(
     @app_commands.describe(zone="An IANA time zone (Europe/Berlin) or a city (new york)")
     @app_commands.autocomplete(zone=zone_autocomplete)
     async def timezone(self, interaction: Interaction, zone: str) -> None:
-        chosen = await self.service.set_timezone(interaction.user.id, zone)
+        chosen = await self.member_settings.set_timezone(interaction.user.id, zone)
         await interaction.response.send_message(
             f"🌍 Your time zone is now **{chosen.key}**. Your reminders follow your local clock there.",
             ephemeral=True,
@@ -54,8 +62,8 @@ class Reminders(
         wake="When you get up, e.g. 7:00 or 6:30am", bed="When you go to bed, e.g. 23:00 or 10:30pm"
     )
     async def schedule(self, interaction: Interaction, wake: str, bed: str) -> None:
-        views = await self.service.set_schedule(interaction.user.id, wake, bed)
-        settings = await self.service.settings(interaction.user.id)
+        views = await self.member_settings.set_schedule(interaction.user.id, wake, bed)
+        settings = await self.member_settings.settings(interaction.user.id)
         await interaction.response.send_message(
             f"⏰ Wake-up **{render.clock(settings.wake)}**, bedtime **{render.clock(settings.bed)}**.",
             embed=render.list_embed(settings, views) if views else discord.utils.MISSING,
@@ -79,7 +87,7 @@ class Reminders(
         every: app_commands.Range[int, 1, 6] | None = None,
         zone: str | None = None,
     ) -> None:
-        view = await self.service.start(
+        view = await self.subscriptions.start(
             interaction.user.id,
             interaction.guild_id,
             kind,
@@ -88,7 +96,7 @@ class Reminders(
             zone,
             dm_channel_id=dm_channel_of(interaction),
         )
-        settings = await self.service.settings(interaction.user.id)
+        settings = await self.member_settings.settings(interaction.user.id)
         where = (
             "by DM" if settings.delivery == DeliveryMode.DM else "in your server's reminder channel"
         )
@@ -109,14 +117,14 @@ class Reminders(
     @app_commands.describe(kind="Which reminder to stop")
     @app_commands.choices(kind=[*KIND_CHOICES, Choice(name="All of them", value="all")])
     async def stop(self, interaction: Interaction, kind: str) -> None:
-        stopped = await self.service.stop(interaction.user.id, kind)
+        stopped = await self.subscriptions.stop(interaction.user.id, kind)
         text = f"🛑 {stopped.answer}" if stopped.kinds else stopped.answer
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="list", description="Your reminders and when each fires next")
     async def list_(self, interaction: Interaction) -> None:
-        views = await self.service.list_subscriptions(interaction.user.id)
-        settings = await self.service.settings(interaction.user.id)
+        views = await self.subscriptions.list_subscriptions(interaction.user.id)
+        settings = await self.member_settings.settings(interaction.user.id)
         await interaction.response.send_message(
             embed=render.list_embed(settings, views), ephemeral=True
         )
@@ -126,7 +134,7 @@ class Reminders(
     )
     @app_commands.describe(days="How many days, 1 to 30")
     async def pause(self, interaction: Interaction, days: app_commands.Range[int, 1, 30]) -> None:
-        until = await self.service.pause(interaction.user.id, days)
+        until = await self.member_settings.pause(interaction.user.id, days)
         await interaction.response.send_message(
             f"⏸️ Paused until {until.strftime('%a %d %b %H:%M')} ({discord_time(until, 'R')}); "
             "they resume by themselves. `/remind resume` restarts them sooner.",
@@ -135,11 +143,11 @@ class Reminders(
 
     @app_commands.command(name="resume", description="Resume your reminders now")
     async def resume(self, interaction: Interaction) -> None:
-        views = await self.service.resume(interaction.user.id)
+        views = await self.member_settings.resume(interaction.user.id)
         if views is None:
             await interaction.response.send_message(NOT_PAUSED, ephemeral=True)
             return
-        settings = await self.service.settings(interaction.user.id)
+        settings = await self.member_settings.settings(interaction.user.id)
         await interaction.response.send_message(
             "▶️ Your reminders are back on.",
             embed=render.list_embed(settings, views),
@@ -157,7 +165,9 @@ class Reminders(
         ]
     )
     async def delivery(self, interaction: Interaction, where: str) -> None:
-        choice = await self.service.set_delivery(interaction.user.id, where, interaction.guild_id)
+        choice = await self.member_settings.set_delivery(
+            interaction.user.id, where, interaction.guild_id
+        )
         text = (
             "📬 Your reminders come by DM."
             if choice == DeliveryMode.DM
@@ -171,8 +181,8 @@ class Reminders(
     async def test(self, interaction: Interaction, kind: str) -> None:
         # Sending goes through the paced sender and may wait its turn: acknowledge first.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.service.send_test(interaction.user.id, kind, interaction.guild_id)
-        settings = await self.service.settings(interaction.user.id)
+        result = await self.subscriptions.send_test(interaction.user.id, kind, interaction.guild_id)
+        settings = await self.member_settings.settings(interaction.user.id)
         text = render.test_result(result, settings.delivery)
         await interaction.followup.send(text, ephemeral=True)
 
@@ -180,7 +190,7 @@ class Reminders(
         name="stats", description="Done, snoozed and sent counts and streaks, last 30 days"
     )
     async def stats(self, interaction: Interaction) -> None:
-        stats = await self.service.stats(interaction.user.id, STATS_DAYS)
+        stats = await self.bot.reminder_stats.stats(interaction.user.id, STATS_DAYS)
         await interaction.response.send_message(
             embed=render.stats_embed(stats, STATS_DAYS), ephemeral=True
         )

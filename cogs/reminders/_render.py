@@ -14,7 +14,8 @@ from domain.enums import DeliveryMode, DeliveryState, PauseReason, Reason, Via
 from domain.kinds import label_of
 from services.embeds import STEADY_COLOUR, discord_time
 from services.engine.sender import QUEUED, DeliveryResult
-from services.reminders import KindStats, MemberView, SubscriptionView
+from services.reminders import MemberView, SubscriptionView
+from services.stats import KindStats
 
 
 def clock(t: time) -> str:

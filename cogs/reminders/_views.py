@@ -44,19 +44,19 @@ class ReminderButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BU
             await answer_error(interaction, error, f"reminder button {self.action}")
 
     async def _act(self, interaction: discord.Interaction) -> str:
-        service = steady(interaction.client).reminder_service
+        buttons = steady(interaction.client).reminder_buttons
         user_id = interaction.user.id
         if self.action == ButtonAction.DONE:
-            marked = await service.mark_done(self.delivery_id, user_id)
+            marked = await buttons.mark_done(self.delivery_id, user_id)
             if marked is None:
                 return "This reminder is already marked as done ✅"
             if marked.source == Source.TEST:  # /remind stats leaves test sends out
                 return "Marked as done ✅ This was a test, so it doesn't count toward your `/remind stats`."
             return "Marked as done ✅ Nice work — it counts toward your `/remind stats`."
         if self.action == ButtonAction.SNOOZE:
-            at = await service.snooze(self.delivery_id, user_id, SNOOZE_MINUTES)
+            at = await buttons.snooze(self.delivery_id, user_id, SNOOZE_MINUTES)
             return f"Snoozed ⏰ I'll remind you once more at {at.strftime('%H:%M')} ({discord_time(at, 'R')})."
-        stopped = await service.stop_from_button(self.delivery_id, user_id)
+        stopped = await buttons.stop(self.delivery_id, user_id)
         if not stopped.kinds:
             return stopped.answer
         return f"{stopped.answer} Start them again any time with `/remind start`."

@@ -40,19 +40,20 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.enums import DeliveryState, Reason, Source
 from domain.errors import DatabaseUnavailable
-from domain.kinds import grace_for
 from domain.schedule import next_fire_ts, previous_fire_ts
 from services import metrics
+from services.engine.due_changes import DueChanges
 from services.engine.sender import Sender, utc_now
+from services.engine.uptime import Uptime
 from storage import ledger, reminders
 from storage.database import Database
-from storage.ledger import Delivery
 from storage.reminders import Plan, Snooze, Subscription
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,14 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-class Waker(Protocol):
-    """Wakes the dispatcher at a wall-clock instant (APScheduler in production)."""
+Wake = Callable[[], Awaitable[None]]
 
-    def wake_at(self, when: datetime) -> None: ...
+
+class Waker(Protocol):
+    """Calls ``wake`` at a wall-clock instant, replacing the wake-up asked for before
+    (APScheduler in production)."""
+
+    def wake_at(self, when: datetime, wake: Wake) -> None: ...
 
     def close(self) -> None: ...
 
@@ -78,15 +83,12 @@ class APSchedulerWaker:
 
     JOB_ID = "steady-reminder-dispatcher"
 
-    def __init__(
-        self, scheduler: AsyncIOScheduler, callback: Callable[[], Awaitable[None]]
-    ) -> None:
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
         self.scheduler = scheduler
-        self.callback = callback
 
-    def wake_at(self, when: datetime) -> None:
+    def wake_at(self, when: datetime, wake: Wake) -> None:
         self.scheduler.add_job(
-            self.callback,
+            wake,
             trigger="date",
             run_date=when,
             id=self.JOB_ID,
@@ -121,17 +123,22 @@ class Dispatcher:
         sender: Sender,
         *,
         waker: Waker | None = None,
+        uptime: Uptime | None = None,
+        changes: DueChanges | None = None,
         clock: Clock = utc_now,
         max_backlog: int = 1000,
         clock_jump: timedelta = timedelta(seconds=90),
     ) -> None:
+        """``uptime`` is shared with the sender (which asks it whether a queued occurrence
+        went stale); ``changes`` is where the services say a fire time moved."""
         self.db = db
         self.sender = sender
         self.waker = waker
+        self.uptime = uptime or Uptime()
+        self.changes = changes or DueChanges()
         self.clock = clock
         self.max_backlog = max_backlog
         self.clock_jump = clock_jump
-        self.up_since: datetime | None = None
         self.next_wake: datetime | None = None
         self._last_tick: datetime | None = None
         self._last_prune: datetime | None = None
@@ -140,21 +147,18 @@ class Dispatcher:
         self._idle.set()
         self._again = False
         self._started = False
-        self._now_ts = 0
-        self._up_since_ts = 0
         self._last_renew: datetime | None = None
         self._announcements: set[asyncio.Task[None]] = set()
         self.claimant = sender.claimant
-        sender.is_stale = self._is_stale
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Recover what the last run left in flight, then run the first tick."""
         now = self.clock()
-        self.up_since = now
-        self._up_since_ts = int(now.timestamp())
+        self.uptime.restart(now)
         self._last_tick = now
+        self.changes.listen(self.poke)
         await self.db.listen_due_changes(self._heard)
         # A database only this process uses: whatever the last run left is ours now.
         await self.recover(lapsed_only=self.db.shared)
@@ -164,6 +168,7 @@ class Dispatcher:
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """No more wake-ups; wait for a tick in progress so nothing claims after this."""
         self._started = False
+        self.changes.stop_listening()
         if self.waker is not None:
             self.waker.close()
         try:
@@ -189,13 +194,18 @@ class Dispatcher:
             return
         self._again = True
         if self.waker is not None:
-            self.waker.wake_at(self.clock())
+            self.waker.wake_at(self.clock(), self.on_wake)
 
     async def _announce(self) -> None:
         try:
             await self.db.announce_due_change()
         except DatabaseUnavailable:
             pass  # the others' MAX_SLEEP wake-up finds the change instead
+
+    @property
+    def up_since(self) -> datetime | None:
+        """When the engine came up, or the wall clock last jumped."""
+        return self.uptime.since
 
     async def on_wake(self) -> None:
         """The waker's callback."""
@@ -234,7 +244,7 @@ class Dispatcher:
                 await ledger.mark_final(
                     self.db, d.id, DeliveryState.CANCELLED, Reason.TEST_INTERRUPTED, now_ts
                 )
-            elif self._missed_at_start(d.kind, d.scheduled_at):
+            elif self.uptime.missed(d.kind, d.scheduled_at):
                 await ledger.mark_final(
                     self.db, d.id, DeliveryState.MISSED, Reason.OFFLINE_PAST_GRACE, now_ts
                 )
@@ -256,14 +266,8 @@ class Dispatcher:
 
     # --- the tick ------------------------------------------------------------------------
 
-    def _missed_at_start(self, kind: str, scheduled_at: int) -> bool:
-        return self._up_since_ts - scheduled_at > grace_for(kind).total_seconds()
-
-    def _is_stale(self, d: Delivery) -> bool:
-        return self._missed_at_start(d.kind, d.scheduled_at)
-
-    def _plan(self, sub: Subscription) -> Plan:
-        now = self._now_ts
+    def _plan(self, sub: Subscription, now: int) -> Plan:
+        """What to do with a due subscription at ``now``: its occurrence, and its next fire."""
         scheduled = sub.next_fire_at
         assert scheduled is not None
         try:
@@ -276,12 +280,12 @@ class Dispatcher:
         except Exception:
             log.exception("subscription %s has an unusable schedule; deactivating it", sub.id)
             return Plan(next_fire_at=None)
-        if self._missed_at_start(sub.kind, latest):
+        if self.uptime.missed(sub.kind, latest):
             return Plan(next_fire_at=next_at, missed_at=latest)
         return Plan(next_fire_at=next_at, deliver_at=latest)
 
     def _deliver_snooze(self, snooze: Snooze) -> bool:
-        return not self._missed_at_start(snooze.kind, snooze.fire_at)
+        return not self.uptime.missed(snooze.kind, snooze.fire_at)
 
     async def tick(self) -> datetime | None:
         """Claim everything due (within the sender's room) and plan the next wake-up."""
@@ -298,7 +302,7 @@ class Dispatcher:
                     break
             self.next_wake = wake
             if self.waker is not None and self._started:
-                self.waker.wake_at(wake)
+                self.waker.wake_at(wake, self.on_wake)
             return wake
         except Exception as error:
             # Never let the dispatcher die: log, and try again shortly.
@@ -309,7 +313,7 @@ class Dispatcher:
             wake = self.clock() + self.BUSY_RETRY * 5
             self.next_wake = wake
             if self.waker is not None and self._started:
-                self.waker.wake_at(wake)
+                self.waker.wake_at(wake, self.on_wake)
             return wake
         finally:
             self._ticking = False
@@ -328,26 +332,28 @@ class Dispatcher:
         ):
             # Suspended, or the clock was stepped: treat the gap like downtime.
             log.warning("wall clock jumped from %s to %s", self._last_tick, now)
-            self.up_since = now
-            self._up_since_ts = int(now.timestamp())
+            self.uptime.restart(now)
         self._last_tick = now
         await self._renew_leases(now)
-        self._now_ts = int(now.timestamp())
         if self.sender.backlog < self.max_backlog and await ledger.any_lapsed(
-            self.db, self._now_ts
+            self.db, int(now.timestamp())
         ):
             await self.recover()
         starved = False
         while True:
-            self._now_ts = int(now.timestamp())
+            now_ts = int(now.timestamp())
             room = self.max_backlog - self.sender.backlog
             if room <= 0:
-                starved = await reminders.any_due(self.db, self._now_ts)
+                starved = await reminders.any_due(self.db, now_ts)
                 break
-            if not await reminders.any_due(self.db, self._now_ts):
+            if not await reminders.any_due(self.db, now_ts):
                 break
             subs = await reminders.claim_due(
-                self.db, self._now_ts, min(self.BATCH, room), self._plan, self.claimant
+                self.db,
+                now_ts,
+                min(self.BATCH, room),
+                partial(self._plan, now=now_ts),
+                self.claimant,
             )
             for d in subs.claimed:
                 self.sender.submit(d)
@@ -356,7 +362,7 @@ class Dispatcher:
             if room > 0:
                 snoozed = await reminders.claim_due_snoozes(
                     self.db,
-                    self._now_ts,
+                    now_ts,
                     min(self.BATCH, room),
                     self._deliver_snooze,
                     self.claimant,

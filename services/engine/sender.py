@@ -41,6 +41,7 @@ from services.engine.transport import (
     RequestRejected,
     UnknownChannel,
 )
+from services.engine.uptime import Uptime
 from storage import ledger, members, reminders
 from storage.database import Database
 from storage.ledger import Claimant, Delivery
@@ -140,7 +141,11 @@ class Sender:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         retry_for: timedelta = timedelta(minutes=30),
         claimant: Claimant | None = None,
+        uptime: Uptime | None = None,
     ) -> None:
+        """``uptime`` is the dispatcher's (:mod:`services.engine.uptime`): occurrences that
+        became stale while queued (the machine slept, the clock jumped) are recorded as
+        missed rather than sent hours late."""
         self.db = db
         # This process as the owner of the ledger rows it sends (see storage.ledger).
         self.claimant = claimant or Claimant()
@@ -151,9 +156,7 @@ class Sender:
         self.clock = clock
         self.sleep = sleep
         self.retry_for = retry_for
-        # Set by the dispatcher: occurrences that became stale while queued (the machine
-        # slept, the clock jumped) are recorded as missed rather than sent hours late.
-        self.is_stale: Callable[[Delivery], bool] | None = None
+        self.uptime = uptime or Uptime()
         self._queue: asyncio.PriorityQueue[tuple[int, int, Delivery]] = asyncio.PriorityQueue()
         self._futures: dict[int, asyncio.Future[DeliveryResult]] = {}
         self._seq = itertools.count()
@@ -293,7 +296,7 @@ class Sender:
 
     async def _deliver(self, d: Delivery) -> DeliveryResult:
         now = self._now_ts()
-        if d.source != Source.TEST and self.is_stale is not None and self.is_stale(d):
+        if d.source != Source.TEST and self.uptime.missed(d.kind, d.scheduled_at):
             raise _Outcome(DeliveryState.MISSED, Reason.TOO_LATE)
         sub = await reminders.get(self.db, d.subscription_id) if d.subscription_id else None
         if (

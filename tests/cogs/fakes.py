@@ -5,12 +5,13 @@ or calls a method Discord's classes don't have fails the test instead of passing
 The interaction response behaves like Discord's in the one way handlers rely on: it can be
 answered once; after that ``is_done()`` is true and further answers go through ``followup``.
 
-The logic under the handlers is real: a :class:`ReminderService` over a temporary SQLite
-database, with a fixed clock that only moves when a test moves it.
+The logic under the handlers is real: the services the bot builds (:func:`bot.compose.build_services`)
+over a temporary SQLite database, with a fixed clock that only moves when a test moves it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,10 +21,15 @@ from unittest.mock import MagicMock, create_autospec
 import discord
 from discord import app_commands
 
+from bot.compose import Services, build_services
 from content import Content, load_content
+from services.buttons import ReminderButtons
 from services.engine.sender import DeliveryResult
-from services.reminders import ReminderService
+from services.member_settings import MemberSettings
+from services.privacy import Privacy
 from services.server_config import ServerConfig
+from services.stats import ReminderStats
+from services.subscriptions import Subscriptions
 from storage import ledger
 from storage.database import Database
 from storage.ledger import Delivery
@@ -56,7 +62,11 @@ class FakeBot:
 
     db: Database
     content: Content
-    reminder_service: ReminderService
+    member_settings: MemberSettings
+    subscriptions: Subscriptions
+    reminder_buttons: ReminderButtons
+    reminder_stats: ReminderStats
+    privacy: Privacy
     server_config: ServerConfig
 
 
@@ -75,10 +85,14 @@ class FakeSender:
     channel_id: int = DM_CHANNEL
     error: str | None = None
     deliveries: list[Delivery] = field(default_factory=list)
+    # Set: the send waits for this (a sender with a queue ahead of it).
+    hold: asyncio.Future[DeliveryResult] | None = None
     _next_message: int = 70_000
 
     async def __call__(self, delivery: Delivery) -> DeliveryResult:
         self.deliveries.append(delivery)
+        if self.hold is not None:
+            return await self.hold
         if self.result_state != "sent":
             return DeliveryResult(delivery.id, self.result_state, error=self.error)
         self._next_message += 1
@@ -94,10 +108,33 @@ class Rig:
     db: Database
     clock: FixedClock
     sender: FakeSender
-    service: ReminderService
-    server_config: ServerConfig
+    services: Services
     bot: FakeBot
     changes: list[int]
+
+    @property
+    def member_settings(self) -> MemberSettings:
+        return self.services.member_settings
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        return self.services.subscriptions
+
+    @property
+    def buttons(self) -> ReminderButtons:
+        return self.services.buttons
+
+    @property
+    def stats(self) -> ReminderStats:
+        return self.services.stats
+
+    @property
+    def privacy(self) -> Privacy:
+        return self.services.privacy
+
+    @property
+    def server_config(self) -> ServerConfig:
+        return self.services.server_config
 
 
 async def open_db(tmp_path: Path) -> Database:
@@ -106,20 +143,28 @@ async def open_db(tmp_path: Path) -> Database:
     return db
 
 
-def make_rig(db: Database, clock: FixedClock | None = None) -> Rig:
+def make_rig(db: Database, clock: FixedClock | None = None, *, test_timeout: float = 20.0) -> Rig:
     clock = clock or FixedClock()
     sender = FakeSender(db, clock)
     changes: list[int] = []
-    server_config = ServerConfig(db, clock=clock, on_change=lambda: changes.append(1))
-    service = ReminderService(
+    services = build_services(
         db,
         clock=clock,
         on_change=lambda: changes.append(1),
         send_now=sender,
-        reminder_channel_for=server_config.reminder_channel,
+        test_timeout=test_timeout,
     )
-    bot = FakeBot(db, CONTENT, service, server_config)
-    return Rig(db, clock, sender, service, server_config, bot, changes)
+    bot = FakeBot(
+        db,
+        CONTENT,
+        services.member_settings,
+        services.subscriptions,
+        services.buttons,
+        services.stats,
+        services.privacy,
+        services.server_config,
+    )
+    return Rig(db, clock, sender, services, bot, changes)
 
 
 async def snapshot(db: Database) -> list[list[tuple[Any, ...]]]:

@@ -392,7 +392,7 @@ async def test_removing_the_bot_clears_that_server_only(rig, cog, guild) -> None
     assert await reminders.for_guild(rig.db, other.id, "daily_tip") is not None
     # Members who chose this server's channel now hear that it has none.
     with pytest.raises(UserFacingError, match="no reminder channel yet"):
-        await rig.service.set_delivery(5, "server", GUILD)
+        await rig.member_settings.set_delivery(5, "server", GUILD)
 
 
 # --- the write is not lost to another coroutine's transaction ------------------------------

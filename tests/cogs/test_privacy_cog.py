@@ -48,12 +48,11 @@ def cog(rig) -> Privacy:
 
 async def member_with_history(rig, user_id: int) -> int:
     """Settings, two subscriptions, a sent test reminder that was snoozed; its delivery id."""
-    service = rig.service
-    await service.start(user_id, GUILD, "hydration", "9am", 3, "berlin")
-    await service.start(user_id, GUILD, "sleep")
-    await service.send_test(user_id, "sleep", GUILD)
+    await rig.subscriptions.start(user_id, GUILD, "hydration", "9am", 3, "berlin")
+    await rig.subscriptions.start(user_id, GUILD, "sleep")
+    await rig.subscriptions.send_test(user_id, "sleep", GUILD)
     delivery = rig.sender.deliveries[-1]
-    await service.snooze(delivery.id, user_id)
+    await rig.buttons.snooze(delivery.id, user_id)
     return delivery.id
 
 
@@ -127,17 +126,17 @@ async def test_confirming_deletes_everything_about_the_member_only(rig) -> None:
     await member_with_history(rig, OTHER_USER)
     await rig.server_config.set_daily_tip(GUILD, ChannelAccess(600), "9:00", "berlin")
     await guild_settings.set_reminder_channel(rig.db, GUILD, 600)
-    others_before = await rig.service.export(OTHER_USER)
+    others_before = await rig.privacy.export(OTHER_USER)
 
     interaction = await press(rig, "delete")
     interaction.response.edit_message.assert_awaited_once_with(
         content="🗑️ Done: everything Steady stored about you is deleted.", view=None
     )
-    mine = await rig.service.export(USER)
+    mine = await rig.privacy.export(USER)
     assert mine["settings"] is None
     assert mine["subscriptions"] == mine["snoozes"] == mine["deliveries"] == []
     assert await members.get(rig.db, USER) is None
-    others_after = await rig.service.export(OTHER_USER)
+    others_after = await rig.privacy.export(OTHER_USER)
     assert {**others_after, "exported_at": None} == {**others_before, "exported_at": None}
     # The server's settings are the admins', not the member's.
     assert await reminders.for_guild(rig.db, GUILD, "daily_tip") is not None

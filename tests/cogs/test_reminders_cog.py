@@ -85,7 +85,7 @@ async def sent_reminder(rig, kind: str = "hydration", user_id: int = USER) -> in
             guild_id=GUILD,
         ),
         now,
-        rig.service.claimant,
+        rig.subscriptions.claimant,
     )
     assert delivery is not None
     await ledger.mark_sent(rig.db, delivery.id, 55_000, 66_000 + delivery.id, "dm", now)
@@ -108,7 +108,7 @@ async def test_timezone_finds_a_city_and_says_which_zone(rig, cog) -> None:
     await Reminders.timezone.callback(cog, interaction, zone="berlin")
     text, _ = sent(interaction)
     assert text.startswith("🌍 Your time zone is now **Europe/Berlin**.")
-    assert (await rig.service.settings(USER)).timezone == "Europe/Berlin"
+    assert (await rig.member_settings.settings(USER)).timezone == "Europe/Berlin"
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "@everyone", "<@&123>", "x" * 500, ""])
@@ -137,9 +137,9 @@ async def test_start_with_time_and_zone_answers_with_the_local_time(rig, cog) ->
         f"✅ **Hydration** reminders on at 21:00 (Europe/Berlin), by DM. "
         f"Next one <t:{ts(tonight)}:R>."
     )
-    [view] = await rig.service.list_subscriptions(USER)
+    [view] = await rig.subscriptions.list_subscriptions(USER)
     assert (view.kind, view.zone, view.next_fire) == ("hydration", "Europe/Berlin", tonight)
-    settings = await rig.service.settings(USER)
+    settings = await rig.member_settings.settings(USER)
     assert (settings.timezone, settings.home_guild_id) == ("Europe/Berlin", GUILD)
     assert rig.changes, "the dispatcher must be told to re-plan"
 
@@ -147,7 +147,7 @@ async def test_start_with_time_and_zone_answers_with_the_local_time(rig, cog) ->
 async def test_start_derives_the_default_times_from_the_schedule(rig, cog) -> None:
     await start(rig, cog, "hydration", every=3)
     await start(rig, cog, "sleep")
-    views = {v.kind: v for v in await rig.service.list_subscriptions(USER)}
+    views = {v.kind: v for v in await rig.subscriptions.list_subscriptions(USER)}
     assert [t.strftime("%H:%M") for t in views["hydration"].times] == [
         "08:00",
         "11:00",
@@ -161,7 +161,7 @@ async def test_start_derives_the_default_times_from_the_schedule(rig, cog) -> No
 async def test_start_again_replaces_the_time_rather_than_adding_a_second(rig, cog) -> None:
     await start(rig, cog, "caffeine", time="14:00")
     await start(rig, cog, "caffeine", time="13:30")
-    [view] = await rig.service.list_subscriptions(USER)
+    [view] = await rig.subscriptions.list_subscriptions(USER)
     assert [t.strftime("%H:%M") for t in view.times] == ["13:30"]
 
 
@@ -172,7 +172,7 @@ async def test_start_in_dms_works_without_a_server(rig, cog) -> None:
     )
     text, _ = sent(interaction)
     assert text.startswith("✅ **Stretching** reminders on at 22:00 (Europe/Berlin), by DM.")
-    assert (await rig.service.settings(USER)).home_guild_id is None
+    assert (await rig.member_settings.settings(USER)).home_guild_id is None
 
 
 async def test_first_start_without_a_zone_asks_for_one(rig, cog) -> None:
@@ -182,7 +182,7 @@ async def test_first_start_without_a_zone_asks_for_one(rig, cog) -> None:
             cog, interaction, kind="sleep", time=None, every=None, zone=None
         )
     interaction.response.send_message.assert_not_awaited()
-    assert await rig.service.list_subscriptions(USER) == []
+    assert await rig.subscriptions.list_subscriptions(USER) == []
 
 
 @pytest.mark.parametrize(
@@ -257,7 +257,7 @@ async def test_stop_one_kind_then_all(rig, cog) -> None:
     interaction = ask(rig)
     await Reminders.stop.callback(cog, interaction, kind="all")
     assert sent(interaction)[0] == "🛑 Stopped: Caffeine cut-off, Hydration."
-    assert await rig.service.list_subscriptions(USER) == []
+    assert await rig.subscriptions.list_subscriptions(USER) == []
 
 
 async def test_stop_without_that_reminder_says_nothing_changed(rig, cog) -> None:
@@ -320,7 +320,7 @@ async def test_schedule_moves_derived_times_but_not_custom_ones(rig, cog) -> Non
     text, kwargs = sent(interaction)
     assert text == "⏰ Wake-up **06:30**, bedtime **22:00**."
     assert kwargs["embed"].title == "Your reminders"
-    views = {v.kind: v for v in await rig.service.list_subscriptions(USER)}
+    views = {v.kind: v for v in await rig.subscriptions.list_subscriptions(USER)}
     assert views["stretching"].times[0].strftime("%H:%M") == "21:00"
     assert views["caffeine"].times[0].strftime("%H:%M") == "14:00"
 
@@ -367,7 +367,7 @@ async def test_pause_then_resume(rig, cog) -> None:
     assert sent(interaction)[0].startswith(
         f"⏸️ Paused until Thu 06 Jun 12:00 (<t:{ts(until)}:R>); they resume by themselves."
     )
-    [view] = await rig.service.list_subscriptions(USER)
+    [view] = await rig.subscriptions.list_subscriptions(USER)
     assert view.next_fire == datetime(2024, 6, 6, 22, 30, tzinfo=BERLIN)
 
     interaction = ask(rig)
@@ -375,7 +375,7 @@ async def test_pause_then_resume(rig, cog) -> None:
     text, kwargs = sent(interaction)
     assert text == "▶️ Your reminders are back on."
     assert kwargs["embed"].fields[0].value.startswith("22:30 (Europe/Berlin) — next: Mon 03 Jun")
-    assert (await rig.service.settings(USER)).paused_until is None
+    assert (await rig.member_settings.settings(USER)).paused_until is None
 
 
 async def test_resume_when_not_paused_says_so_and_changes_nothing(rig, cog) -> None:
@@ -414,18 +414,18 @@ async def test_delivery_server_needs_a_reminder_channel(rig, cog) -> None:
     assert sent(interaction)[0] == (
         "📬 Your reminders go to this server's reminder channel, with a mention."
     )
-    assert (await rig.service.settings(USER)).delivery == "server"
+    assert (await rig.member_settings.settings(USER)).delivery == "server"
 
     interaction = ask(rig, guild_id=None)
     await Reminders.delivery.callback(cog, interaction, where="dm")
     assert sent(interaction)[0] == "📬 Your reminders come by DM."
-    assert (await rig.service.settings(USER)).delivery == "dm"
+    assert (await rig.member_settings.settings(USER)).delivery == "dm"
 
 
 async def test_delivery_server_from_dms_without_a_server_is_refused(rig, cog) -> None:
     with pytest.raises(UserFacingError, match="inside the server"):
         await Reminders.delivery.callback(cog, ask(rig, guild_id=None), where="server")
-    assert (await rig.service.settings(USER)).delivery == "dm"
+    assert (await rig.member_settings.settings(USER)).delivery == "dm"
 
 
 # --- /remind test --------------------------------------------------------------------------
@@ -492,8 +492,9 @@ async def test_test_that_fell_back_to_dm_says_the_server_channel_did_not_take_it
 
 async def test_test_that_waits_its_turn_says_it_is_queued(rig, cog) -> None:
     pending: asyncio.Future = asyncio.get_running_loop().create_future()
-    rig.service.send_now = lambda delivery: pending
-    rig.service.test_timeout = 0.0
+    rig = make_rig(rig.db, rig.clock, test_timeout=0.0)
+    cog = Reminders(rig.bot)
+    rig.sender.hold = pending
     await start(rig, cog, "sleep")
     interaction = ask(rig)
     await Reminders.test.callback(cog, interaction, kind="sleep")
@@ -592,7 +593,7 @@ async def test_stop_button_unsubscribes_that_kind_only(rig, cog) -> None:
     assert await press(rig, "stop", delivery_id) == (
         "Stopped: Hydration. Start them again any time with `/remind start`."
     )
-    assert [v.kind for v in await rig.service.list_subscriptions(USER)] == ["sleep"]
+    assert [v.kind for v in await rig.subscriptions.list_subscriptions(USER)] == ["sleep"]
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.compose import Services, build_services
 from dashboard.app import Dashboard
-from services.reminders import ReminderService
-from services.server_config import ServerConfig
 from tests.dashboard.rig import client_for, make_dashboard
 from tests.emulator import Driver, Emulator
 from tests.unit.test_reminder_support import T0, FakeClock
@@ -27,20 +26,19 @@ def database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def server_config(db, clock: FakeClock) -> ServerConfig:
-    return ServerConfig(db, clock=clock)
+def services(db, clock: FakeClock) -> Services:
+    """The services the pages are handed, built as the bot builds them (without an engine)."""
+    return build_services(db, clock=clock)
 
 
 @pytest.fixture
-def service(db, clock: FakeClock, server_config: ServerConfig) -> ReminderService:
-    return ReminderService(db, clock=clock, reminder_channel_for=server_config.reminder_channel)
+def server_config(services: Services):
+    return services.server_config
 
 
 @pytest.fixture
-def dashboard(
-    emulator: Emulator, service: ReminderService, server_config: ServerConfig, clock: FakeClock
-) -> Dashboard:
-    return make_dashboard(emulator, service, server_config, clock)
+def dashboard(emulator: Emulator, services: Services, clock: FakeClock) -> Dashboard:
+    return make_dashboard(emulator, services, clock)
 
 
 NewClient = Callable[[], Awaitable[TestClient]]

@@ -1,5 +1,5 @@
 """The dashboard as route tests see it: the real app on aiohttp's test server, the real
-reminder service on a temporary database, and the emulator standing in for Discord's OAuth2.
+services on a temporary database, and the emulator standing in for Discord's OAuth2.
 
 A member "logs in" exactly as a browser would: ``GET /login`` redirects to the emulator's
 authorize URL, the emulator approves it for a user and redirects back to ``/callback`` with a
@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 import discord
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.compose import Services
 from dashboard.app import Dashboard, make_app
 from dashboard.discord_login import DiscordLogin
 from dashboard.sessions import SessionStore
-from services.reminders import ReminderService
-from services.server_config import ChannelAccess, ServerConfig, missing_channel_permissions
+from services.server_config import ChannelAccess, missing_channel_permissions
 from tests.emulator import Emulator
 from tests.emulator import permissions as perms
 from tests.emulator.state import User
@@ -78,14 +78,17 @@ class FakeServers:
 
 def make_dashboard(
     emulator: Emulator,
-    service: ReminderService,
-    server_config: ServerConfig,
+    services: Services,
     wall: FakeClock,
     **options,
 ) -> Dashboard:
     emulator.oauth.redirect_uris = [REDIRECT_URI]
     return Dashboard(
-        service=service,
+        member_settings=services.member_settings,
+        subscriptions=services.subscriptions,
+        stats=services.stats,
+        privacy=services.privacy,
+        server_config=services.server_config,
         servers=options.pop("servers", None) or FakeServers(emulator),
         login=DiscordLogin(
             client_id=emulator.world.application_id,
@@ -96,7 +99,6 @@ def make_dashboard(
         ),
         sessions=SessionStore(SECRET, clock=lambda: wall().timestamp()),
         secure_cookies=options.pop("secure_cookies", False),
-        server_config=server_config,
         **options,
     )
 

@@ -105,9 +105,9 @@ async def test_cookie_flags_on_http(client, emulator, alice):
 
 
 async def test_cookie_is_secure_when_the_dashboard_url_is_https(
-    emulator, service, server_config, clock
+    emulator, services, server_config, clock
 ):
-    dashboard = make_dashboard(emulator, service, server_config, clock, secure_cookies=True)
+    dashboard = make_dashboard(emulator, services, clock, secure_cookies=True)
     client = await client_for(dashboard)
     try:
         start = await client.get("/login", allow_redirects=False)

@@ -7,8 +7,8 @@ import re
 from datetime import date
 
 from dashboard.chart import history_svg
-from services.reminders import DayCounts
 from services.server_config import ChannelAccess
+from services.stats import DayCounts
 from tests.dashboard.rig import log_in, post
 
 
@@ -29,18 +29,18 @@ async def logged_in(client, emulator, user, zone: str | None = "Europe/Berlin"):
     return client
 
 
-async def test_set_time_zone_by_city(client, emulator, alice, service):
+async def test_set_time_zone_by_city(client, emulator, alice, services):
     await log_in(client, emulator, alice)
     response = await post(client, "/settings/timezone", {"zone": "berlin"})
     assert response.status == 303 and response.headers["Location"] == "/reminders"
     html = await page(client)
     assert "Your time zone is now Europe/Berlin." in html  # the flash, once
-    assert (await service.settings(alice.id)).timezone == "Europe/Berlin"
+    assert (await services.member_settings.settings(alice.id)).timezone == "Europe/Berlin"
     assert "Your time zone is now" not in await page(client)
 
 
 async def test_unknown_zone_is_shown_beside_the_field_and_changes_nothing(
-    client, emulator, alice, service
+    client, emulator, alice, services
 ):
     await logged_in(client, emulator, alice)
     response = await post(client, "/settings/timezone", {"zone": "Atlantis/Nowhere"})
@@ -49,10 +49,10 @@ async def test_unknown_zone_is_shown_beside_the_field_and_changes_nothing(
     assert 'id="zone" name="zone"' in html and 'aria-invalid="true"' in html
     assert 'aria-describedby="timezone-zone-error"' in html
     assert re.search(r'id="timezone-zone-error">I don&#39;t know that time zone', html)
-    assert (await service.settings(alice.id)).timezone == "Europe/Berlin"
+    assert (await services.member_settings.settings(alice.id)).timezone == "Europe/Berlin"
 
 
-async def test_start_then_change_time_moves_the_next_fire(client, emulator, alice, service):
+async def test_start_then_change_time_moves_the_next_fire(client, emulator, alice, services):
     await logged_in(client, emulator, alice)  # 12:00 in Berlin (T0)
     response = await post(client, "/reminders/start", {"kind": "sleep", "time": "21:30"})
     assert response.status == 303
@@ -63,26 +63,26 @@ async def test_start_then_change_time_moves_the_next_fire(client, emulator, alic
     html = await page(client)
     assert next_fire_of(html, "sleep") == "Tue 04 Jun, 09:00"
     assert "(in 21 h)" in html
-    [view] = await service.list_subscriptions(alice.id)
+    [view] = await services.subscriptions.list_subscriptions(alice.id)
     assert view.custom_time.strftime("%H:%M") == "09:00"
 
 
-async def test_hydration_interval(client, emulator, alice, service):
+async def test_hydration_interval(client, emulator, alice, services):
     await logged_in(client, emulator, alice)
     await post(client, "/reminders/start", {"kind": "hydration", "every": "3"})
-    [view] = await service.list_subscriptions(alice.id)
+    [view] = await services.subscriptions.list_subscriptions(alice.id)
     assert view.every_hours == 3
 
 
-async def test_start_without_a_time_zone_asks_for_one(client, emulator, alice, service):
+async def test_start_without_a_time_zone_asks_for_one(client, emulator, alice, services):
     await logged_in(client, emulator, alice, zone=None)
     response = await post(client, "/reminders/start", {"kind": "sleep"})
     assert response.status == 400
     assert "Set your time zone first" in await response.text()
-    assert await service.list_subscriptions(alice.id) == []
+    assert await services.subscriptions.list_subscriptions(alice.id) == []
 
 
-async def test_bad_time_and_interval_use_the_command_wording(client, emulator, alice, service):
+async def test_bad_time_and_interval_use_the_command_wording(client, emulator, alice, services):
     await logged_in(client, emulator, alice)
     bad_time = await post(client, "/reminders/start", {"kind": "sleep", "time": "25:99"})
     html = await bad_time.text()
@@ -90,20 +90,20 @@ async def test_bad_time_and_interval_use_the_command_wording(client, emulator, a
     assert 'id="start-sleep-time-error"' in html and 'value="25:99"' in html
     bad_every = await post(client, "/reminders/start", {"kind": "hydration", "every": "9"})
     assert 'id="start-hydration-every-error"' in await bad_every.text()
-    assert await service.list_subscriptions(alice.id) == []
+    assert await services.subscriptions.list_subscriptions(alice.id) == []
 
 
-async def test_stop(client, emulator, alice, service):
+async def test_stop(client, emulator, alice, services):
     await logged_in(client, emulator, alice)
     await post(client, "/reminders/start", {"kind": "caffeine"})
     await post(client, "/reminders/stop", {"kind": "caffeine"})
     assert "Stopped: Caffeine cut-off." in await page(client)
-    assert await service.list_subscriptions(alice.id) == []
+    assert await services.subscriptions.list_subscriptions(alice.id) == []
     await post(client, "/reminders/stop", {"kind": "caffeine"})
     assert "You had no Caffeine cut-off reminder to stop, so nothing changed." in await page(client)
 
 
-async def test_schedule_preview_changes_nothing_until_saved(client, emulator, alice, service):
+async def test_schedule_preview_changes_nothing_until_saved(client, emulator, alice, services):
     await logged_in(client, emulator, alice)
     await post(client, "/reminders/start", {"kind": "stretching"})  # bed 23:00 -> 22:00
     preview = await post(
@@ -113,10 +113,10 @@ async def test_schedule_preview_changes_nothing_until_saved(client, emulator, al
     assert preview.status == 200
     assert "<strong>Stretching</strong>: 21:00 — next Mon 03 Jun, 21:00" in html
     assert 'value="22:00"' in html  # what was typed stays in the form
-    [view] = await service.list_subscriptions(alice.id)
+    [view] = await services.subscriptions.list_subscriptions(alice.id)
     assert view.times[0].hour == 22
     await post(client, "/settings/schedule", {"wake": "6:00", "bed": "22:00", "action": "save"})
-    [view] = await service.list_subscriptions(alice.id)
+    [view] = await services.subscriptions.list_subscriptions(alice.id)
     assert view.times[0].hour == 21
     assert "Wake-up 06:00, bedtime 22:00." in await page(client)
 
@@ -131,7 +131,7 @@ async def test_schedule_errors_name_the_field(client, emulator, alice):
     assert 'id="schedule-wake-error"' in await bad.text()
 
 
-async def test_pause_and_resume(client, emulator, alice, service):
+async def test_pause_and_resume(client, emulator, alice, services):
     await logged_in(client, emulator, alice)
     await post(client, "/reminders/start", {"kind": "sleep"})
     await post(client, "/settings/pause", {"days": "3"})
@@ -149,7 +149,7 @@ async def test_pause_and_resume(client, emulator, alice, service):
 
 
 async def test_delivery_to_one_of_my_servers_only(
-    client, emulator, driver, alice, service, server_config
+    client, emulator, driver, alice, services, server_config
 ):
     mine = driver.add_guild("Calm <b>Muscles</b>", members=[alice])
     other = driver.add_guild("Not Alice's")
@@ -161,22 +161,22 @@ async def test_delivery_to_one_of_my_servers_only(
     edited = await post(client, "/settings/delivery", {"where": "server", "guild": str(other.id)})
     assert edited.status == 400
     assert "Pick one of your servers that Steady is in." in await edited.text()
-    assert (await service.settings(alice.id)).delivery == "dm"
+    assert (await services.member_settings.settings(alice.id)).delivery == "dm"
     ok = await post(client, "/settings/delivery", {"where": "server", "guild": str(mine.id)})
     assert ok.status == 303
-    settings = await service.settings(alice.id)
+    settings = await services.member_settings.settings(alice.id)
     assert settings.delivery == "server" and settings.home_guild_id == mine.id
     await post(client, "/settings/delivery", {"where": "dm"})
-    assert (await service.settings(alice.id)).delivery == "dm"
+    assert (await services.member_settings.settings(alice.id)).delivery == "dm"
     wrong = await post(client, "/settings/delivery", {"where": "pigeon"})
     assert "Delivery is <code>dm</code> or <code>server</code>." in await wrong.text()
 
 
 async def test_hostile_input_gets_a_clear_error_and_changes_nothing(
-    client, emulator, alice, service
+    client, emulator, alice, services
 ):
     await logged_in(client, emulator, alice)
-    before = await service.settings(alice.id)
+    before = await services.member_settings.settings(alice.id)
     cases = [
         ("/settings/timezone", {"zone": "x" * 5000}, "too long"),
         ("/settings/timezone", {"zone": "<script>alert(1)</script>"}, "time zone"),
@@ -193,14 +193,14 @@ async def test_hostile_input_gets_a_clear_error_and_changes_nothing(
         assert response.status == 400, (path, form)
         assert expected in html, (path, form)
         assert "<script>alert" not in html and "<img src=x>" not in html
-    assert await service.settings(alice.id) == before
-    assert await service.list_subscriptions(alice.id) == []
+    assert await services.member_settings.settings(alice.id) == before
+    assert await services.subscriptions.list_subscriptions(alice.id) == []
     huge = await post(client, "/settings/timezone", {"zone": "x" * 100_000})
     assert huge.status == 413  # refused before it is parsed
 
 
 async def test_one_member_never_sees_or_changes_anothers_data(
-    new_client, emulator, alice, bob, service
+    new_client, emulator, alice, bob, services
 ):
     a = await logged_in(await new_client(), emulator, alice, zone="Pacific/Auckland")
     await post(a, "/reminders/start", {"kind": "sleep", "time": "21:45"})
@@ -210,8 +210,8 @@ async def test_one_member_never_sees_or_changes_anothers_data(
     # Forms carry no member id; one slipped in is ignored: Bob changes only Bob.
     await post(b, "/reminders/stop", {"kind": "sleep", "user_id": str(alice.id)})
     await post(b, "/settings/timezone", {"zone": "Asia/Tokyo", "user": str(alice.id)})
-    assert [v.kind for v in await service.list_subscriptions(alice.id)] == ["sleep"]
-    assert (await service.settings(alice.id)).timezone == "Pacific/Auckland"
+    assert [v.kind for v in await services.subscriptions.list_subscriptions(alice.id)] == ["sleep"]
+    assert (await services.member_settings.settings(alice.id)).timezone == "Pacific/Auckland"
     export = json.loads(await (await b.get("/privacy/export.json")).text())
     assert export["user_id"] == str(bob.id) and export["subscriptions"] == []
     assert str(alice.id) not in json.dumps(export)
@@ -245,20 +245,20 @@ async def test_export_is_a_json_download(client, emulator, alice):
     assert [s["kind"] for s in data["subscriptions"]] == ["sleep"]
 
 
-async def test_delete_everything_asks_first(client, emulator, alice, service):
+async def test_delete_everything_asks_first(client, emulator, alice, services):
     await logged_in(client, emulator, alice)
     await post(client, "/reminders/start", {"kind": "sleep"})
     ask = await post(client, "/privacy/delete", {}, csrf=None)
     assert ask.status == 200 and "Yes, delete everything" in await ask.text()
-    assert len(await service.list_subscriptions(alice.id)) == 1
+    assert len(await services.subscriptions.list_subscriptions(alice.id)) == 1
     done = await post(client, "/privacy/delete", {"confirm": "yes"})
     assert done.status == 303
-    assert await service.list_subscriptions(alice.id) == []
-    assert (await service.settings(alice.id)).timezone is None
+    assert await services.subscriptions.list_subscriptions(alice.id) == []
+    assert (await services.member_settings.settings(alice.id)).timezone is None
     assert "Everything Steady stored about you is deleted." in await page(client)
 
 
-async def test_forms_without_a_csrf_token_change_nothing(client, emulator, alice, service):
+async def test_forms_without_a_csrf_token_change_nothing(client, emulator, alice, services):
     await logged_in(client, emulator, alice)
     for path, form in [
         ("/reminders/start", {"kind": "sleep"}),
@@ -270,5 +270,5 @@ async def test_forms_without_a_csrf_token_change_nothing(client, emulator, alice
             response = await client.post(path, data=data, allow_redirects=False)
             assert response.status == 403
             assert "This form has expired" in await response.text()
-    assert await service.list_subscriptions(alice.id) == []
-    assert (await service.settings(alice.id)).timezone == "Europe/Berlin"
+    assert await services.subscriptions.list_subscriptions(alice.id) == []
+    assert (await services.member_settings.settings(alice.id)).timezone == "Europe/Berlin"

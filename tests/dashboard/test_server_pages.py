@@ -162,7 +162,7 @@ async def test_daily_tip_on_and_off(client, emulator, driver, alice, place):
 
 
 async def test_server_delivery_needs_a_reminder_channel_first(
-    client, emulator, driver, alice, place, service
+    client, emulator, driver, alice, place, services
 ):
     await log_in(client, emulator, alice)
     csrf = await csrf_of(client)
@@ -174,7 +174,7 @@ async def test_server_delivery_needs_a_reminder_channel_first(
     await submit(client, place.id, "reminder-channel", {"channel": str(reminders.id)})
     form["csrf"] = await csrf_of(client)
     assert (await client.post("/settings/delivery", data=form, allow_redirects=False)).status == 303
-    assert (await service.settings(alice.id)).delivery == "server"
+    assert (await services.member_settings.settings(alice.id)).delivery == "server"
 
 
 LABEL_FOR = re.compile(r'<label for="([^"]+)"')

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.reminders import ReminderService
+from services.subscriptions import Subscriptions
 from storage.database import Database
 from storage.members import set_dm_channel
 from tests.e2e.conftest import StartBot
@@ -32,9 +32,9 @@ async def seed_subscribers(database_url: str, members: list[User], driver: Drive
     try:
         await db.migrate()
         an_hour_ago = MINUTE - timedelta(hours=1)
-        service = ReminderService(db, clock=lambda: an_hour_ago)
+        subscriptions = Subscriptions(db, clock=lambda: an_hour_ago)
         for member in members:
-            await service.start(member.id, None, "stretching", "9:00", None, "UTC")
+            await subscriptions.start(member.id, None, "stretching", "9:00", None, "UTC")
             dm = driver.dm_channel(member)
             await set_dm_channel(db, member.id, dm.id, int(an_hour_ago.timestamp()))
     finally:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.engine.reminder_engine import ReminderEngine
+from bot.compose import build_core
 from services.ratelimit import SlotPacer
 from storage.database import Database
 from storage.ledger import Claimant
@@ -53,8 +53,8 @@ async def subscribe_members(rig: Rig, users: range) -> None:
     at = rig.clock.now
     rig.clock.now = DUE - timedelta(hours=1)
     for user in users:
-        await rig.service.set_timezone(user, "Europe/Berlin")
-        await rig.service.start(user, None, "sleep")
+        await rig.member_settings.set_timezone(user, "Europe/Berlin")
+        await rig.subscriptions.start(user, None, "sleep")
     rig.clock.now = at
 
 
@@ -144,9 +144,9 @@ async def test_an_engine_claims_with_the_lease_it_is_given(databases):
     clock = FakeClock(DUE)
     db = await databases()
     await subscribe_members(await make_rig(db, clock), range(1000, 1003))
-    engine = ReminderEngine(
+    engine = build_core(
         db, CONTENT, FakeDiscord(), waker=RecordingWaker(), clock=clock, lease_s=12
-    )
+    ).engine
     await engine.dispatcher.start()
     assert engine.sender.backlog == 3
     assert await rows(db, "SELECT DISTINCT lease_until FROM deliveries") == [
@@ -182,7 +182,7 @@ async def test_a_clean_stop_hands_the_queue_to_the_others_at_once(databases):
     discord = FakeDiscord(limiter=SlotPacer(1.0))  # A gets one request a second, real time
     clock = FakeClock(DUE)
     a_db = await databases()
-    a = ReminderEngine(a_db, CONTENT, discord, waker=RecordingWaker(), clock=clock)
+    a = build_core(a_db, CONTENT, discord, waker=RecordingWaker(), clock=clock).engine
     await subscribe_members(await make_rig(a_db, clock, discord), range(1000, 1040))
     await a.start()
     await a.stop(grace_seconds=0.5)  # SIGTERM while most are still queued

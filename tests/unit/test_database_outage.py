@@ -215,7 +215,7 @@ async def test_a_server_channel_unreadable_in_an_outage_waits_not_a_dm(db):
     """A member who chose the server's reminder channel: while the database cannot say
     which channel that is, the reminder waits rather than going to their DMs."""
     rig = await due_rig(db, workers=1)
-    await rig.service.set_delivery(USER, "server", GUILD)
+    await rig.member_settings.set_delivery(USER, "server", GUILD)
     read = rig.server_config.reminder_channel
     outages = [DatabaseUnavailable("PostgreSQL connection lost")]
 

@@ -14,8 +14,8 @@ def ts(moment: datetime) -> int:
 
 
 async def subscribe(rig, kind: str = "sleep", user: int = USER, zone: str = "Europe/Berlin", **kw):
-    await rig.service.set_timezone(user, zone)
-    return await rig.service.start(user, None, kind, **kw)
+    await rig.member_settings.set_timezone(user, zone)
+    return await rig.subscriptions.start(user, None, kind, **kw)
 
 
 async def test_due_subscription_is_claimed_sent_and_advanced(db):
@@ -36,7 +36,7 @@ async def test_due_subscription_is_claimed_sent_and_advanced(db):
 async def test_wake_is_planned_at_earliest_due_but_never_beyond_30s(db):
     rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig, user=1)  # before start(): poke is a no-op
-    await rig.service.stop(1, "all")
+    await rig.subscriptions.stop(1, "all")
     assert rig.waker.wakes == []
     await rig.dispatcher.start()
     assert rig.waker.wakes == [T0 + timedelta(seconds=30)]  # nothing due: the 30 s cap
@@ -164,7 +164,7 @@ async def test_snooze_survives_a_restart(db, database_url):
     await rig.dispatcher.start()
     await rig.run_until(datetime(2024, 6, 3, 20, 30, tzinfo=UTC))
     (delivery_id,) = (await rows(db, "SELECT id FROM deliveries"))[0]
-    await rig.service.snooze(delivery_id, USER)
+    await rig.buttons.snooze(delivery_id, USER)
     # Restart: a new engine over the same database file.
     await db.close()
     db2 = await open_db(database_url)
@@ -182,7 +182,7 @@ async def test_snooze_survives_a_restart(db, database_url):
 async def test_paused_member_gets_nothing_until_the_pause_ends(db):
     rig = await make_rig(db, FakeClock(T0))
     await subscribe(rig)
-    await rig.service.pause(USER, 2)
+    await rig.member_settings.pause(USER, 2)
     await rig.dispatcher.start()
     await rig.run_until(T0 + timedelta(days=2, hours=12))
     # 3rd and 4th June paused; 5th June 22:30 is after the pause ended at 12:00.
@@ -221,13 +221,14 @@ async def test_apscheduler_wakes_the_dispatcher(db):
     """Wiring through a real AsyncIOScheduler, with the real clock (due immediately)."""
     import asyncio
 
-    from services.engine.reminder_engine import ReminderEngine
+    from bot.compose import build_core
     from tests.unit.test_reminder_support import CONTENT
 
     discord = FakeDiscord()
-    engine = ReminderEngine(db, CONTENT, discord)
-    await engine.service.set_timezone(USER, "UTC")
-    await engine.service.start(USER, None, "sleep")
+    core = build_core(db, CONTENT, discord)
+    engine = core.engine
+    await core.services.member_settings.set_timezone(USER, "UTC")
+    await core.services.subscriptions.start(USER, None, "sleep")
     await db.execute("UPDATE subscriptions SET next_fire_at = ?", (ts(datetime.now(UTC)) + 1,))
     await engine.start()
     try:

@@ -28,7 +28,7 @@ async def db(tmp_path):
 
 async def subscribe(db, *, guild_id: int | None, dm_channel_id: int | None = None):
     rig = await make_rig(db, FakeClock(DUE - timedelta(hours=1)))
-    await rig.service.start(
+    await rig.subscriptions.start(
         USER, guild_id, "sleep", zone_text="Europe/Berlin", dm_channel_id=dm_channel_id
     )
     return rig
@@ -62,9 +62,9 @@ async def test_subscribing_in_a_server_opens_the_channel_ahead(db) -> None:
 
 async def test_subscribing_twice_opens_once(db) -> None:
     rig = await subscribe(db, guild_id=GUILD)
-    await rig.service.start(USER, GUILD, "caffeine")
+    await rig.subscriptions.start(USER, GUILD, "caffeine")
     await rig.engine.dm_channels.run_pending()
-    await rig.service.start(USER, GUILD, "stretching")
+    await rig.subscriptions.start(USER, GUILD, "stretching")
     await rig.engine.dm_channels.run_pending()
     assert [what for what, _ in rig.discord.requests] == ["open_dm"]
 
@@ -79,7 +79,7 @@ async def test_a_failed_open_ahead_is_done_when_the_reminder_is_due(db) -> None:
 
 async def test_any_dm_interaction_of_a_member_updates_the_channel(db) -> None:
     rig = await subscribe(db, guild_id=GUILD)
-    await rig.service.learn_dm_channel(USER, DM)
+    await rig.member_settings.learn_dm_channel(USER, DM)
     await rig.engine.dm_channels.run_pending()  # nothing left to open
     assert rig.discord.requests == []
     assert await due(rig) == ["send"]
@@ -87,7 +87,7 @@ async def test_any_dm_interaction_of_a_member_updates_the_channel(db) -> None:
 
 async def test_nothing_is_stored_for_someone_who_only_asked_for_facts(db) -> None:
     rig = await make_rig(db, FakeClock(DUE))
-    await rig.service.learn_dm_channel(999, 12345)
+    await rig.member_settings.learn_dm_channel(999, 12345)
     assert await members.get(db, 999) is None
 
 
@@ -123,13 +123,13 @@ async def test_start_up_opens_only_what_a_dm_reminder_needs_soonest_first(any_db
     db = any_db
     rig = await make_rig(db, FakeClock(DUE - timedelta(hours=1)), reminder_channels={GUILD: 55})
     zone = {"zone_text": "Europe/Berlin"}
-    await rig.service.start(1, None, "sleep", **zone, dm_channel_id=101)  # 22:30
-    await rig.service.start(2, None, "stretching", **zone, dm_channel_id=102)  # 22:00, sooner
-    await rig.service.start(3, GUILD, "sleep", **zone, dm_channel_id=103)
-    await rig.service.set_delivery(3, "server", GUILD)  # reminders in the server: no DM
-    await rig.service.start(4, None, "sleep", **zone, dm_channel_id=104)
-    await rig.service.stop(4, "all")  # no reminders any more
-    await rig.service.start(5, None, "sleep", **zone, dm_channel_id=105)  # channel known
+    await rig.subscriptions.start(1, None, "sleep", **zone, dm_channel_id=101)  # 22:30
+    await rig.subscriptions.start(2, None, "stretching", **zone, dm_channel_id=102)  # 22:00, sooner
+    await rig.subscriptions.start(3, GUILD, "sleep", **zone, dm_channel_id=103)
+    await rig.member_settings.set_delivery(3, "server", GUILD)  # reminders in the server: no DM
+    await rig.subscriptions.start(4, None, "sleep", **zone, dm_channel_id=104)
+    await rig.subscriptions.stop(4, "all")  # no reminders any more
+    await rig.subscriptions.start(5, None, "sleep", **zone, dm_channel_id=105)  # channel known
     await forget_dm_channels(db, 1, 2, 3, 4)
     assert await members.dm_channels_unknown(db) == [2, 1]
 

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.compose import build_core
 from services.engine.dispatcher import Dispatcher
 from services.engine.messages import MessageRenderer
-from services.engine.reminder_engine import ReminderEngine
-from services.engine.sender import Occurrence
+from services.engine.sender import Occurrence, Sender
 from services.engine.transport import (
     ChannelBroken,
     MissingAccess,
@@ -74,7 +74,7 @@ class FakeTransport:
 
 
 class NoWaker:
-    def wake_at(self, when: datetime) -> None:
+    def wake_at(self, when: datetime, wake: object) -> None:
         pass
 
     def close(self) -> None:
@@ -92,11 +92,20 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
-def engine_for(db, clock, transport: FakeTransport) -> ReminderEngine:
-    return ReminderEngine(db, CONTENT, transport, clock=clock, waker=NoWaker())
+@dataclass(frozen=True)
+class Engine:
+    """What these tests use of the engine and services the bot builds."""
+
+    sender: Sender
+    server_config: ServerConfig
 
 
-async def set_tip(engine: ReminderEngine) -> None:
+def engine_for(db, clock, transport: FakeTransport) -> Engine:
+    core = build_core(db, CONTENT, transport, clock=clock, waker=NoWaker())
+    return Engine(core.engine.sender, core.services.server_config)
+
+
+async def set_tip(engine: Engine) -> None:
     await engine.server_config.set_daily_tip(GUILD, ChannelAccess(TIPS), "9:00", "berlin")
 
 
@@ -131,7 +140,7 @@ def tip_text(payload: dict[str, Any]) -> str:
     return payload["embeds"][0]["description"]
 
 
-async def post_tips(db, clock, engine: ReminderEngine, days: range) -> list[str]:
+async def post_tips(db, clock, engine: Engine, days: range) -> list[str]:
     shown = []
     transport: FakeTransport = engine.sender.transport
     for day in days:
@@ -324,7 +333,7 @@ async def test_a_server_without_settings_stays_without(db) -> None:
     assert await guild_settings.get(db, GUILD) == guild_settings.GuildSettings(GUILD)
 
 
-async def server_reminder(db, clock, engine: ReminderEngine):
+async def server_reminder(db, clock, engine: Engine):
     """``/remind test`` by a member whose reminders go to the server's reminder channel."""
     clock.advance(minutes=1)
     now = int(clock().timestamp())

@@ -50,8 +50,8 @@ async def _subscribed_rig(db, clock, discord=None, users=(USER,)):
     clock.now = DUE - timedelta(hours=1)
     rig = await make_rig(db, clock, discord)
     for user in users:
-        await rig.service.set_timezone(user, "Europe/Berlin")
-        await rig.service.start(user, None, "sleep")
+        await rig.member_settings.set_timezone(user, "Europe/Berlin")
+        await rig.subscriptions.start(user, None, "sleep")
     clock.now = at
     return rig
 

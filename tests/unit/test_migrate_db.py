@@ -27,9 +27,9 @@ async def filled_sqlite(path: Path) -> None:
     clock = FakeClock(DUE - timedelta(hours=1))
     rig = await make_rig(db, clock)
     for user in range(1000, 1030):
-        await rig.service.set_timezone(user, "Europe/Berlin")
-        await rig.service.start(user, None, "sleep")
-        await rig.service.start(user, None, "hydration")
+        await rig.member_settings.set_timezone(user, "Europe/Berlin")
+        await rig.subscriptions.start(user, None, "sleep")
+        await rig.subscriptions.start(user, None, "hydration")
     await reminders.upsert_guild_subscription(
         db, guild_id=7, kind="daily_tip", channel_id=70, times="09:00", zone="Europe/Berlin",
         next_fire_at=int((DUE + timedelta(hours=12)).timestamp()), now=int(DUE.timestamp()),
@@ -40,7 +40,7 @@ async def filled_sqlite(path: Path) -> None:
     clock.now = DUE
     await rig.run()
     [(first,)] = await rows(db, "SELECT min(id) FROM deliveries WHERE state = 'sent'")
-    await rig.service.snooze(first, 1000)
+    await rig.buttons.snooze(first, 1000)
     await db.close()
 
 

@@ -28,7 +28,8 @@ from services.engine.messages import (
     reminder_payload,
 )
 from services.engine.sender import Occurrence
-from services.reminders import KindStats, MemberView, SubscriptionView
+from services.reminders import MemberView, SubscriptionView
+from services.stats import KindStats
 
 CONTENT = load_content()
 KINDS = ("hydration", "stretching", "sleep", "caffeine")

@@ -15,14 +15,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.compose import Core, build_core
 from content import load_content
+from services.buttons import ReminderButtons
 from services.engine.dispatcher import Dispatcher
 from services.engine.reminder_engine import ReminderEngine
 from services.engine.sender import Sender
 from services.engine.transport import DMsClosed, RateLimited, TransportError
+from services.member_settings import MemberSettings
+from services.privacy import Privacy
 from services.ratelimit import RequestLimiter, SlotPacer
-from services.reminders import ReminderService
 from services.server_config import ServerConfig
+from services.stats import ReminderStats
+from services.subscriptions import Subscriptions
 from storage import guild_settings, reminders
 from storage.database import Database
 
@@ -134,7 +139,7 @@ async def open_db(where: Path | str, name: str = "t.sqlite3") -> Database:
 class RecordingWaker:
     wakes: list[datetime] = field(default_factory=list)
 
-    def wake_at(self, when: datetime) -> None:
+    def wake_at(self, when: datetime, wake: object) -> None:
         self.wakes.append(when)
 
     def close(self) -> None:
@@ -148,8 +153,12 @@ class Rig:
     db: Database
     clock: FakeClock
     discord: FakeDiscord
-    engine: ReminderEngine
+    core: Core
     waker: RecordingWaker
+
+    @property
+    def engine(self) -> ReminderEngine:
+        return self.core.engine
 
     @property
     def sender(self) -> Sender:
@@ -160,12 +169,28 @@ class Rig:
         return self.engine.dispatcher
 
     @property
-    def service(self) -> ReminderService:
-        return self.engine.service
+    def member_settings(self) -> MemberSettings:
+        return self.core.services.member_settings
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        return self.core.services.subscriptions
+
+    @property
+    def buttons(self) -> ReminderButtons:
+        return self.core.services.buttons
+
+    @property
+    def stats(self) -> ReminderStats:
+        return self.core.services.stats
+
+    @property
+    def privacy(self) -> Privacy:
+        return self.core.services.privacy
 
     @property
     def server_config(self) -> ServerConfig:
-        return self.engine.server_config
+        return self.core.services.server_config
 
     async def run(self) -> None:
         """One dispatcher tick, then every queued send, inline."""
@@ -204,7 +229,7 @@ async def make_rig(
     if discord.limiter is None:
         discord.limiter = SlotPacer(45.0, clock=clock.monotonic, sleep=clock.sleep)
     waker = RecordingWaker()
-    engine = ReminderEngine(
+    core = build_core(
         db,
         CONTENT,
         discord,
@@ -218,7 +243,7 @@ async def make_rig(
     )
     for guild_id, channel_id in (reminder_channels or {}).items():
         await guild_settings.set_reminder_channel(db, guild_id, channel_id)
-    return Rig(db, clock, discord, engine, waker)
+    return Rig(db, clock, discord, core, waker)
 
 
 async def rows(db: Database, sql: str, *params: object) -> list[tuple[Any, ...]]:

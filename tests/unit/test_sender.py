@@ -34,8 +34,8 @@ async def due_rig(db, discord=None, users=(USER,), channels=None, **options):
         **options,
     )
     for user in users:
-        await rig.service.set_timezone(user, "Europe/Berlin")
-        await rig.service.start(user, GUILD, "sleep")
+        await rig.member_settings.set_timezone(user, "Europe/Berlin")
+        await rig.subscriptions.start(user, GUILD, "sleep")
     rig.clock.now = DUE
     return rig
 
@@ -76,25 +76,25 @@ async def test_dms_closed_falls_back_to_the_servers_reminder_channel_with_a_ment
 async def test_dms_closed_without_a_channel_pauses_and_tells_the_member_once(db):
     discord = FakeDiscord(closed_dms={USER})
     rig = await due_rig(db, discord, channels={})
-    await rig.service.start(USER, GUILD, "hydration")
+    await rig.subscriptions.start(USER, GUILD, "hydration")
     await rig.run()
     assert discord.messages == []
     assert await rows(db, "SELECT state, error FROM deliveries") == [("failed", "dms_closed")]
     subs = await rows(db, "SELECT active, next_fire_at, paused_reason FROM subscriptions")
     assert subs == [(0, None, "dms_closed"), (0, None, "dms_closed")]
-    notice = await rig.service.pop_notice(USER)
+    notice = await rig.member_settings.pop_notice(USER)
     assert notice and "DMs are closed" in notice
-    assert await rig.service.pop_notice(USER) is None
+    assert await rig.member_settings.pop_notice(USER) is None
     # Nothing more is attempted while paused; /remind resume turns them back on.
     await rig.run_until(DUE + timedelta(days=1))
     assert len(discord.requests) == 2
-    await rig.service.resume(USER)
-    assert [v.active for v in await rig.service.list_subscriptions(USER)] == [True, True]
+    await rig.member_settings.resume(USER)
+    assert [v.active for v in await rig.subscriptions.list_subscriptions(USER)] == [True, True]
 
 
 async def test_server_delivery_goes_to_the_reminder_channel(db):
     rig = await due_rig(db)
-    await rig.service.set_delivery(USER, "server", GUILD)
+    await rig.member_settings.set_delivery(USER, "server", GUILD)
     await rig.run()
     (message,) = rig.discord.messages
     assert message.channel_id == REMINDER_CHANNEL
@@ -104,7 +104,7 @@ async def test_server_delivery_goes_to_the_reminder_channel(db):
 async def test_broken_server_channel_reports_and_falls_back_to_dm(db):
     discord = FakeDiscord(broken_channels={REMINDER_CHANNEL: MissingPermissions("no")})
     rig = await due_rig(db, discord)
-    await rig.service.set_delivery(USER, "server", GUILD)
+    await rig.member_settings.set_delivery(USER, "server", GUILD)
     await rig.run()
     assert [m.channel_id for m in discord.messages] == [FakeDiscord.dm_channel_of(USER)]
     settings = await guild_settings.get(db, GUILD)
@@ -209,7 +209,7 @@ async def test_rejected_request_is_not_retried(db):
 async def test_unsubscribed_before_sending_is_cancelled(db):
     rig = await due_rig(db)
     await rig.dispatcher.start()
-    await rig.service.stop(USER, "sleep")
+    await rig.subscriptions.stop(USER, "sleep")
     await rig.sender.run_pending()
     assert rig.discord.messages == []
     assert await rows(db, "SELECT state FROM deliveries") == [("cancelled",)]
@@ -220,13 +220,13 @@ async def test_test_send_reports_where_it_went(db):
     rig = await due_rig(db, discord)
     await rig.sender.start()
     try:
-        result = await rig.service.send_test(USER, "hydration", GUILD)
+        result = await rig.subscriptions.send_test(USER, "hydration", GUILD)
     finally:
         await rig.sender.stop()
     assert (result.state, result.via, result.channel_id) == ("sent", "fallback", REMINDER_CHANNEL)
     assert await rows(db, "SELECT source FROM deliveries") == [("test",)]
     # A test never pauses anything.
-    assert [v.active for v in await rig.service.list_subscriptions(USER)] == [True]
+    assert [v.active for v in await rig.subscriptions.list_subscriptions(USER)] == [True]
 
 
 async def test_workers_send_earliest_due_first(db):

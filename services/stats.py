@@ -1,0 +1,144 @@
+"""``/remind stats`` and the dashboard's history page: what a member did with their
+reminders over the last 30 days.
+
+Both read one count (:func:`count_days`), so the streak in ``/remind stats``, the totals
+table and the chart can't disagree. The rule:
+
+* a reminder counts on the member's **local day it was scheduled for** — a sleep reminder
+  at 23:45 marked Done at 00:10 is that evening's habit, not the next day's;
+* the window is the last ``days`` local days, today included;
+* test sends (``/remind test``) never count;
+* *sent* counts reminders that reached the member, *done* and *snoozed* the buttons pressed;
+* a kind's *streak* is the run of consecutive days with a Done, ending today — or yesterday,
+  while today's reminder may still be ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.enums import DeliveryState, Outcome, Source
+from domain.kinds import MEMBER_KINDS
+from domain.schedule import zone_or_utc
+from services.engine.sender import utc_now
+from services.fire_times import ts
+from services.reminders import Clock
+from storage import ledger, members
+from storage.database import Database
+from storage.ledger import Delivery
+
+STATS_DAYS = 30
+
+
+@dataclass(frozen=True)
+class KindStats:
+    kind: str
+    sent: int
+    done: int
+    snoozed: int
+    streak: int  # consecutive local days, up to today, with a Done
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    day: date  # the member's local date
+    sent: int
+    done: int
+    snoozed: int
+
+
+@dataclass
+class _Tally:
+    sent: int = 0
+    done: int = 0
+    snoozed: int = 0
+
+
+def count_days(
+    rows: Iterable[Delivery], zone: ZoneInfo, today: date, days: int
+) -> dict[date, dict[str, _Tally]]:
+    """The one count: per local day of the window (oldest first), per kind (see the module)."""
+    first = today - timedelta(days=days - 1)
+    counts: dict[date, dict[str, _Tally]] = {
+        first + timedelta(days=i): {spec.name: _Tally() for spec in MEMBER_KINDS}
+        for i in range(days)
+    }
+    for d in rows:
+        if d.source == Source.TEST:
+            continue
+        day = datetime.fromtimestamp(d.scheduled_at, UTC).astimezone(zone).date()
+        tally = counts.get(day, {}).get(d.kind)
+        if tally is None:
+            continue  # outside the window, or not a member's kind
+        tally.sent += d.state == DeliveryState.SENT
+        tally.done += d.outcome == Outcome.DONE
+        tally.snoozed += d.outcome == Outcome.SNOOZED
+    return counts
+
+
+def kind_stats(counts: dict[date, dict[str, _Tally]], today: date) -> list[KindStats]:
+    out = []
+    for spec in MEMBER_KINDS:
+        per_day = {day: kinds[spec.name] for day, kinds in counts.items()}
+        day = today if per_day[today].done else today - timedelta(days=1)
+        streak = 0
+        while day in per_day and per_day[day].done:
+            streak += 1
+            day -= timedelta(days=1)
+        out.append(
+            KindStats(
+                kind=spec.name,
+                sent=sum(t.sent for t in per_day.values()),
+                done=sum(t.done for t in per_day.values()),
+                snoozed=sum(t.snoozed for t in per_day.values()),
+                streak=streak,
+            )
+        )
+    return out
+
+
+def day_counts(counts: dict[date, dict[str, _Tally]]) -> list[DayCounts]:
+    return [
+        DayCounts(
+            day,
+            sent=sum(t.sent for t in kinds.values()),
+            done=sum(t.done for t in kinds.values()),
+            snoozed=sum(t.snoozed for t in kinds.values()),
+        )
+        for day, kinds in counts.items()
+    ]
+
+
+class ReminderStats:
+    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def _counts(self, user_id: int, days: int) -> tuple[dict[date, dict[str, _Tally]], date]:
+        now = self.clock()
+        zone = zone_or_utc((await members.get_or_default(self.db, user_id)).timezone)
+        today = now.astimezone(zone).date()
+        # A day longer than the window, whatever the zone's offsets; count_days keeps the days.
+        since = ts(now - timedelta(days=days + 1))
+        rows = await ledger.for_user_since(self.db, user_id, since)
+        return count_days(rows, zone, today, days), today
+
+    async def stats(self, user_id: int, days: int = STATS_DAYS) -> list[KindStats]:
+        """Sent / done / snoozed and the Done streak per kind (``/remind stats``, the totals)."""
+        counts, today = await self._counts(user_id, days)
+        return kind_stats(counts, today)
+
+    async def daily_history(self, user_id: int, days: int = STATS_DAYS) -> list[DayCounts]:
+        """The same counts per local day, oldest first (the dashboard's chart)."""
+        counts, _ = await self._counts(user_id, days)
+        return day_counts(counts)
+
+    async def history(
+        self, user_id: int, days: int = STATS_DAYS
+    ) -> tuple[list[DayCounts], list[KindStats]]:
+        """Both, from one read of the ledger (the dashboard's history page)."""
+        counts, today = await self._counts(user_id, days)
+        return day_counts(counts), kind_stats(counts, today)
