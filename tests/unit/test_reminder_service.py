@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.errors import UserFacingError
+from domain.errors import FieldError, UserFacingError
 from services.server_config import ChannelAccess
 from storage import guild_settings
 from tests.unit.test_reminder_support import T0, FakeClock, make_rig, open_db, rows
@@ -274,3 +274,43 @@ async def test_daily_tip_subscription(rig):
     assert [m.channel_id for m in rig.discord.messages] == [321]
     assert await rig.server_config.turn_off_daily_tip(GUILD) is True
 
+
+# --- a refused value names its input ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda rig: rig.subscriptions.start(USER, GUILD, "yoga"), "kind"),
+        (lambda rig: rig.subscriptions.start(USER, GUILD, "sleep", "25:99"), "time"),
+        (lambda rig: rig.subscriptions.start(USER, GUILD, "hydration", None, 9), "every"),
+        (lambda rig: rig.subscriptions.start(USER, GUILD, "sleep", None, 2, "utc"), "every"),
+        (lambda rig: rig.subscriptions.start(USER, GUILD, "sleep", None, None, "mars"), "zone"),
+        (lambda rig: rig.member_settings.set_timezone(USER, "atlantis"), "zone"),
+        (lambda rig: rig.member_settings.set_schedule(USER, "soon", "23:00"), "wake"),
+        (lambda rig: rig.member_settings.set_schedule(USER, "7:00", "later"), "bed"),
+        (lambda rig: rig.member_settings.set_schedule(USER, "7:00", "7am"), "bed"),
+        (lambda rig: rig.member_settings.pause(USER, 99), "days"),
+        (lambda rig: rig.member_settings.set_delivery(USER, "pigeon", GUILD), "where"),
+        (
+            lambda rig: rig.server_config.set_daily_tip(GUILD, ChannelAccess(5), "noon-ish", "UTC"),
+            "time",
+        ),
+        (
+            lambda rig: rig.server_config.set_daily_tip(GUILD, ChannelAccess(5), "9:00", "mars"),
+            "zone",
+        ),
+        (
+            lambda rig: rig.server_config.set_daily_tip(
+                GUILD, ChannelAccess(5, exists=False, postable=False), "9:00", "UTC"
+            ),
+            "channel",
+        ),
+    ],
+)
+async def test_a_refused_value_names_its_field_and_changes_nothing(rig, call, field):
+    before = await snapshot(rig.db)
+    with pytest.raises(FieldError) as refused:
+        await call(rig)
+    assert refused.value.field == field
+    assert await snapshot(rig.db) == before
