@@ -6,7 +6,7 @@ id of the member's DM channel; otherwise it first has to open it (``POST
 thousand requests at the worst moment. So the id is learnt early:
 
 * from any interaction in the member's DM with the bot: its payload carries the channel
-  (``ReminderService.learn_dm_channel`` and ``start(dm_channel_id=…)``), no request at all;
+  (``MemberSettings.learn_dm_channel`` and ``Subscriptions.start(dm_channel_id=…)``), no request at all;
 * for a member who subscribes from a server, by opening the channel right then, in the
   background: :class:`DmChannelOpener`, one at a time, each open paced by the request
   limiter like any request, long before the reminder is due;
