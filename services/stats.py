@@ -51,7 +51,9 @@ class DayCounts:
 
 
 @dataclass
-class _Tally:
+class Tally:
+    """One kind's counts on one day."""
+
     sent: int = 0
     done: int = 0
     snoozed: int = 0
@@ -59,11 +61,11 @@ class _Tally:
 
 def count_days(
     rows: Iterable[Delivery], zone: ZoneInfo, today: date, days: int
-) -> dict[date, dict[str, _Tally]]:
+) -> dict[date, dict[str, Tally]]:
     """The one count: per local day of the window (oldest first), per kind (see the module)."""
     first = today - timedelta(days=days - 1)
-    counts: dict[date, dict[str, _Tally]] = {
-        first + timedelta(days=i): {spec.name: _Tally() for spec in MEMBER_KINDS}
+    counts: dict[date, dict[str, Tally]] = {
+        first + timedelta(days=i): {spec.name: Tally() for spec in MEMBER_KINDS}
         for i in range(days)
     }
     for d in rows:
@@ -79,7 +81,7 @@ def count_days(
     return counts
 
 
-def kind_stats(counts: dict[date, dict[str, _Tally]], today: date) -> list[KindStats]:
+def kind_stats(counts: dict[date, dict[str, Tally]], today: date) -> list[KindStats]:
     out = []
     for spec in MEMBER_KINDS:
         per_day = {day: kinds[spec.name] for day, kinds in counts.items()}
@@ -100,7 +102,7 @@ def kind_stats(counts: dict[date, dict[str, _Tally]], today: date) -> list[KindS
     return out
 
 
-def day_counts(counts: dict[date, dict[str, _Tally]]) -> list[DayCounts]:
+def day_counts(counts: dict[date, dict[str, Tally]]) -> list[DayCounts]:
     return [
         DayCounts(
             day,
@@ -117,7 +119,7 @@ class ReminderStats:
         self.db = db
         self.clock = clock
 
-    async def _counts(self, user_id: int, days: int) -> tuple[dict[date, dict[str, _Tally]], date]:
+    async def _counts(self, user_id: int, days: int) -> tuple[dict[date, dict[str, Tally]], date]:
         now = self.clock()
         zone = zone_or_utc((await members.get_or_default(self.db, user_id)).timezone)
         today = now.astimezone(zone).date()
