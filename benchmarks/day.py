@@ -1,7 +1,8 @@
 """``python -m benchmarks.day``: a whole day of reminders at scale, simulated in minutes.
 
 A population (:mod:`benchmarks.population`) is written straight into storage, and Steady's
-real engine — the :class:`~services.engine.reminder_engine.ReminderEngine` the bot builds:
+real engine — the :class:`~services.engine.reminder_engine.ReminderEngine` the bot builds
+(:func:`bot.compose.build_core`):
 dispatcher, sender, renderer with the shipped content, ledger, storage — runs over 24
 simulated hours (after an hour of warm-up, and until the day's last occurrence is settled)
 against a simulated Discord (:mod:`benchmarks.sim_discord`) that enforces the token's
@@ -45,11 +46,12 @@ from benchmarks.population import Population, read_zone_weights, realistic, wors
 from benchmarks.scale import machine
 from benchmarks.sim_discord import PacedTransport, SimDiscord
 from benchmarks.virtual_clock import VirtualClockLoop, tracked
+from bot.compose import build_core
 from bot.settings import Settings
 from content import load_content
 from domain.enums import DeliveryState
 from domain.kinds import ReminderKind, timing_for
-from services.engine.reminder_engine import ReminderEngine
+from services.engine.dispatcher import Wake
 from services.ratelimit import SlotPacer
 from storage.database import Database
 from storage.transfer import TABLES, non_empty_tables
@@ -76,19 +78,17 @@ class LoopWaker:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
-        self.callback: Callable[[], Any] | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def wake_at(self, when: datetime) -> None:
+    def wake_at(self, when: datetime, wake: Wake) -> None:
         if self._handle is not None:
             self._handle.cancel()
         delay = max(0.0, (when - self.clock()).total_seconds())
-        self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
+        self._handle = asyncio.get_running_loop().call_later(delay, self._fire, wake)
 
-    def _fire(self) -> None:
-        assert self.callback is not None
-        task = asyncio.get_running_loop().create_task(self.callback())
+    def _fire(self, wake: Wake) -> None:
+        task = asyncio.get_running_loop().create_task(wake())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -156,7 +156,7 @@ async def run_engine(
     )
     limiter = SlotPacer(options.send_rate, clock=loop.time, sleep=asyncio.sleep)
     waker = LoopWaker(clock)
-    engine = ReminderEngine(
+    engine = build_core(
         db,
         content,
         PacedTransport(discord, limiter),
@@ -165,8 +165,7 @@ async def run_engine(
         sleep=asyncio.sleep,
         workers=options.workers,
         lease_s=options.lease,
-    )
-    waker.callback = engine.dispatcher.on_wake
+    ).engine
 
     cpu_started = time.process_time()
     wall_started = time.perf_counter()
