@@ -20,18 +20,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from content import Content
+from domain.clock import Clock, utc_now
 from services.buttons import ReminderButtons
 from services.engine.dispatcher import APSchedulerWaker, Dispatcher, Waker
 from services.engine.dm_channels import DmChannelOpener
 from services.engine.due_changes import DueChanges
 from services.engine.messages import MessageRenderer
 from services.engine.reminder_engine import ReminderEngine
-from services.engine.sender import Sender, utc_now
+from services.engine.sender import Sender
 from services.engine.transport import DiscordTransport
 from services.engine.uptime import Uptime
 from services.member_settings import MemberSettings
@@ -42,8 +43,6 @@ from services.subscriptions import SendNow, Subscriptions
 from storage import ledger
 from storage.database import Database
 from storage.sqlite import SqliteDatabase
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from domain.clock import Clock, utc_now
 from domain.enums import Outcome
 from domain.errors import UserFacingError
 from domain.schedule import zone_or_utc
 from domain.timeparse import parse_snooze_minutes
-from services.engine.sender import utc_now
 from services.fire_times import ts
-from services.reminders import Clock, Stopped
+from services.reminders import Stopped
 from storage import ledger, members, reminders
 from storage.database import Database
 from storage.ledger import Delivery

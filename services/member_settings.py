@@ -12,15 +12,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.clock import Clock, utc_now
 from domain.enums import DeliveryMode, PauseReason
 from domain.errors import FieldError, UserFacingError, refusing
 from domain.schedule import format_times, parse_times, wall_time_to_utc, zone_or_utc
 from domain.timeparse import parse_days, parse_time
 from domain.zones import resolve_zone
-from services.engine.sender import utc_now
 from services.fire_times import next_fire_at, replan, reschedule_member, ts
 from services.reminders import (
-    Clock,
     MemberView,
     SubscriptionView,
     know_dm_channel,

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.engine.sender import utc_now
-from services.reminders import Clock
+from domain.clock import Clock, utc_now
 from storage import ledger, members, reminders
 from storage.database import Database
 

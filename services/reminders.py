@@ -27,7 +27,6 @@ from storage.database import Database
 from storage.members import Member
 from storage.reminders import Subscription
 
-Clock = Callable[[], datetime]
 KIND_HINT = "Kinds: " + ", ".join(spec.name for spec in MEMBER_KINDS) + "."
 NOT_PAUSED = "Your reminders were not paused, so nothing changed."
 

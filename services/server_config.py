@@ -35,6 +35,7 @@ from enum import StrEnum
 
 import discord
 
+from domain.clock import utc_now
 from domain.enums import PauseReason
 from domain.errors import UserFacingError, refusing
 from domain.kinds import ReminderKind
@@ -46,7 +47,6 @@ from domain.schedule import (
 )
 from domain.timeparse import parse_time
 from domain.zones import resolve_zone
-from services.engine.sender import utc_now
 from services.engine.transport import ChannelBroken, UnknownChannel
 from storage import guild_settings, reminders
 from storage.database import Database

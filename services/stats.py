@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.clock import Clock, utc_now
 from domain.enums import DeliveryState, Outcome, Source
 from domain.kinds import MEMBER_KINDS
 from domain.schedule import zone_or_utc
-from services.engine.sender import utc_now
 from services.fire_times import ts
-from services.reminders import Clock
 from storage import ledger, members
 from storage.database import Database
 from storage.ledger import Delivery

@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from domain.clock import Clock, utc_now
 from domain.enums import DeliveryMode, Source
 from domain.errors import FieldError, UserFacingError, refusing
 from domain.kinds import MEMBER_KINDS, spec_of
 from domain.schedule import default_times, format_times
 from domain.timeparse import parse_every, parse_time
 from domain.zones import resolve_zone
-from services.engine.sender import QUEUED, DeliveryResult, utc_now
+from services.engine.sender import QUEUED, DeliveryResult
 from services.fire_times import next_fire_at, reschedule_member, ts
 from services.reminders import (
-    Clock,
     Stopped,
     SubscriptionView,
     know_dm_channel,

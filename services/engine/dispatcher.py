@@ -45,12 +45,13 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from domain.clock import Clock, utc_now
 from domain.enums import DeliveryState, Reason, Source
 from domain.errors import DatabaseUnavailable
 from domain.schedule import next_fire_ts, previous_fire_ts
 from services import metrics
 from services.engine.due_changes import DueChanges
-from services.engine.sender import Sender, utc_now
+from services.engine.sender import Sender
 from services.engine.uptime import Uptime
 from storage import ledger, reminders
 from storage.database import Database
@@ -58,7 +59,6 @@ from storage.reminders import Plan, Snooze, Subscription
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 
 
 Wake = Callable[[], Awaitable[None]]

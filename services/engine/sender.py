@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from domain.clock import Clock, utc_now
 from domain.enums import DeliveryMode, DeliveryState, PauseReason, Reason, Source, Via
 from domain.errors import DatabaseUnavailable
 from services import metrics
@@ -48,7 +49,6 @@ from storage.ledger import Claimant, Delivery
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 DMS_CLOSED_NOTICE = (
     "I couldn't send your reminders by DM — your DMs are closed to me — so I paused them. "
     "Allow direct messages from server members in your privacy settings, or use "
@@ -59,9 +59,6 @@ DMS_CLOSED_NOTICE = (
 # The longest wait between retries while Discord is unavailable (5xx, network errors).
 MAX_BACKOFF_S = 60.0
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
