@@ -23,7 +23,7 @@ from bot.settings import Settings
 from domain.errors import DatabaseUnavailable, StartupError
 from storage.database import Database
 from storage.postgres import PostgresDatabase, describe_url
-from storage.sqlite import sqlite_path_from_url
+from storage.sqlite import SqliteDatabase, sqlite_path_from_url
 from storage.transfer import TransferRefused, copy_sqlite_to_postgres, count_rows
 
 
@@ -68,7 +68,7 @@ async def _open_target(url: str) -> PostgresDatabase:
 async def migrate(target_url: str, console: Console) -> None:
     if not target_url.startswith(("postgresql://", "postgres://")):
         raise StartupError("--to must be a postgresql://user:password@host:port/database URL")
-    source = await Database.open(_source_url())
+    source = await SqliteDatabase.connect(_source_url())
     try:
         await source.migrate()
         target = await _open_target(target_url)

@@ -15,7 +15,7 @@ from bot.shards import IdentifyPacer, IdentifySlots, LocalIdentifySlots, ShardPl
 from bot.steady_bot import SteadyBot
 from content import Content
 from domain.errors import StartupError
-from storage.database import Database
+from storage.database import Database, is_postgres
 from storage.identify import AdvisoryIdentifySlots
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def make_bot(
     plan = settings.shard_plan
     if plan is None:
         return SteadyBot(settings=settings, db=db, content=content)
-    if identify_slots is None and db.shared:
+    if identify_slots is None and is_postgres(db):
         identify_slots = AdvisoryIdentifySlots(db)
     if identify_slots is None:
         if not plan.owns_every_shard:

@@ -3,19 +3,36 @@
 ``DATABASE_URL`` picks the backend: ``sqlite:///…`` (the embedded default, one process,
 :mod:`storage.sqlite`) or ``postgresql://user:pass@host:port/db`` (several processes on one
 database, :mod:`storage.postgres`). The table modules (``storage.members``, ``.reminders``,
-``.ledger``…) and everything above them see only :class:`Database` and :class:`Queries`:
+``.ledger``…) and everything above them see only :class:`Database`, :class:`Queries` and
+:class:`Transaction`:
 
 * ``fetchone`` / ``fetchall`` / ``fetchval`` read, ``execute`` (returns the row count) and
   ``executemany`` write, one statement each, committed on their own;
 * ``async with db.transaction() as tx`` runs several statements atomically (``tx`` has the
-  same five methods). A write whose rows are read back (``RETURNING``) goes through a
-  transaction too: on SQLite the ``fetch*`` methods of the database take no write lock.
+  same five methods, and the batch operations below). A write whose rows are read back
+  (``RETURNING``) goes through a transaction too: on SQLite the ``fetch*`` methods of the
+  database take no write lock.
 
 SQL is written once, with ``?`` placeholders (``?1``, ``?2`` to reuse one), in the dialect
 both engines share (``ON CONFLICT … DO UPDATE``, ``RETURNING``, partial indexes). The
-PostgreSQL backend rewrites placeholders to ``$1…``. Where the SQL must differ (claiming
-with ``FOR UPDATE SKIP LOCKED``, schema versions, advisory locks, LISTEN/NOTIFY), the
-table module asks ``db.dialect`` or the backend implements a method of its own.
+PostgreSQL backend rewrites placeholders to ``$1…``. Table modules never ask which engine
+they run on: where the SQL must differ, the backend does it (Red's rule for its config
+drivers, one interface and the differences behind it):
+
+* ``tx.skip_locked``, appended to a claiming ``SELECT``: ``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL, nothing on SQLite (one writer at a time, nothing to skip);
+* ``tx.insert_deliveries`` (a claim batch into the ledger) and ``tx.advance_subscriptions``
+  (their next fire times): one ``unnest`` statement per batch on PostgreSQL, where every
+  statement is a round trip; ``executemany`` on SQLite, which runs in the process;
+* schema versions, migration locks, LISTEN/NOTIFY: methods of each backend.
+
+Features only PostgreSQL has — the send rate shared by every process
+(:mod:`storage.send_rate`), IDENTIFY locks (:mod:`storage.identify`), the copy of
+``migrate-db`` (:mod:`storage.transfer`) — take a :class:`~storage.postgres.PostgresDatabase`,
+so mypy refuses them a SQLite database; a caller narrows once with :func:`is_postgres`.
+
+Rows are read by column name (``row["next_fire_at"]``, or :func:`fields` for a whole row),
+never by position: a column added to a ``SELECT`` cannot shift the others.
 
 Migrations: ``storage/migrations/NNNN_name.sql`` for SQLite and
 ``storage/migrations/postgresql/NNNN_name.sql`` for PostgreSQL, the same numbers and names
@@ -31,9 +48,13 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeGuard
 
 from domain.errors import StartupError
+
+if TYPE_CHECKING:  # the backends and the ledger import this module
+    from storage.ledger import Claimant, NewDelivery
+    from storage.postgres import PostgresDatabase
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -43,19 +64,28 @@ Params = Sequence[Any]
 
 
 class Row(Protocol):
-    """A result row: by position or by column name (``aiosqlite.Row`` and ``asyncpg.Record``)."""
+    """A result row (``sqlite3.Row`` and ``asyncpg.Record``): read it by column name."""
 
-    def __getitem__(self, key: int | str, /) -> Any: ...
+    def __getitem__(self, key: str, /) -> Any: ...
 
     def __iter__(self) -> Any: ...
 
     def __len__(self) -> int: ...
 
+    def keys(self) -> Iterable[str]: ...
+
+
+def fields(row: Row) -> dict[str, Any]:
+    """The row as ``{column name: value}``, e.g. for ``Delivery(**fields(row))``.
+
+    One pass over the row: ``sqlite3.Row`` finds a name by comparing it with every column,
+    so looking up each of 21 columns by name would cost a claim batch ~200 comparisons a row.
+    """
+    return dict(zip(row.keys(), row, strict=True))
+
 
 class Queries(Protocol):
     """What a table module runs SQL on: the database itself or an open transaction."""
-
-    dialect: Dialect
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
 
@@ -68,12 +98,37 @@ class Queries(Protocol):
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
 
+class Transaction(Queries, Protocol):
+    """An open transaction, with the operations whose SQL differs between the engines."""
+
+    #: Appended to a claiming ``SELECT … LIMIT ?``: rows another process is claiming right
+    #: now are skipped rather than waited for, and never claimed twice (PostgreSQL's
+    #: ``FOR UPDATE SKIP LOCKED``; empty on SQLite, whose one writer has nothing to skip).
+    skip_locked: str
+
+    async def insert_deliveries(
+        self, rows: Sequence[NewDelivery], now: int, claimant: Claimant, returning: str
+    ) -> list[Row]:
+        """Insert ledger rows owned by ``claimant`` (an occurrence already recorded, same
+        nonce, is left as it is); returns the columns ``returning`` of the rows in state
+        ``claimed`` this call recorded, in no particular order."""
+        ...
+
+    async def advance_subscriptions(
+        self, next_fires: Sequence[tuple[int, int | None]], now: int
+    ) -> None:
+        """``(subscription id, next_fire_at)`` for each claimed subscription; a ``None`` next
+        fire deactivates it as an invalid schedule."""
+        ...
+
+
 DueChanged = Callable[[], None]
 
 
 class Database(ABC):
     """One database, whichever engine. Open it with :meth:`open`."""
 
+    #: The engine's name, for messages; table modules never branch on it (see above).
     dialect: ClassVar[Dialect]
     #: Whether several bot processes may share this database (claims then carry leases that
     #: others honour); a SQLite file has exactly one bot process.
@@ -85,9 +140,9 @@ class Database(ABC):
     @abstractmethod
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
+    @abstractmethod
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
+        """The first column of the first row (``None`` without a row)."""
 
     @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int: ...
@@ -96,7 +151,7 @@ class Database(ABC):
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
     @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Queries]:
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """Several statements committed together (rolled back on any error)."""
 
     @abstractmethod
@@ -138,11 +193,10 @@ class Database(ABC):
         )
 
 
-def skip_locked(tx: Queries) -> str:
-    """Appended to a claiming ``SELECT``: on PostgreSQL, rows another process is claiming right
-    now are skipped rather than waited for (and never claimed twice). SQLite has one writer
-    at a time (``BEGIN IMMEDIATE``), so there is nothing to skip."""
-    return " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+def is_postgres(db: Database) -> TypeGuard[PostgresDatabase]:
+    """Narrow ``db`` to PostgreSQL for what only it has (the shared send rate, IDENTIFY
+    locks), without importing asyncpg into a process that runs on SQLite."""
+    return db.dialect == "postgresql"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time as _time
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.database import Database, fields
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ async def get(db: Database, guild_id: int) -> GuildSettings:
         "FROM guild_settings WHERE guild_id = ?",
         (guild_id,),
     )
-    return GuildSettings(*row) if row else GuildSettings(guild_id=guild_id)
+    return GuildSettings(**fields(row)) if row else GuildSettings(guild_id=guild_id)
 
 
 async def configured_guilds(db: Database) -> list[int]:
@@ -39,7 +39,7 @@ async def configured_guilds(db: Database) -> list[int]:
         "SELECT guild_id FROM guild_settings UNION "
         "SELECT guild_id FROM subscriptions WHERE user_id IS NULL AND guild_id IS NOT NULL"
     )
-    return [row[0] for row in rows]
+    return [row["guild_id"] for row in rows]
 
 
 async def reminder_channel(db: Database, guild_id: int) -> int | None:
@@ -90,7 +90,7 @@ async def forget_reminder_channel(db: Database, channel_id: int) -> list[int]:
         rows = await tx.fetchall(
             "SELECT guild_id FROM guild_settings WHERE reminder_channel_id = ?", (channel_id,)
         )
-        guilds = [row[0] for row in rows]
+        guilds = [row["guild_id"] for row in rows]
         await tx.execute(
             "UPDATE guild_settings SET reminder_channel_id = NULL, reminder_channel_problem = NULL, "
             "updated_at = ? WHERE reminder_channel_id = ?",

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import TYPE_CHECKING
 
-from storage.database import Database
+if TYPE_CHECKING:  # a bot on SQLite never loads asyncpg
+    from storage.postgres import PostgresDatabase
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +26,10 @@ IDENTIFY_LOCK_CLASS = 0x53544459
 
 
 class AdvisoryIdentifySlots:
-    """:class:`bot.shards.IdentifySlots` on PostgreSQL advisory locks."""
+    """:class:`bot.shards.IdentifySlots` on PostgreSQL advisory locks (PostgreSQL only: a
+    SQLite file has one process, whose shards take turns in memory)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: PostgresDatabase) -> None:
         self.db = db
         self._holders: set[asyncio.Task[None]] = set()
 

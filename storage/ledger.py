@@ -22,10 +22,9 @@ import secrets
 import socket
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from domain.enums import FINAL_STATES, DeliveryState, Outcome
-from storage.database import Database, Queries, skip_locked
+from storage.database import Database, Queries, Row, Transaction, fields
 
 _COLUMNS = (
     "id, nonce, source, subscription_id, scheduled_at, kind, user_id, guild_id, state, "
@@ -128,8 +127,8 @@ class NewDelivery:
     error: str | None = None
 
 
-def _delivery(row: Any) -> Delivery:
-    return Delivery(*row)
+def _delivery(row: Row) -> Delivery:
+    return Delivery(**fields(row))
 
 
 _INSERT = (
@@ -164,74 +163,17 @@ async def insert(tx: Queries, new: NewDelivery, now: int, claimant: Claimant) ->
     return _delivery(row) if row else None
 
 
-async def insert_many_final(
-    tx: Queries, rows: list[NewDelivery], now: int, claimant: Claimant
-) -> None:
-    """Insert occurrences in one ``executemany`` inside the caller's transaction; an
-    occurrence already recorded (same nonce) is left as it is."""
-    await tx.executemany(_INSERT, [_insert_values(r, now, claimant) for r in rows])
-
-
 async def insert_claims(
-    tx: Queries, rows: list[NewDelivery], now: int, claimant: Claimant
+    tx: Transaction, rows: list[NewDelivery], now: int, claimant: Claimant
 ) -> list[Delivery]:
     """Record a batch of occurrences (claimed and missed) inside the claim's transaction;
     returns the ``claimed`` ones this call inserted, earliest first. An occurrence already
     recorded (same nonce) is left as it is and not returned, so it is never queued twice.
-
-    PostgreSQL: one ``INSERT … SELECT FROM unnest(arrays) … RETURNING``, a single round trip
-    and plan for the batch. SQLite (in-process, no round trips): ``executemany``, then the
-    rows read back by nonce.
-    """
+    How the batch is written is the backend's (``Transaction.insert_deliveries``)."""
     if not rows:
         return []
-    if tx.dialect == "postgresql":
-        found = await tx.fetchall(
-            "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, "
-            "user_id, guild_id, state, error, claimed_at, updated_at, claimed_by, lease_until) "
-            "SELECT n, src, sub, sched, k, u, g, st, e, ?10, ?10, ?11, ?12 FROM unnest("
-            "?1::text[], ?2::text[], ?3::bigint[], ?4::bigint[], ?5::text[], ?6::bigint[], "
-            "?7::bigint[], ?8::text[], ?9::text[]) AS t(n, src, sub, sched, k, u, g, st, e) "
-            f"ON CONFLICT (nonce) DO NOTHING RETURNING {_COLUMNS}",
-            (
-                [r.nonce for r in rows],
-                [r.source for r in rows],
-                [r.subscription_id for r in rows],
-                [r.scheduled_at for r in rows],
-                [r.kind for r in rows],
-                [r.user_id for r in rows],
-                [r.guild_id for r in rows],
-                [r.state for r in rows],
-                [r.error for r in rows],
-                now,
-                claimant.name,
-                claimant.lease_until(now),
-            ),
-        )
-        claimed = [_delivery(row) for row in found if row["state"] == "claimed"]
-        return sorted(claimed, key=lambda d: (d.scheduled_at, d.id))
-    await insert_many_final(tx, rows, now, claimant)
-    return await claimed_by_nonce(tx, [r.nonce for r in rows if r.state == "claimed"], claimant)
-
-
-async def claimed_by_nonce(tx: Queries, nonces: list[str], claimant: Claimant) -> list[Delivery]:
-    """The ``claimed`` rows of ``claimant`` for these occurrence keys, earliest first.
-
-    A nonce recorded earlier in another state (already sent) or by another process is not
-    returned, so a claim can never queue an occurrence twice.
-    """
-    out: list[Delivery] = []
-    for start in range(0, len(nonces), 500):
-        chunk = nonces[start : start + 500]
-        marks = ",".join("?" for _ in chunk)
-        found = await tx.fetchall(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE nonce IN ({marks}) AND state = 'claimed' "
-            "AND claimed_by = ?",
-            [*chunk, claimant.name],
-        )
-        out.extend(_delivery(row) for row in found)
-    out.sort(key=lambda d: (d.scheduled_at, d.id))
-    return out
+    found = await tx.insert_deliveries(rows, now, claimant, _COLUMNS)
+    return sorted((_delivery(row) for row in found), key=lambda d: (d.scheduled_at, d.id))
 
 
 async def claim_new(
@@ -260,7 +202,7 @@ async def take_over(
         found = await tx.fetchall(
             "UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN ("
             f"SELECT id FROM deliveries WHERE state IN ('claimed', 'sending'){lapsed} "
-            f"ORDER BY scheduled_at, id LIMIT ?{skip_locked(tx)}) RETURNING {_COLUMNS}",
+            f"ORDER BY scheduled_at, id LIMIT ?{tx.skip_locked}) RETURNING {_COLUMNS}",
             [*params, limit],
         )
     return sorted((_delivery(row) for row in found), key=lambda d: (d.scheduled_at, d.id))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time
-from typing import Any
 
 from domain.enums import DeliveryMode
 from domain.kinds import DEFAULT_BED, DEFAULT_WAKE
-from storage.database import Database
+from storage.database import Database, Row
 
 _COLUMNS = (
     "user_id, timezone, wake, bed, delivery, home_guild_id, paused_until, dm_channel_id, "
@@ -32,7 +31,7 @@ class Member:
     updated_at: int | None = None
 
 
-def _member(row: Any) -> Member:
+def _member(row: Row) -> Member:
     return Member(
         user_id=row["user_id"],
         timezone=row["timezone"],
@@ -101,7 +100,7 @@ async def dm_channels_unknown(db: Database) -> list[int]:
         "AND s.active = 1 "
         "GROUP BY m.user_id ORDER BY MIN(s.next_fire_at), m.user_id"
     )
-    return [row[0] for row in rows]
+    return [row["user_id"] for row in rows]
 
 
 async def set_notice(db: Database, user_id: int, notice: str, now: int) -> None:

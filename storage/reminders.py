@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
-from domain.enums import DeliveryState, PauseReason, Reason, Source
+from domain.enums import DeliveryState, Reason, Source
 from storage import ledger
-from storage.database import Database, Queries, skip_locked
+from storage.database import Database, Row, fields
 from storage.ledger import Claimant, Delivery, NewDelivery
 
 _COLUMNS = (
@@ -44,10 +43,10 @@ class Subscription:
     updated_at: int
 
 
-def _subscription(row: Any) -> Subscription:
-    values = list(row)
-    values[10] = bool(values[10])
-    return Subscription(*values)
+def _subscription(row: Row) -> Subscription:
+    values = fields(row)
+    values["active"] = bool(values["active"])  # SQLite has no boolean: 0 or 1
+    return Subscription(**values)
 
 
 @dataclass(frozen=True)
@@ -73,6 +72,10 @@ class Snooze:
     from_delivery_id: int
     fire_at: int
     created_at: int
+
+
+def _snooze(row: Row) -> Snooze:
+    return Snooze(**fields(row))
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -103,10 +106,11 @@ async def for_guild(db: Database, guild_id: int, kind: str) -> Subscription | No
 async def earliest_due(db: Database) -> int | None:
     """The earliest ``next_fire_at`` or snooze time: one index seek on each table."""
     row = await db.fetchone(
-        "SELECT (SELECT min(next_fire_at) FROM subscriptions), (SELECT min(fire_at) FROM snoozes)"
+        "SELECT (SELECT min(next_fire_at) FROM subscriptions) AS subscription, "
+        "(SELECT min(fire_at) FROM snoozes) AS snooze"
     )
     assert row is not None
-    candidates = [value for value in row if value is not None]
+    candidates = [value for value in (row["subscription"], row["snooze"]) if value is not None]
     return min(candidates) if candidates else None
 
 
@@ -114,7 +118,7 @@ async def snoozes_for_member(db: Database, user_id: int) -> list[Snooze]:
     rows = await db.fetchall(
         f"SELECT {_SNOOZE_COLUMNS} FROM snoozes WHERE user_id = ? ORDER BY fire_at", (user_id,)
     )
-    return [Snooze(*row) for row in rows]
+    return [_snooze(row) for row in rows]
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -249,7 +253,7 @@ async def deactivate_member_dm(db: Database, user_id: int, reason: str, now: int
         rows = await tx.fetchall(
             "SELECT id FROM subscriptions WHERE user_id = ? AND active = 1", (user_id,)
         )
-        ids = [row[0] for row in rows]
+        ids = [row["id"] for row in rows]
         await tx.execute(
             "UPDATE subscriptions SET active = 0, next_fire_at = NULL, paused_reason = ?, "
             "updated_at = ? WHERE user_id = ? AND active = 1",
@@ -264,7 +268,7 @@ async def delete_member_subscriptions(db: Database, user_id: int, kind: str | No
     params: tuple[object, ...] = (user_id,) if kind is None else (user_id, kind)
     async with db.transaction() as tx:
         rows = await tx.fetchall(f"DELETE FROM subscriptions WHERE {where} RETURNING kind", params)
-    return sorted(row[0] for row in rows)
+    return sorted(row["kind"] for row in rows)
 
 
 async def delete_guild_subscription(db: Database, guild_id: int, kind: str) -> bool:
@@ -316,7 +320,7 @@ async def add_snooze(
             fire_at,
             now,
         )
-    return Snooze(*row)
+    return _snooze(row)
 
 
 # --- the claim -----------------------------------------------------------------------------
@@ -336,33 +340,6 @@ async def any_due(db: Database, now: int) -> bool:
     # generic plan for the EXISTS scanned a million rows when none was due (150 ms).
     earliest = await earliest_due(db)
     return earliest is not None and earliest <= now
-
-
-async def _advance(tx: Queries, advances: list[tuple[int | None, int, int]]) -> None:
-    """``(next_fire_at, now, id)`` for each claimed subscription; ``None`` deactivates it.
-
-    PostgreSQL gets the whole batch in one statement (arrays through ``unnest``): one round
-    trip and one plan instead of one per row, which is what kept the claim under 5,000/s.
-    """
-    if not advances:
-        return
-    if tx.dialect == "postgresql":
-        await tx.execute(
-            "UPDATE subscriptions AS s SET next_fire_at = v.next_at, updated_at = ?3, "
-            "active = CASE WHEN v.next_at IS NULL THEN 0 ELSE s.active END, "
-            f"paused_reason = CASE WHEN v.next_at IS NULL THEN '{PauseReason.INVALID_SCHEDULE}' "
-            "ELSE s.paused_reason END "
-            "FROM unnest(?1::bigint[], ?2::bigint[]) AS v(id, next_at) WHERE s.id = v.id",
-            ([a[2] for a in advances], [a[0] for a in advances], advances[0][1]),
-        )
-        return
-    await tx.executemany(
-        "UPDATE subscriptions SET next_fire_at = CAST(?1 AS BIGINT), updated_at = ?2, "
-        "active = CASE WHEN CAST(?1 AS BIGINT) IS NULL THEN 0 ELSE active END, "
-        "paused_reason = CASE WHEN CAST(?1 AS BIGINT) IS NULL "
-        f"THEN '{PauseReason.INVALID_SCHEDULE}' ELSE paused_reason END WHERE id = ?3",
-        advances,
-    )
 
 
 def _occurrence(sub: Subscription, scheduled_at: int) -> NewDelivery:
@@ -386,8 +363,8 @@ async def claim_due(
 ) -> ClaimResult:
     """Claim up to ``limit`` due subscriptions for ``claimant``, earliest first, in one transaction.
 
-    On PostgreSQL the due rows are locked ``FOR UPDATE SKIP LOCKED``: processes claiming at
-    the same moment each get different rows, and none waits for another.
+    The due rows are selected with ``tx.skip_locked``: processes claiming at the same moment
+    each get different rows, and none waits for another.
 
     For each: record the occurrence to deliver (``claimed``) or the one skipped (``missed``)
     in the ledger and advance ``next_fire_at`` — all committed together, so a crash either
@@ -398,16 +375,16 @@ async def claim_due(
     async with db.transaction() as tx:
         found = await tx.fetchall(
             f"SELECT {_COLUMNS} FROM subscriptions WHERE next_fire_at <= ? "
-            f"ORDER BY next_fire_at, id LIMIT ?{skip_locked(tx)}",
+            f"ORDER BY next_fire_at, id LIMIT ?{tx.skip_locked}",
             (now, limit),
         )
         rows = [_subscription(row) for row in found]
         missed: list[NewDelivery] = []
         to_claim: list[NewDelivery] = []
-        advances: list[tuple[int | None, int, int]] = []
+        next_fires: list[tuple[int, int | None]] = []
         for sub in rows:
             decision = plan(sub)
-            advances.append((decision.next_fire_at, now, sub.id))
+            next_fires.append((sub.id, decision.next_fire_at))
             if decision.missed_at is not None:
                 missed.append(
                     replace(
@@ -419,7 +396,7 @@ async def claim_due(
             if decision.deliver_at is not None:
                 to_claim.append(_occurrence(sub, decision.deliver_at))
         result.claimed = await ledger.insert_claims(tx, missed + to_claim, now, claimant)
-        await _advance(tx, advances)
+        await tx.advance_subscriptions(next_fires, now)
     result.missed = len(missed)
     result.rows = len(rows)
     return result
@@ -433,10 +410,10 @@ async def claim_due_snoozes(
     async with db.transaction() as tx:
         found = await tx.fetchall(
             f"SELECT {_SNOOZE_COLUMNS} FROM snoozes WHERE fire_at <= ? "
-            f"ORDER BY fire_at, id LIMIT ?{skip_locked(tx)}",
+            f"ORDER BY fire_at, id LIMIT ?{tx.skip_locked}",
             (now, limit),
         )
-        rows = [Snooze(*row) for row in found]
+        rows = [_snooze(row) for row in found]
         missed: list[NewDelivery] = []
         to_claim: list[NewDelivery] = []
         for snooze in rows:

@@ -1,27 +1,36 @@
-"""The SQLite backend (aiosqlite): the embedded default, one bot process per file."""
+"""The SQLite backend (aiosqlite): the embedded default, one bot process per file.
+
+Two connections to the file: the writer, shared by every coroutine and serialised by one
+lock, and a read-only one for the database's ``fetch*`` (see ``storage.database``: a read
+never sees a transaction half-way). Batch writes are ``executemany``: SQLite runs in the
+process, so a statement per row costs no round trip.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from domain.enums import DeliveryState, PauseReason
 from domain.errors import StartupError
 from storage.database import (
     MIGRATIONS_DIR,
     Database,
-    Dialect,
     Migration,
     Params,
     Row,
     load_migrations,
 )
+
+if TYPE_CHECKING:
+    from storage.ledger import Claimant, NewDelivery
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +86,29 @@ def _split_statements(sql: str) -> list[str]:
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
 
-class _Statements:
-    """The query methods over one aiosqlite connection (shared by the database and a transaction)."""
+_INSERT_DELIVERY = (
+    "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
+    "guild_id, state, error, claimed_at, updated_at, claimed_by, lease_until) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nonce) DO NOTHING"
+)
+_DELIVERY_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_DELIVERIES = (
+    "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
+    "guild_id, state, error, claimed_at, updated_at, claimed_by, lease_until) "
+    "VALUES {values} ON CONFLICT (nonce) DO NOTHING RETURNING {returning}"
+)
+#: 13 parameters a row: 500 rows stay far below SQLite's limit of 32,766 per statement.
+_ROWS_PER_INSERT = 500
+_ADVANCE = (
+    "UPDATE subscriptions SET next_fire_at = CAST(?1 AS BIGINT), updated_at = ?2, "
+    "active = CASE WHEN CAST(?1 AS BIGINT) IS NULL THEN 0 ELSE active END, "
+    "paused_reason = CASE WHEN CAST(?1 AS BIGINT) IS NULL "
+    f"THEN '{PauseReason.INVALID_SCHEDULE}' ELSE paused_reason END WHERE id = ?3"
+)
 
-    dialect: Dialect = "sqlite"
+
+class _Statements:
+    """The query methods over one aiosqlite connection."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
@@ -94,7 +122,8 @@ class _Statements:
             return list(await cursor.fetchall())
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
+        async with self.conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -105,45 +134,112 @@ class _Statements:
         await self.conn.executemany(sql, rows)
 
 
-class SqliteDatabase(Database):
-    """One aiosqlite connection shared by the bot.
+class _Transaction(_Statements):
+    """The writer connection inside ``BEGIN IMMEDIATE`` (see :class:`Transaction`)."""
 
-    The connection is in autocommit mode and shared by every coroutine. An explicit
+    skip_locked = ""  # one writer at a time: no other claim can be running
+
+    async def insert_deliveries(
+        self, rows: Sequence[NewDelivery], now: int, claimant: Claimant, returning: str
+    ) -> list[Row]:
+        """Missed rows by ``executemany``; claimed ones by multi-row ``INSERT … RETURNING``,
+        which returns exactly the rows it inserted (not those whose nonce was recorded
+        before), like PostgreSQL's batch."""
+        name, until = claimant.name, claimant.lease_until(now)
+        claimed: list[tuple[object, ...]] = []
+        other: list[tuple[object, ...]] = []
+        for r in rows:
+            values = (
+                r.nonce,
+                r.source,
+                r.subscription_id,
+                r.scheduled_at,
+                r.kind,
+                r.user_id,
+                r.guild_id,
+                r.state,
+                r.error,
+                now,
+                now,
+                name,
+                until,
+            )
+            (claimed if r.state == DeliveryState.CLAIMED else other).append(values)
+        if other:
+            await self.executemany(_INSERT_DELIVERY, other)
+        found: list[Row] = []
+        for start in range(0, len(claimed), _ROWS_PER_INSERT):
+            chunk = claimed[start : start + _ROWS_PER_INSERT]
+            found += await self.fetchall(
+                _INSERT_DELIVERIES.format(
+                    values=",".join(_DELIVERY_VALUES for _ in chunk), returning=returning
+                ),
+                [value for values in chunk for value in values],
+            )
+        return found
+
+    async def advance_subscriptions(
+        self, next_fires: Sequence[tuple[int, int | None]], now: int
+    ) -> None:
+        if next_fires:
+            await self.executemany(
+                _ADVANCE, [(next_at, now, sub_id) for sub_id, next_at in next_fires]
+            )
+
+
+class SqliteDatabase(Database):
+    """A SQLite file: one writer connection shared by the bot, and one for its reads.
+
+    The writer is in autocommit mode and shared by every coroutine. An explicit
     ``BEGIN … COMMIT`` on it would swallow whatever statement another coroutine runs
     meanwhile (and roll it back with ours on error), and a second ``BEGIN`` would fail. So
     every write, one statement or many, takes one lock per database (``execute``,
-    ``executemany``, ``transaction``). Reads need no lock.
+    ``executemany``, ``transaction``). Reads go to the read-only connection and take no lock;
+    in WAL mode they see what is committed, never a transaction still open on the writer.
     """
 
     dialect = "sqlite"
     shared = False
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        reads: aiosqlite.Connection | None = None,
+        *,
+        write_lock: asyncio.Lock | None = None,
+        owns_writer: bool = True,
+    ) -> None:
         self.conn = conn
-        self._statements = _Statements(conn)
-        self._write_lock = asyncio.Lock()
+        self._reads_conn = reads
+        self._writer = _Transaction(conn)
+        self._reads = _Statements(reads) if reads is not None else self._writer
+        self._write_lock = write_lock or asyncio.Lock()
+        self._owns_writer = owns_writer
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        return await self._statements.fetchone(sql, params)
+        return await self._reads.fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return await self._statements.fetchall(sql, params)
+        return await self._reads.fetchall(sql, params)
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        return await self._reads.fetchval(sql, params)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._write_lock:
-            return await self._statements.execute(sql, params)
+            return await self._writer.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self._write_lock:
-            await self._statements.executemany(sql, rows)
+            await self._writer.executemany(sql, rows)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_Statements]:
+    async def transaction(self) -> AsyncIterator[_Transaction]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error), one at a time."""
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._statements
+                yield self._writer
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
@@ -159,7 +255,6 @@ class SqliteDatabase(Database):
         except Exception as error:  # sqlite3.OperationalError, permission errors…
             raise StartupError(f"DATABASE_URL: cannot open {path}: {error}") from None
         conn.row_factory = aiosqlite.Row
-        db = cls(conn)
         try:
             await conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable across process crashes in WAL mode (only an OS crash may lose
@@ -172,12 +267,12 @@ class SqliteDatabase(Database):
             raise StartupError(
                 f"DATABASE_URL: {path} is not a usable SQLite database: {error}"
             ) from None
-        return db
+        return cls(conn)
 
     async def migrate(self, migrations: list[Migration] | None = None) -> int:
         """Apply pending migrations, each with its ``PRAGMA user_version`` bump."""
         migrations = load_migrations(MIGRATIONS_DIR) if migrations is None else migrations
-        current = int(await self.fetchval("PRAGMA user_version"))
+        current = int(await self._writer.fetchval("PRAGMA user_version"))
         for migration in migrations:
             if migration.number <= current:
                 continue
@@ -193,42 +288,40 @@ class SqliteDatabase(Database):
         return current
 
     async def close(self) -> None:
-        await self.conn.close()
+        if self._reads_conn is not None:
+            await self._reads_conn.close()
+        if self._owns_writer:
+            await self.conn.close()
 
     async def with_own_reads(self) -> SqliteDatabase:
-        """This database, but reading through a second connection of its own.
+        """This database, but reading through another connection of its own (the dashboard).
 
-        aiosqlite runs a connection's statements one at a time in its thread, so on the one
-        shared connection a web page's reads would queue behind the reminder sender's ledger
-        writes, and hold them up in turn. WAL lets a second connection read beside the
-        writer (seeing what is committed); writes still go through this connection and its
-        lock. An in-memory database has no file to share: it is returned as it is.
+        aiosqlite runs a connection's statements one at a time in its thread, so on a shared
+        reading connection a web page's reads would queue behind the engine's, and hold
+        them up in turn. WAL lets any number of connections read beside the writer (seeing
+        what is committed); writes still go through this database's writer and its lock, and
+        ``close`` closes only the new reading connection. An in-memory database has no file
+        to share: it is returned as it is.
         """
-        row = await self.fetchone("PRAGMA database_list")
+        row = await self._writer.fetchone("PRAGMA database_list")
         path = row["file"] if row is not None else ""
         if not path:
             return self
-        reads = await aiosqlite.connect(path, isolation_level=None)
-        reads.row_factory = aiosqlite.Row
+        return SqliteDatabase(
+            self.conn,
+            await _open_reads(Path(path)),
+            write_lock=self._write_lock,  # one writer lock per database, shared
+            owns_writer=False,
+        )
+
+
+async def _open_reads(path: Path) -> aiosqlite.Connection:
+    reads = await aiosqlite.connect(str(path), isolation_level=None)
+    reads.row_factory = aiosqlite.Row
+    try:
         await reads.execute("PRAGMA query_only=ON")
         await reads.execute("PRAGMA busy_timeout=5000")
-        return _OwnReads(self, reads)
-
-
-class _OwnReads(SqliteDatabase):
-    """See :meth:`SqliteDatabase.with_own_reads`; ``close`` closes only the reading side."""
-
-    def __init__(self, writer: SqliteDatabase, reads: aiosqlite.Connection) -> None:
-        super().__init__(writer.conn)
-        self._write_lock = writer._write_lock  # one writer lock per database, shared
-        self._reads_conn = reads
-        self._reads = _Statements(reads)
-
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        return await self._reads.fetchone(sql, params)
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return await self._reads.fetchall(sql, params)
-
-    async def close(self) -> None:
-        await self._reads_conn.close()
+    except BaseException:
+        await reads.close()
+        raise
+    return reads

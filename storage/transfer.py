@@ -20,6 +20,7 @@ import asyncpg
 
 from storage.database import Database
 from storage.postgres import PostgresDatabase
+from storage.sqlite import SqliteDatabase
 
 # Parents before children (snoozes reference subscriptions).
 TABLES = ("bot_state", "members", "subscriptions", "snoozes", "deliveries", "guild_settings")
@@ -55,16 +56,14 @@ async def _columns(target: PostgresDatabase, table: str) -> list[str]:
         "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
         (table,),
     )
-    return [row[0] for row in rows]
+    return [row["column_name"] for row in rows]
 
 
 async def copy_sqlite_to_postgres(
-    source: Database, target: PostgresDatabase, progress: Progress = lambda _t, _n: None
+    source: SqliteDatabase, target: PostgresDatabase, progress: Progress = lambda _t, _n: None
 ) -> list[TableCount]:
     """Copy every table in one transaction; raises :class:`TransferRefused` (target left as it
     was) if the target holds rows or a table's count differs after the copy."""
-    if source.dialect != "sqlite":
-        raise TransferRefused("the source must be a SQLite database")
     busy = await non_empty_tables(target)
     if busy:
         raise TransferRefused(
@@ -80,13 +79,15 @@ async def copy_sqlite_to_postgres(
             last_rowid = -(2**63)
             while True:
                 chunk = await source.fetchall(
-                    f"SELECT rowid, {listed} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    f"SELECT {listed}, rowid AS copied_rowid FROM {table} WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT ?",
                     (last_rowid, CHUNK),
                 )
                 if not chunk:
                     break
-                last_rowid = chunk[-1][0]
-                records = [tuple(row)[1:] for row in chunk]
+                last_rowid = chunk[-1]["copied_rowid"]
+                # COPY takes tuples in the order of ``columns``, the order they were selected.
+                records = [tuple(row)[:-1] for row in chunk]
                 try:
                     await conn.copy_records_to_table(table, records=records, columns=columns)
                 except (asyncpg.PostgresError, asyncpg.DataError) as error:

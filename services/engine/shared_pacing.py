@@ -39,15 +39,19 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from services.ratelimit import SlotPacer
 from storage import send_rate
-from storage.database import Database
+from storage.database import Database, is_postgres
+
+if TYPE_CHECKING:  # only for the types: a bot on SQLite never loads asyncpg
+    from storage.postgres import PostgresDatabase
 
 log = logging.getLogger(__name__)
 
-Reserve = Callable[[Database, int, float], Awaitable[tuple[float, float]]]
-Hold = Callable[[Database, float], Awaitable[None]]
+Reserve = Callable[["PostgresDatabase", int, float], Awaitable[tuple[float, float]]]
+Hold = Callable[["PostgresDatabase", float], Awaitable[None]]
 
 #: The schedule runs this much under ``SEND_RATE_PER_S`` (one process alone: 0.2 %).
 SHARED_MARGIN = 0.0075
@@ -61,7 +65,7 @@ class SharedSlotPacer(SlotPacer):
 
     def __init__(
         self,
-        db: Database,
+        db: PostgresDatabase,
         rate: float,
         *,
         block_s: float = 0.1,
@@ -147,5 +151,6 @@ class SharedSlotPacer(SlotPacer):
 
 
 def pacer_for(db: Database, rate: float) -> SlotPacer:
-    """The shared schedule when several processes may share the database, else a local one."""
-    return SharedSlotPacer(db, rate) if db.shared else SlotPacer(rate)
+    """The shared schedule when several processes may share the database (PostgreSQL), else
+    a local one."""
+    return SharedSlotPacer(db, rate) if is_postgres(db) else SlotPacer(rate)

@@ -1,0 +1,124 @@
+"""Storage owns its dialects: one interface, the differences behind it (storage/database.py).
+
+The same assertions run on both backends (the ``database_url`` fixture): the batch
+operations each backend writes its own way, and rows read by column name. A last test keeps the table modules free of engine branches.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import storage
+from domain.enums import DeliveryState, PauseReason, Source
+from storage import ledger, reminders
+from storage.database import Database, fields, is_postgres
+from storage.ledger import Claimant, NewDelivery
+
+NOW = 1_717_000_000
+
+
+def _new(nonce: str, state: str = DeliveryState.CLAIMED) -> NewDelivery:
+    return NewDelivery(
+        nonce=nonce,
+        source=Source.SCHEDULE,
+        subscription_id=None,
+        scheduled_at=NOW,
+        kind="hydration",
+        user_id=1,
+        guild_id=None,
+        state=state,
+    )
+
+
+async def _subscribe(db: Database, user_id: int) -> reminders.Subscription:
+    return await reminders.upsert_member_subscription(
+        db,
+        user_id=user_id,
+        guild_id=None,
+        kind="hydration",
+        times="09:00",
+        custom_time=None,
+        every_hours=None,
+        zone="UTC",
+        next_fire_at=NOW,
+        now=NOW - 60,
+    )
+
+
+async def test_a_batch_returns_only_the_claims_it_recorded(db: Database):
+    claimant = Claimant()
+    async with db.transaction() as tx:
+        first = await ledger.insert_claims(tx, [_new("a"), _new("b")], NOW, claimant)
+    assert [d.nonce for d in first] == ["a", "b"]
+    async with db.transaction() as tx:
+        again = await ledger.insert_claims(
+            tx, [_new("a"), _new("c"), _new("m", DeliveryState.MISSED)], NOW, claimant
+        )
+    # "a" was recorded before, "m" is recorded but missed: only "c" is new to send.
+    assert [d.nonce for d in again] == ["c"]
+    assert again[0].claimed_by == claimant.name and again[0].lease_until == NOW + 30
+    states = await db.fetchall("SELECT nonce, state FROM deliveries ORDER BY nonce")
+    assert [(r["nonce"], r["state"]) for r in states] == [
+        ("a", "claimed"),
+        ("b", "claimed"),
+        ("c", "claimed"),
+        ("m", "missed"),
+    ]
+
+
+async def test_an_advance_moves_the_next_fire_or_stops_an_unusable_schedule(db: Database):
+    kept = await _subscribe(db, 1)
+    broken = await _subscribe(db, 2)
+    async with db.transaction() as tx:
+        await tx.advance_subscriptions([(kept.id, NOW + 3600), (broken.id, None)], NOW)
+    after_kept = await reminders.get(db, kept.id)
+    after_broken = await reminders.get(db, broken.id)
+    assert after_kept is not None and after_broken is not None
+    assert (after_kept.next_fire_at, after_kept.active, after_kept.updated_at) == (
+        NOW + 3600,
+        True,
+        NOW,
+    )
+    assert (after_broken.next_fire_at, after_broken.active, after_broken.paused_reason) == (
+        None,
+        False,
+        PauseReason.INVALID_SCHEDULE,
+    )
+
+
+async def test_rows_are_read_by_column_name_whatever_the_order(db: Database):
+    sub = await _subscribe(db, 1)
+    reordered = await db.fetchone(
+        "SELECT updated_at, paused_reason, active, next_fire_at, zone, every_hours, custom_time, "
+        "times, channel_id, guild_id, user_id, kind, id, created_at FROM subscriptions"
+    )
+    assert reordered is not None
+    assert reminders._subscription(reordered) == sub
+    assert fields(reordered)["user_id"] == 1
+
+
+async def test_only_postgresql_narrows_to_its_own_features(db: Database, database_url: str):
+    assert is_postgres(db) == database_url.startswith("postgresql")
+
+
+# Modules that may know which engine they run on: the interface, the two backends, and the
+# PostgreSQL-only features (typed on PostgresDatabase, so they need not ask).
+_BACKENDS = {"database.py", "sqlite.py", "postgres.py"}
+
+
+def test_table_modules_never_branch_on_the_engine():
+    folder = Path(storage.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        if path.name in _BACKENDS:
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("dialect", "shared"):
+                pytest.fail(f"storage/{path.name}:{node.lineno} asks the engine (.{node.attr})")
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+                names = ast.unparse(node)
+                if "SqliteDatabase" in names or "PostgresDatabase" in names:
+                    pytest.fail(f"storage/{path.name}:{node.lineno} asks the engine ({names})")
