@@ -10,8 +10,8 @@ database, :mod:`storage.postgres`). The table modules (``storage.members``, ``.r
   ``executemany`` write, one statement each, committed on their own;
 * ``async with db.transaction() as tx`` runs several statements atomically (``tx`` has the
   same five methods, and the batch operations below). A write whose rows are read back
-  (``RETURNING``) goes through a transaction too: on SQLite the ``fetch*`` methods of the
-  database take no write lock.
+  (``RETURNING``) goes through a transaction too: the ``fetch*`` methods of the database only
+  read (on SQLite their connection is read-only).
 
 SQL is written once, with ``?`` placeholders (``?1``, ``?2`` to reuse one), in the dialect
 both engines share (``ON CONFLICT … DO UPDATE``, ``RETURNING``, partial indexes). The
@@ -33,6 +33,19 @@ so mypy refuses them a SQLite database; a caller narrows once with :func:`is_pos
 
 Rows are read by column name (``row["next_fire_at"]``, or :func:`fields` for a whole row),
 never by position: a column added to a ``SELECT`` cannot shift the others.
+
+**What a read sees.** ``db.fetchone`` / ``fetchall`` / ``fetchval`` see only committed data,
+on both backends: PostgreSQL reads on a pooled connection (READ COMMITTED), SQLite on a
+read-only connection of its own beside the writer's (WAL lets it read while the writer
+writes). So a command's reply, a dashboard page, ``/healthz`` or the dispatcher's "is
+anything due?" never see another coroutine's transaction half-way — on SQLite that
+transaction runs on the shared writer connection, and a read there would see rows that may
+still roll back. Reads that must see their own uncommitted writes, or decide what to write,
+go inside the transaction (``tx.fetch*``). The only exception is an in-memory SQLite
+database (``sqlite://:memory:``, tests), which has no file a second connection could open;
+its reads share the writer's connection. The dashboard reads on yet another connection
+(:meth:`~storage.sqlite.SqliteDatabase.with_own_reads`), so page loads neither wait for nor
+hold up the engine's reads.
 
 Migrations: ``storage/migrations/NNNN_name.sql`` for SQLite and
 ``storage/migrations/postgresql/NNNN_name.sql`` for PostgreSQL, the same numbers and names

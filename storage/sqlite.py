@@ -262,12 +262,14 @@ class SqliteDatabase(Database):
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
+            # After the writer switched the file to WAL, so the reader opens it in WAL too.
+            reads = await _open_reads(path) if isinstance(path, Path) else None
         except Exception as error:
             await conn.close()
             raise StartupError(
                 f"DATABASE_URL: {path} is not a usable SQLite database: {error}"
             ) from None
-        return cls(conn)
+        return cls(conn, reads)
 
     async def migrate(self, migrations: list[Migration] | None = None) -> int:
         """Apply pending migrations, each with its ``PRAGMA user_version`` bump."""

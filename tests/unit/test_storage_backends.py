@@ -1,12 +1,14 @@
 """Storage owns its dialects: one interface, the differences behind it (storage/database.py).
 
-The same assertions run on both backends (the ``database_url`` fixture): the batch
-operations each backend writes its own way, and rows read by column name. A last test keeps the table modules free of engine branches.
+The same assertions run on both backends (the ``database_url`` fixture): what a read outside
+a transaction sees, the batch operations each backend writes its own way, and rows read by
+column name. A last test keeps the table modules free of engine branches.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,40 @@ async def _subscribe(db: Database, user_id: int) -> reminders.Subscription:
         next_fire_at=NOW,
         now=NOW - 60,
     )
+
+
+async def test_a_read_outside_the_transaction_sees_only_what_is_committed(db: Database):
+    """A command's read while the dispatcher's claim is open must not see the claim's rows:
+    they may still roll back. Inside the transaction, its own writes are seen."""
+    opened, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'uncommitted')")
+            assert await tx.fetchval("SELECT value FROM bot_state WHERE key = 'k'") == "uncommitted"
+            opened.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await opened.wait()
+    try:
+        assert await db.fetchval("SELECT value FROM bot_state WHERE key = 'k'") is None
+        assert await db.fetchall("SELECT key FROM bot_state") == []
+    finally:
+        release.set()
+        await task
+    assert await db.fetchval("SELECT value FROM bot_state WHERE key = 'k'") == "uncommitted"
+
+
+async def test_a_read_sees_a_write_committed_just_before(db: Database):
+    await db.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'v')")
+    assert await db.fetchval("SELECT value FROM bot_state WHERE key = 'k'") == "v"
+
+
+async def test_the_database_s_reads_cannot_write(db: Database, database_url: str):
+    if database_url.startswith("sqlite"):
+        with pytest.raises(Exception, match="readonly|read-only|query_only"):
+            await db.fetchone("INSERT INTO bot_state (key, value) VALUES ('k', 'v') RETURNING key")
 
 
 async def test_a_batch_returns_only_the_claims_it_recorded(db: Database):
