@@ -86,17 +86,13 @@ def _split_statements(sql: str) -> list[str]:
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
 
-_INSERT_DELIVERY = (
-    "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
-    "guild_id, state, error, claimed_at, updated_at, claimed_by, lease_until) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nonce) DO NOTHING"
-)
-_DELIVERY_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_DELIVERIES = (
     "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
     "guild_id, state, error, claimed_at, updated_at, claimed_by, lease_until) "
-    "VALUES {values} ON CONFLICT (nonce) DO NOTHING RETURNING {returning}"
+    "VALUES {values} ON CONFLICT (nonce) DO NOTHING"
 )
+_DELIVERY_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_DELIVERY = _INSERT_DELIVERIES.format(values=_DELIVERY_VALUES)
 #: 13 parameters a row: 500 rows stay far below SQLite's limit of 32,766 per statement.
 _ROWS_PER_INSERT = 500
 _ADVANCE = (
@@ -171,9 +167,8 @@ class _Transaction(_Statements):
         for start in range(0, len(claimed), _ROWS_PER_INSERT):
             chunk = claimed[start : start + _ROWS_PER_INSERT]
             found += await self.fetchall(
-                _INSERT_DELIVERIES.format(
-                    values=",".join(_DELIVERY_VALUES for _ in chunk), returning=returning
-                ),
+                _INSERT_DELIVERIES.format(values=",".join(_DELIVERY_VALUES for _ in chunk))
+                + f" RETURNING {returning}",
                 [value for values in chunk for value in values],
             )
         return found
