@@ -9,7 +9,7 @@ from __future__ import annotations
 import time as _time
 from dataclasses import dataclass
 
-from storage.database import Database, fields
+from storage.database import Database, record
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ async def get(db: Database, guild_id: int) -> GuildSettings:
         "FROM guild_settings WHERE guild_id = ?",
         (guild_id,),
     )
-    return GuildSettings(**fields(row)) if row else GuildSettings(guild_id=guild_id)
+    return record(GuildSettings, row) if row else GuildSettings(guild_id=guild_id)
 
 
 async def configured_guilds(db: Database) -> list[int]:

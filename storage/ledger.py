@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from domain.enums import FINAL_STATES, DeliveryState, Outcome
-from storage.database import Database, Queries, Row, Transaction, fields
+from storage.database import Database, Queries, Transaction, record, records
 
 _COLUMNS = (
     "id, nonce, source, subscription_id, scheduled_at, kind, user_id, guild_id, state, "
@@ -127,10 +127,6 @@ class NewDelivery:
     error: str | None = None
 
 
-def _delivery(row: Row) -> Delivery:
-    return Delivery(**fields(row))
-
-
 _INSERT = (
     "INSERT INTO deliveries (nonce, source, subscription_id, scheduled_at, kind, user_id, "
     "guild_id, state, error, claimed_at, updated_at, claimed_by, lease_until) "
@@ -160,7 +156,7 @@ async def insert(tx: Queries, new: NewDelivery, now: int, claimant: Claimant) ->
     """Insert an occurrence owned by ``claimant``; None if that occurrence (nonce) was
     already recorded. Takes ``tx`` because it may run inside the caller's transaction."""
     row = await tx.fetchone(f"{_INSERT} RETURNING {_COLUMNS}", _insert_values(new, now, claimant))
-    return _delivery(row) if row else None
+    return record(Delivery, row) if row else None
 
 
 async def insert_claims(
@@ -173,7 +169,7 @@ async def insert_claims(
     if not rows:
         return []
     found = await tx.insert_deliveries(rows, now, claimant, _COLUMNS)
-    return sorted((_delivery(row) for row in found), key=lambda d: (d.scheduled_at, d.id))
+    return sorted(records(Delivery, found), key=lambda d: (d.scheduled_at, d.id))
 
 
 async def claim_new(
@@ -205,7 +201,7 @@ async def take_over(
             f"ORDER BY scheduled_at, id LIMIT ?{tx.skip_locked}) RETURNING {_COLUMNS}",
             [*params, limit],
         )
-    return sorted((_delivery(row) for row in found), key=lambda d: (d.scheduled_at, d.id))
+    return sorted(records(Delivery, found), key=lambda d: (d.scheduled_at, d.id))
 
 
 async def any_lapsed(db: Database, now: int) -> bool:
@@ -251,7 +247,7 @@ async def release(db: Database, claimant: Claimant) -> int:
 
 async def get(db: Database, delivery_id: int) -> Delivery | None:
     row = await db.fetchone(f"SELECT {_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))
-    return _delivery(row) if row else None
+    return record(Delivery, row) if row else None
 
 
 async def pending(db: Database, limit: int = 10_000) -> list[Delivery]:
@@ -261,7 +257,7 @@ async def pending(db: Database, limit: int = 10_000) -> list[Delivery]:
         "ORDER BY scheduled_at, id LIMIT ?",
         (limit,),
     )
-    return [_delivery(row) for row in rows]
+    return records(Delivery, rows)
 
 
 async def mark_sending(
@@ -326,7 +322,7 @@ async def for_user_since(db: Database, user_id: int, since: int) -> list[Deliver
         "ORDER BY scheduled_at",
         (user_id, since),
     )
-    return [_delivery(row) for row in rows]
+    return records(Delivery, rows)
 
 
 async def prune(db: Database, before: int, limit: int = 5_000) -> int:

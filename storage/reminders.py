@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from domain.enums import DeliveryState, Reason, Source
 from storage import ledger
-from storage.database import Database, Row, fields
+from storage.database import Database, record, records
 from storage.ledger import Claimant, Delivery, NewDelivery
 
 _COLUMNS = (
@@ -42,11 +42,8 @@ class Subscription:
     created_at: int
     updated_at: int
 
-
-def _subscription(row: Row) -> Subscription:
-    values = fields(row)
-    values["active"] = bool(values["active"])  # SQLite has no boolean: 0 or 1
-    return Subscription(**values)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "active", bool(self.active))  # SQLite has no boolean: 0 or 1
 
 
 @dataclass(frozen=True)
@@ -74,10 +71,6 @@ class Snooze:
     created_at: int
 
 
-def _snooze(row: Row) -> Snooze:
-    return Snooze(**fields(row))
-
-
 # --- reads ---------------------------------------------------------------------------------
 
 
@@ -85,14 +78,14 @@ async def get(db: Database, subscription_id: int) -> Subscription | None:
     row = await db.fetchone(
         f"SELECT {_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
     )
-    return _subscription(row) if row else None
+    return record(Subscription, row) if row else None
 
 
 async def for_member(db: Database, user_id: int) -> list[Subscription]:
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM subscriptions WHERE user_id = ? ORDER BY kind", (user_id,)
     )
-    return [_subscription(row) for row in rows]
+    return records(Subscription, rows)
 
 
 async def for_guild(db: Database, guild_id: int, kind: str) -> Subscription | None:
@@ -100,7 +93,7 @@ async def for_guild(db: Database, guild_id: int, kind: str) -> Subscription | No
         f"SELECT {_COLUMNS} FROM subscriptions WHERE guild_id = ? AND kind = ? AND user_id IS NULL",
         (guild_id, kind),
     )
-    return _subscription(row) if row else None
+    return record(Subscription, row) if row else None
 
 
 async def earliest_due(db: Database) -> int | None:
@@ -118,7 +111,7 @@ async def snoozes_for_member(db: Database, user_id: int) -> list[Snooze]:
     rows = await db.fetchall(
         f"SELECT {_SNOOZE_COLUMNS} FROM snoozes WHERE user_id = ? ORDER BY fire_at", (user_id,)
     )
-    return [_snooze(row) for row in rows]
+    return records(Snooze, rows)
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -162,7 +155,7 @@ async def upsert_member_subscription(
             ),
         )
     assert row is not None
-    return _subscription(row)
+    return record(Subscription, row)
 
 
 async def upsert_guild_subscription(
@@ -188,7 +181,7 @@ async def upsert_guild_subscription(
             (kind, guild_id, channel_id, times, zone, next_fire_at, now, now),
         )
     assert row is not None
-    return _subscription(row)
+    return record(Subscription, row)
 
 
 @dataclass(frozen=True)
@@ -320,7 +313,7 @@ async def add_snooze(
             fire_at,
             now,
         )
-    return _snooze(row)
+    return record(Snooze, row)
 
 
 # --- the claim -----------------------------------------------------------------------------
@@ -378,7 +371,7 @@ async def claim_due(
             f"ORDER BY next_fire_at, id LIMIT ?{tx.skip_locked}",
             (now, limit),
         )
-        rows = [_subscription(row) for row in found]
+        rows = records(Subscription, found)
         missed: list[NewDelivery] = []
         to_claim: list[NewDelivery] = []
         next_fires: list[tuple[int, int | None]] = []
@@ -413,7 +406,7 @@ async def claim_due_snoozes(
             f"ORDER BY fire_at, id LIMIT ?{tx.skip_locked}",
             (now, limit),
         )
-        rows = [_snooze(row) for row in found]
+        rows = records(Snooze, found)
         missed: list[NewDelivery] = []
         to_claim: list[NewDelivery] = []
         for snooze in rows:

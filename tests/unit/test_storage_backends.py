@@ -16,7 +16,7 @@ import pytest
 import storage
 from domain.enums import DeliveryState, PauseReason, Source
 from storage import ledger, reminders
-from storage.database import Database, fields, is_postgres
+from storage.database import Database, is_postgres, record, records
 from storage.ledger import Claimant, NewDelivery
 
 NOW = 1_717_000_000
@@ -132,8 +132,10 @@ async def test_rows_are_read_by_column_name_whatever_the_order(db: Database):
         "times, channel_id, guild_id, user_id, kind, id, created_at FROM subscriptions"
     )
     assert reordered is not None
-    assert reminders._subscription(reordered) == sub
-    assert fields(reordered)["user_id"] == 1
+    assert record(reminders.Subscription, reordered) == sub
+    in_order = await db.fetchall(f"SELECT {reminders._COLUMNS} FROM subscriptions")
+    assert records(reminders.Subscription, in_order) == [sub]
+    assert sub.active is True  # SQLite's 1, made a boolean
 
 
 async def test_only_postgresql_narrows_to_its_own_features(db: Database, database_url: str):
