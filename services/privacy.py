@@ -39,5 +39,5 @@ class Privacy:
 
     async def delete_all(self, user_id: int) -> None:
         """Settings, caches, subscriptions, snoozes and ledger, at once."""
-        await reminders.delete_member_data(self.db, user_id)
+        await reminders.delete_member_data(self.db, user_id, int(self.clock().timestamp()))
         self.on_change()

@@ -23,7 +23,15 @@ from storage.postgres import PostgresDatabase
 from storage.sqlite import SqliteDatabase
 
 # Parents before children (snoozes reference subscriptions).
-TABLES = ("bot_state", "members", "subscriptions", "snoozes", "deliveries", "guild_settings")
+TABLES = (
+    "bot_state",
+    "members",
+    "subscriptions",
+    "snoozes",
+    "deliveries",
+    "guild_settings",
+    "deleted_members",
+)
 # Tables whose id is an identity column on PostgreSQL: the next id must follow the copied ones.
 IDENTITY_TABLES = ("subscriptions", "snoozes", "deliveries")
 CHUNK = 5_000

@@ -98,7 +98,10 @@ class Privacy(
     )
     async def delete(self, interaction: Interaction) -> None:
         await interaction.response.send_message(
-            "This deletes your reminders, settings, stats and delivery records. It can't be undone. Delete everything?",
+            "This deletes your reminders, settings, stats and delivery records. Backups taken "
+            "before now still hold them until they rotate out (the bot's operator keeps the "
+            "newest few, BACKUP_KEEP); restoring one deletes them again. "
+            "It can't be undone. Delete everything?",
             view=confirm_view(interaction.user.id),
             ephemeral=True,
         )
