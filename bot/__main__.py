@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
+from pathlib import Path
 
 import aiohttp
 import discord
 
 from bot import __version__, gateway
+from bot.backup import POSTGRES_LINE, run_scheduled
 from bot.logs import configure_logging
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.sharded_bot import make_bot
-from bot.shards import gateway_refusal
+from bot.shards import ShardPlan, gateway_refusal
 from content import load_content
 from domain.errors import StartupError
+from storage.backup import RunLock
 from storage.database import Database
+from storage.sqlite import sqlite_path_from_url
 
 log = logging.getLogger("bot")
 
@@ -44,11 +49,74 @@ async def run() -> None:
     )
     gateway.point_rest_at(settings.discord_api_base)
 
+    # One bot per SQLite file, and none while `restore` replaces it: held until the process
+    # ends (the kernel drops it on kill -9 too).
+    database_file = _sqlite_file(settings.database_url)
+    run_lock = RunLock(database_file) if database_file else None
+    try:
+        locked = run_lock is None or run_lock.try_acquire()
+    except OSError:  # an unusable folder: opening the database says what is wrong with it
+        run_lock, locked = None, True
+    if not locked and run_lock is not None:
+        raise StartupError(
+            f"DATABASE_URL: another Steady process (or a restore) is using {database_file}; "
+            f"it holds {run_lock.path.name}"
+        )
+    try:
+        await _run(settings, token, plan, database_file)
+    finally:
+        if run_lock is not None:
+            run_lock.release()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The SQLite file of ``DATABASE_URL``, or ``None`` (PostgreSQL, in memory, malformed:
+    opening the database says what is wrong with it)."""
+    if not url.startswith("sqlite://"):
+        return None
+    try:
+        path = sqlite_path_from_url(url)
+    except StartupError:
+        return None
+    return path if isinstance(path, Path) and not path.is_dir() else None
+
+
+def _scheduled_backups(
+    settings: Settings, db: Database, database_file: Path | None
+) -> asyncio.Task[None] | None:
+    if settings.backup_dir is None:
+        return None
+    if database_file is None:
+        log.warning("BACKUP_DIR is set but backups are taken only of SQLite; %s", POSTGRES_LINE)
+        return None
+    log.info(
+        "scheduled backups: every %g h into %s, the newest %d kept",
+        settings.backup_every_hours,
+        settings.backup_dir,
+        settings.backup_keep,
+    )
+    return asyncio.create_task(
+        run_scheduled(
+            db,
+            database_file,
+            settings.backup_dir,
+            settings.backup_every_hours,
+            settings.backup_keep,
+        ),
+        name="steady-backups",
+    )
+
+
+async def _run(
+    settings: Settings, token: str, plan: ShardPlan | None, database_file: Path | None
+) -> None:
     # Logged once the database is open: a database that cannot be used is one line on stderr.
     db = await Database.open(settings.database_url, warm=True)
     log.info("Steady %s starting", __version__)
+    backups: asyncio.Task[None] | None = None
     try:
         await db.migrate()
+        backups = _scheduled_backups(settings, db, database_file)
         content = load_content(settings.content_dir)
         bot = make_bot(settings=settings, db=db, content=content)
         loop = asyncio.get_running_loop()
@@ -74,6 +142,10 @@ async def run() -> None:
         except discord.ConnectionClosed as error:  # a close code discord.py does not retry
             raise StartupError(gateway_refusal(error.code, plan)) from None
     finally:
+        if backups is not None:
+            backups.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await backups
         await db.close()
     log.info("Steady stopped cleanly")
 
@@ -85,6 +157,10 @@ def main() -> int:
         from bot import migrate_db
 
         return migrate_db.main(sys.argv[2:])
+    if sys.argv[1:2] in (["backup"], ["restore"]):
+        from bot import backup
+
+        return backup.main(sys.argv[1], sys.argv[2:])
     try:
         asyncio.run(run())
     except StartupError as error:

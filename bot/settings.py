@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     discord_client_id: int | None = None  # None: the bot's application id
     discord_client_secret: SecretStr = Field(default=SecretStr(""))
     discord_authorize_url: str = DEFAULT_AUTHORIZE_URL
+    # Scheduled backups of the SQLite database (bot/backup.py), off unless BACKUP_DIR is set:
+    # one every BACKUP_EVERY_HOURS into that folder, the newest BACKUP_KEEP kept.
+    backup_dir: Path | None = None
+    backup_every_hours: float = Field(default=24.0, gt=0)
+    backup_keep: int = Field(default=7, ge=1, le=10_000)
 
     @field_validator("discord_api_base", "dashboard_url")
     @classmethod
@@ -78,6 +83,7 @@ class Settings(BaseSettings):
         "discord_gateway_url",
         "content_dir",
         "dashboard_url",
+        "backup_dir",
         mode="before",
     )
     @classmethod

@@ -55,6 +55,9 @@ class Reason(StrEnum):
     DM_CHANNEL_UNKNOWN = "dm channel unknown"
     TEST_INTERRUPTED = "test interrupted by a restart"
     IN_FLIGHT_AT_CRASH = "in flight at a crash; not resent after the nonce window"
+    # ``python -m bot restore``: fell due between the backup's moment and the restore, so it
+    # may have gone out from the database that was replaced; never sent again.
+    RESTORED = "restored from backup"
 
 
 class DeliveryMode(StrEnum):

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.clock import Clock, utc_now
-from domain.enums import DeliveryState, Outcome, Source
+from domain.enums import DeliveryState, Outcome, Reason, Source
 from domain.kinds import MEMBER_KINDS
 from domain.schedule import zone_or_utc
 from services.fire_times import ts
@@ -39,6 +39,7 @@ class KindStats:
     done: int
     snoozed: int
     streak: int  # consecutive local days, up to today, with a Done
+    restored: int = 0  # not sent: fell due between a backup's moment and its restore
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Tally:
     sent: int = 0
     done: int = 0
     snoozed: int = 0
+    restored: int = 0  # "not sent: restored from backup" (python -m bot restore)
 
 
 def count_days(
@@ -77,6 +79,7 @@ def count_days(
         tally.sent += d.state == DeliveryState.SENT
         tally.done += d.outcome == Outcome.DONE
         tally.snoozed += d.outcome == Outcome.SNOOZED
+        tally.restored += d.error == Reason.RESTORED
     return counts
 
 
@@ -96,6 +99,7 @@ def kind_stats(counts: dict[date, dict[str, Tally]], today: date) -> list[KindSt
                 done=sum(t.done for t in per_day.values()),
                 snoozed=sum(t.snoozed for t in per_day.values()),
                 streak=streak,
+                restored=sum(t.restored for t in per_day.values()),
             )
         )
     return out

@@ -240,6 +240,17 @@ class Migration:
     sql: str
 
 
+def refuse_newer_schema(current: int, migrations: list[Migration]) -> None:
+    """A database a newer Steady wrote: end start-up with one line before anything is touched
+    (its tables may mean what this code does not know)."""
+    latest = migrations[-1].number if migrations else 0
+    if current > latest:
+        raise StartupError(
+            f"the database's schema is version {current}, newer than this Steady knows "
+            f"({latest}): run the newer Steady again, or restore a backup this version took"
+        )
+
+
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     migrations = []
     for path in sorted(directory.glob("*.sql")):

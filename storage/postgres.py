@@ -36,6 +36,7 @@ from storage.database import (
     Params,
     Row,
     load_migrations,
+    refuse_newer_schema,
 )
 
 if TYPE_CHECKING:
@@ -384,6 +385,7 @@ class PostgresDatabase(Database):
             "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
         current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        refuse_newer_schema(current, migrations)
         for migration in migrations:
             if migration.number <= current:
                 continue

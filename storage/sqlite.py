@@ -27,6 +27,7 @@ from storage.database import (
     Params,
     Row,
     load_migrations,
+    refuse_newer_schema,
 )
 
 if TYPE_CHECKING:
@@ -270,6 +271,7 @@ class SqliteDatabase(Database):
         """Apply pending migrations, each with its ``PRAGMA user_version`` bump."""
         migrations = load_migrations(MIGRATIONS_DIR) if migrations is None else migrations
         current = int(await self._writer.fetchval("PRAGMA user_version"))
+        refuse_newer_schema(current, migrations)
         for migration in migrations:
             if migration.number <= current:
                 continue

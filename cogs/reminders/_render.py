@@ -71,11 +71,10 @@ def stats_embed(stats: list[KindStats], days: int) -> discord.Embed:
     embed = discord.Embed(title=f"Your last {days} days", colour=STEADY_COLOUR)
     for row in stats:
         streak = f"{row.streak} day" + ("" if row.streak == 1 else "s")
-        embed.add_field(
-            name=label_of(row.kind),
-            value=f"Sent {row.sent} · Done {row.done} · Snoozed {row.snoozed}\nStreak: {streak}",
-            inline=True,
-        )
+        value = f"Sent {row.sent} · Done {row.done} · Snoozed {row.snoozed}\nStreak: {streak}"
+        if row.restored:
+            value += f"\nNot sent: {Reason.RESTORED} ({row.restored})"
+        embed.add_field(name=label_of(row.kind), value=value, inline=True)
     embed.set_footer(text="Done counts when you press Done on a reminder.")
     return embed
 
