@@ -48,6 +48,7 @@ class Health:
     last_tick_age_s: float | None
     database_reachable: bool
     max_tick_age_s: float = MAX_TICK_AGE_S
+    database_write_problem: str | None = None  # e.g. a full SQLite disk
 
     @property
     def problems(self) -> list[str]:
@@ -61,6 +62,8 @@ class Health:
             found.append(f"dispatcher idle for {self.last_tick_age_s:.0f}s")
         if not self.database_reachable:
             found.append("database unreachable")
+        elif self.database_write_problem:
+            found.append(self.database_write_problem)
         return found
 
     @property
@@ -77,7 +80,8 @@ class Health:
                 "last_tick_age_s": None if age is None else round(age, 3),
                 "max_age_s": self.max_tick_age_s,
             },
-            "database": {"reachable": self.database_reachable},
+            "database": {"reachable": self.database_reachable}
+            | ({"writes": self.database_write_problem} if self.database_write_problem else {}),
         }
 
 
@@ -102,6 +106,7 @@ async def bot_health(bot: SteadyBot, now: Callable[[], datetime] | None = None) 
         connected=connected_shards(bot),
         last_tick_age_s=None if last_tick is None else (clock() - last_tick).total_seconds(),
         database_reachable=await storage_health.reachable(bot.db),
+        database_write_problem=bot.db.write_problem,
     )
 
 

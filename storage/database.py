@@ -167,6 +167,9 @@ class Database(ABC):
     #: Whether several bot processes may share this database (claims then carry leases that
     #: others honour); a SQLite file has exactly one bot process.
     shared: ClassVar[bool]
+    #: Why writes fail right now while reads work (a full SQLite disk), for ``/healthz``;
+    #: ``None`` when they succeed.
+    write_problem: str | None = None
 
     @abstractmethod
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...

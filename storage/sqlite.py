@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from domain.enums import DeliveryState, PauseReason
-from domain.errors import StartupError
+from domain.errors import DatabaseUnavailable, StartupError
 from storage.database import (
     MIGRATIONS_DIR,
     Database,
@@ -196,6 +197,9 @@ class SqliteDatabase(Database):
 
     dialect = "sqlite"
     shared = False
+    #: Seconds without a refused write before a full database counts as writable again.
+    full_quiet_s = 30.0
+    _full_at = 0.0
 
     def __init__(
         self,
@@ -223,23 +227,54 @@ class SqliteDatabase(Database):
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._write_lock:
-            return await self._writer.execute(sql, params)
+            with self._full_is_unavailable():
+                return await self._writer.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self._write_lock:
-            await self._writer.executemany(sql, rows)
+            with self._full_is_unavailable():
+                await self._writer.executemany(sql, rows)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Transaction]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error), one at a time."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
+            with self._full_is_unavailable():
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                    await self.conn.execute("COMMIT")
+                except BaseException:
+                    # A full disk may have rolled the transaction back already (SQLite does
+                    # for SQLITE_FULL): a second ROLLBACK would hide the real error.
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise
+
+    @contextmanager
+    def _full_is_unavailable(self) -> Iterator[None]:
+        """A write refused for lack of space (``SQLITE_FULL``: the disk, or ``max_page_count``)
+        is :class:`DatabaseUnavailable`, like PostgreSQL going away: commands answer "try
+        again in a moment", the sender keeps its claims and retries, ``/healthz`` says why.
+        One log line when it starts, one when writes have gone through again for a while."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
                 raise
-            await self.conn.execute("COMMIT")
+            if self.write_problem is None:
+                log.error(
+                    "SQLite database full (no disk space, or its max_page_count): writes "
+                    "wait until there is room again"
+                )
+            self.write_problem = "database full: writes failing"
+            self._full_at = time.monotonic()
+            raise DatabaseUnavailable("SQLite database full") from None
+        # A nearly full file takes small writes and refuses larger ones: it is over once
+        # writes have gone through for a while with none refused, not at the first success.
+        if self.write_problem is not None and time.monotonic() - self._full_at >= self.full_quiet_s:
+            self.write_problem = None
+            log.warning("SQLite database writable again")
 
     @classmethod
     async def connect(cls, url: str) -> SqliteDatabase:
