@@ -29,7 +29,7 @@ async def since(db: Database, moment: int) -> list[int]:
     rows = await db.fetchall(
         "SELECT user_id FROM deleted_members WHERE deleted_at >= ? ORDER BY user_id", (moment,)
     )
-    return [int(row[0]) for row in rows]
+    return [int(row["user_id"]) for row in rows]
 
 
 async def prune(db: Database, before: int) -> int:

@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.reminders import ReminderService
+from services.subscriptions import Subscriptions
 from storage.database import Database
 from storage.members import set_dm_channel
 from tests.e2e.bot_process import REPO_ROOT, bot_environment
@@ -35,9 +35,9 @@ async def seed(database_url: str, members: list[tuple[User, str]], driver: Drive
     try:
         await db.migrate()
         an_hour_ago = MINUTE - timedelta(hours=1)
-        service = ReminderService(db, clock=lambda: an_hour_ago)
+        subscriptions = Subscriptions(db, clock=lambda: an_hour_ago)
         for member, at in members:
-            await service.start(member.id, None, "stretching", at, None, "UTC")
+            await subscriptions.start(member.id, None, "stretching", at, None, "UTC")
             dm = driver.dm_channel(member)
             await set_dm_channel(db, member.id, dm.id, int(an_hour_ago.timestamp()))
     finally:

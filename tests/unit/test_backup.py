@@ -48,9 +48,9 @@ async def _subscribed(path: Path, clock: FakeClock):
     db = await open_db(path.parent, path.name)
     rig = await make_rig(db, clock)
     for user in MEMBERS:
-        await rig.service.set_timezone(user, "Europe/Berlin")
-        await rig.service.start(user, None, "hydration", every=1)  # hourly, 08:00–22:00
-        await rig.service.start(user, None, "sleep")
+        await rig.member_settings.set_timezone(user, "Europe/Berlin")
+        await rig.subscriptions.start(user, None, "hydration", every=1)  # hourly, 08:00–22:00
+        await rig.subscriptions.start(user, None, "sleep")
     await rig.dispatcher.start()
     return db, rig
 
@@ -179,7 +179,7 @@ async def test_restore_without_the_replaced_database_marks_the_gap_not_sent(tmp_
         db, "SELECT count(*) FROM deliveries WHERE error = ?", str(Reason.RESTORED)
     )
     assert restored == 2 * len(MEMBERS)
-    stats = await rig.service.stats(MEMBERS[0])
+    stats = await rig.stats.stats(MEMBERS[0])
     hydration = next(s for s in stats if s.kind == "hydration")
     assert hydration.restored == 2 and hydration.sent == 0
     text = stats_embed(stats, 30).fields[0].value
@@ -192,12 +192,12 @@ async def test_restore_reapplies_the_privacy_deletions_made_after_the_backup(tmp
     clock = FakeClock(T0)
     db, rig = await _subscribed(database, clock)
     gone_before, gone_after = MEMBERS[0], MEMBERS[1]
-    await rig.service.delete_all(gone_before)
+    await rig.privacy.delete_all(gone_before)
     clock.advance(seconds=1)
     backup = tmp_path / "before.sqlite3"
     take_backup(database, backup, now=_ts(clock))
     clock.advance(minutes=5)
-    await rig.service.delete_all(gone_after)
+    await rig.privacy.delete_all(gone_after)
     await rig.dispatcher.stop()
     await db.close()
 

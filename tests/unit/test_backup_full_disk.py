@@ -39,8 +39,8 @@ async def test_a_full_database_answers_waits_and_loses_nothing(tmp_path, caplog)
     clock = FakeClock(T0)  # 10:00 UTC
     rig = await make_rig(db, clock)
     for user in MEMBERS:
-        await rig.service.set_timezone(user, "UTC")
-        await rig.service.start(user, None, "stretching", "10:30")
+        await rig.member_settings.set_timezone(user, "UTC")
+        await rig.subscriptions.start(user, None, "stretching", "10:30")
     await rig.dispatcher.start()
     clock.now = T0 + timedelta(minutes=30)
     await rig.dispatcher.tick()  # all claimed and queued, then the disk fills
@@ -49,12 +49,12 @@ async def test_a_full_database_answers_waits_and_loses_nothing(tmp_path, caplog)
     await fill_up(db)
     assert db.write_problem == "database full: writes failing"
     # Reads (and so /remind list, and the fact commands, which read no database) go on.
-    assert len(await rig.service.list_subscriptions(MEMBERS[0])) == 1
+    assert len(await rig.subscriptions.list_subscriptions(MEMBERS[0])) == 1
     # Commands that write: small ones may still fit a page; soon they are refused with
     # DatabaseUnavailable, which every front-end answers with DATABASE_AWAY.
     with pytest.raises(DatabaseUnavailable):
         for user in range(1, 500):
-            await rig.service.start(user, None, "sleep", zone_text="UTC")
+            await rig.subscriptions.start(user, None, "sleep", zone_text="UTC")
     assert "try again in a moment" in DATABASE_AWAY
     health = Health(1, [0], [0], 1.0, True, database_write_problem=db.write_problem)
     assert not health.ok and health.as_json()["database"] == {
@@ -93,7 +93,7 @@ async def test_a_full_database_answers_waits_and_loses_nothing(tmp_path, caplog)
     full_lines = [r for r in caplog.records if "SQLite database full (" in r.getMessage()]
     again_lines = [r for r in caplog.records if "writable again" in r.getMessage()]
     assert len(full_lines) == 1 and len(again_lines) == 1
-    await rig.service.start(999, None, "sleep", zone_text="UTC")  # writes work again
+    await rig.subscriptions.start(999, None, "sleep", zone_text="UTC")  # writes work again
     await db.close()
 
 

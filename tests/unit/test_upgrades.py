@@ -101,14 +101,14 @@ async def reads_back_and_fires_on_time(db: Database, data: dict[str, Any]) -> No
     clock = FakeClock(now)
     discord = FakeDiscord(clock)
     rig = await make_rig(db, clock, discord)
-    subs = {s.kind: s for s in await rig.service.list_subscriptions(111)}
+    subs = {s.kind: s for s in await rig.subscriptions.list_subscriptions(111)}
     stored = {row[1]: row[9] for row in data["tables"]["subscriptions"]["rows"] if row[2] == 111}
     assert {k: int(v.next_fire.timestamp()) for k, v in subs.items() if v.next_fire} == stored
     assert subs["hydration"].every_hours == 2 and str(subs["hydration"].zone) == "Europe/Berlin"
-    stats = {s.kind: s for s in await rig.service.stats(111)}
+    stats = {s.kind: s for s in await rig.stats.stats(111)}
     assert (stats["hydration"].sent, stats["hydration"].done) == (5, 4)
     assert (stats["hydration"].snoozed, stats["hydration"].streak) == (1, 4)
-    settings = await rig.service.settings(111)
+    settings = await rig.member_settings.settings(111)
     assert settings.timezone == "Europe/Berlin" and settings.bed.strftime("%H:%M") == "22:30"
 
     await rig.dispatcher.start()
