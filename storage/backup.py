@@ -330,6 +330,8 @@ def settle_restored(restored: Path, replaced: Path, taken_at: int, now: int) -> 
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        # One self-contained file before it is moved into place: no -wal left behind to lose.
+        conn.execute("PRAGMA journal_mode=DELETE")
     finally:
         conn.close()
         old.close()
