@@ -146,6 +146,7 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._again = False
+        self._database_away = False  # logged once per outage (or full disk), not per retry
         self._started = False
         self._last_renew: datetime | None = None
         self._announcements: set[asyncio.Task[None]] = set()
@@ -298,6 +299,9 @@ class Dispatcher:
             while True:
                 self._again = False
                 wake = await self._tick_once()
+                if self._database_away:
+                    self._database_away = False
+                    log.info("reminder dispatcher: database back")
                 if not self._again:
                     break
             self.next_wake = wake
@@ -307,7 +311,9 @@ class Dispatcher:
         except Exception as error:
             # Never let the dispatcher die: log, and try again shortly.
             if isinstance(error, DatabaseUnavailable):
-                log.warning("reminder dispatcher: %s; trying again shortly", error)
+                if not self._database_away:
+                    log.warning("reminder dispatcher: %s; trying again shortly", error)
+                self._database_away = True
             else:
                 log.exception("reminder dispatcher tick failed")
             wake = self.clock() + self.BUSY_RETRY * 5

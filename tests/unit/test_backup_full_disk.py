@@ -110,3 +110,30 @@ async def test_a_failed_commit_leaves_no_transaction_open(tmp_path):
         await tx.execute("INSERT INTO bot_state (key, value) VALUES ('b', 'ok')")
     assert await db.fetchval("SELECT value FROM bot_state WHERE key = 'b'") == "ok"
     await db.close()
+
+
+async def test_the_dispatcher_says_it_once_and_claims_when_there_is_room(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    db = await open_db(tmp_path)
+    clock = FakeClock(T0)
+    rig = await make_rig(db, clock)
+    for user in MEMBERS:
+        await rig.member_settings.set_timezone(user, "UTC")
+        await rig.subscriptions.start(user, None, "stretching", "10:30")
+    await rig.dispatcher.start()
+    await fill_up(db)
+    clock.now = T0 + timedelta(minutes=30)
+    for _ in range(3):
+        await rig.run()  # the claim needs pages: refused, retried, never a traceback
+        clock.advance(seconds=5)
+    assert rig.discord.messages == []
+    said = [r for r in caplog.records if r.getMessage().startswith("reminder dispatcher: ")]
+    assert [r.getMessage() for r in said] == [
+        "reminder dispatcher: SQLite database full; trying again shortly"
+    ]
+    await db.conn.execute("PRAGMA max_page_count = 1073741823")
+    await rig.run()
+    assert len(rig.discord.messages) == len(MEMBERS)
+    assert len({m.nonce for m in rig.discord.messages}) == len(MEMBERS)
+    await rig.dispatcher.stop()
+    await db.close()
