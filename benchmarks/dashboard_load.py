@@ -13,9 +13,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from tests.e2e.dashboard_helpers import DashboardBrowser
-from tests.emulator import Emulator
-from tests.emulator.state import User
+from testkit.dashboard import DashboardBrowser
+from testkit.emulator import Emulator
+from testkit.emulator.state import User
 
 PAGES = ("/reminders", "/history")
 

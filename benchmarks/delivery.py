@@ -2,7 +2,7 @@
 
 The whole product is measured: ``python -m bot`` runs as a separate process (started as the
 end-to-end tests start it, with the network guard) against the local Discord emulator
-(``tests/emulator``), which runs in this process and enforces a global limit of R requests/s
+(``testkit/emulator``), which runs in this process and enforces a global limit of R requests/s
 with fixed one-second windows and 429s like Discord's. While the burst drains, members run
 ``/remind list`` in their DMs; the emulator times each answer.
 
@@ -32,12 +32,12 @@ from typing import Any
 
 from benchmarks.dashboard_load import DashboardLoad
 from benchmarks.seed import fill_due
-from tests.e2e.bot_process import BotProcess, bot_environment
-from tests.e2e.dashboard_helpers import dashboard_env, free_port
-from tests.emulator import Driver, Emulator
-from tests.emulator.state import User
+from testkit.bot_process import READY_LINE, BotProcess, bot_environment
+from testkit.dashboard import dashboard_env
+from testkit.emulator import Driver, Emulator
+from testkit.emulator.state import User
+from testkit.ports import PortTaken, on_a_free_port_async
 
-READY_LINE = "Steady is ready"
 COMMAND = "remind list"
 # Members who subscribe at the same time in the cold case (as a busy server's members do).
 SUBSCRIBE_CONCURRENCY = 10
@@ -80,6 +80,8 @@ async def start_ready(
 
     await emulator.wait_until(ready_or_dead, within=within, what="the bot")
     if not process.running:
+        if process.port_was_taken:
+            raise PortTaken(process.output[-4000:])
         raise RuntimeError(f"the bot exited during start-up:\n{process.output[-4000:]}")
     report("bot: start until ready", 1, 1)
     return process, time.monotonic() - started
@@ -121,15 +123,18 @@ async def measure_delivery(
         )
         due_mono = due_ts - time.time() + time.monotonic()
 
-        port = free_port()
-        env = bot_environment(
-            api_base=emulator.api_base,
-            token=emulator.world.token,
-            database_path=db_path,
-            netguard_log=workdir / "netguard.log",
-            extra={**dashboard_env(emulator, port), **(bot_env or {})},
+        def env_on(port: int) -> dict[str, str]:
+            return bot_environment(
+                api_base=emulator.api_base,
+                token=emulator.world.token,
+                database_path=db_path,
+                netguard_log=workdir / "netguard.log",
+                extra={**dashboard_env(emulator, port), **(bot_env or {})},
+            )
+
+        (process, ready_s), port = await on_a_free_port_async(
+            lambda port: start_ready(emulator, env_on(port), max(60.0, lead * 3), report)
         )
-        process, ready_s = await start_ready(emulator, env, max(60.0, lead * 3), report)
         ready_before_due = time.monotonic() < due_mono
         browsers = users[: min(dashboard_members, m)]
         report("dashboard: members log in", 0, len(browsers))

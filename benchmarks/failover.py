@@ -28,8 +28,8 @@ from storage.database import Database
 from storage.ledger import Claimant
 from storage.postgres import PostgresDatabase
 from storage.transfer import TABLES, copy_sqlite_to_postgres
-from tests.e2e.bot_process import BotProcess, bot_environment
-from tests.emulator import Driver, Emulator
+from testkit.bot_process import BotProcess, bot_environment
+from testkit.emulator import Driver, Emulator
 
 
 async def _load(url: str, sqlite_path: Path) -> None:

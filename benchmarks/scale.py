@@ -157,6 +157,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="with --database and P > 1: skip the multi.*/failover.* run (P bots, M due)",
     )
+    parser.add_argument(
+        "--cold-only",
+        action="store_true",
+        help="only the delivery_cold.* figures (C members, R requests/s); no fill, no burst",
+    )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here")
     return parser.parse_args(argv)
@@ -284,6 +289,11 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
                         )
                     )
             if options.pg_only:
+                return figures
+            if options.cold_only:
+                figures["delivery_cold"] = asyncio.run(
+                    measure_cold_delivery(options.cold_burst, r, workdir, report=report)
+                )
                 return figures
 
             # 1. fill N

@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from storage.database import Database
-from tests.emulator import Driver, Emulator
-from tests.pg_server import PostgresServer, start_or_skip_reason
+from testkit.emulator import Driver, Emulator
+from testkit.pg_server import PostgresServer, start_or_skip_reason
 
 # A test that calls this runs the bot on a faked clock (libfaketime), often many times faster
 # than real time: a second of waiting for a core is then minutes of the bot's time.
@@ -44,7 +44,7 @@ def driver(emulator: Emulator) -> Driver:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """One throwaway PostgreSQL cluster for the whole run (see tests/pg_server.py)."""
+    """One throwaway PostgreSQL cluster for the whole run (see testkit/pg_server.py)."""
     server, reason = start_or_skip_reason()
     if server is None:
         pytest.skip(reason)

@@ -6,9 +6,12 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from testkit.dashboard import dashboard_env
+from testkit.emulator import Driver, Emulator
+from testkit.emulator.state import User
+from testkit.ports import on_a_free_port_async
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.e2e.conftest import Server, StartBot
-from tests.e2e.dashboard_helpers import dashboard_env, free_port
 from tests.e2e.reminder_helpers import (
     DONE,
     button_ids,
@@ -17,8 +20,6 @@ from tests.e2e.reminder_helpers import (
     title,
     wait_for_reminders,
 )
-from tests.emulator import Driver, Emulator
-from tests.emulator.state import User
 
 ZONE = "Europe/Lisbon"
 
@@ -49,13 +50,14 @@ async def test_a_member_changes_a_reminder_and_the_bot_sends_it_then(
     driver: Driver,
     server: Server,
 ):
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     start = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
     # 10× fast, not more: a login started on the dashboard expires after 10 minutes of the
     # bot's (faked) clock, and a browser on a busy machine can take well over the 10 real
     # seconds that would leave at 60×.
-    _, clock = await start_bot_at(start_bot, start, speed=10, **dashboard_env(emulator, port))
+    (_, clock), port = await on_a_free_port_async(
+        lambda port: start_bot_at(start_bot, start, speed=10, **dashboard_env(emulator, port))
+    )
+    base_url = f"http://127.0.0.1:{port}"
 
     mine = await browser.new_context(viewport=DESKTOP)
     page = await log_in(mine, base_url, server.member)
@@ -121,10 +123,9 @@ async def test_an_admin_sets_the_reminder_channel_and_a_member_is_refused(
     driver: Driver,
     server: Server,
 ):
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     reminders = driver.add_channel(server.guild, "reminders")
-    await start_bot(**dashboard_env(emulator, port))
+    _, port = await on_a_free_port_async(lambda port: start_bot(**dashboard_env(emulator, port)))
+    base_url = f"http://127.0.0.1:{port}"
 
     admin = await browser.new_context(viewport=DESKTOP)
     page = await log_in(admin, base_url, server.owner)

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from bot.compose import Services, build_services
 from dashboard.app import Dashboard
 from tests.dashboard.rig import client_for, make_dashboard
-from tests.emulator import Driver, Emulator
+from testkit.emulator import Driver, Emulator
 from tests.unit.test_reminder_support import T0, FakeClock
 
 

@@ -20,9 +20,9 @@ from dashboard.app import Dashboard, make_app
 from dashboard.discord_login import DiscordLogin
 from dashboard.sessions import SessionStore
 from services.server_config import ChannelAccess, missing_channel_permissions
-from tests.emulator import Emulator
-from tests.emulator import permissions as perms
-from tests.emulator.state import User
+from testkit.emulator import Emulator
+from testkit.emulator import permissions as perms
+from testkit.emulator.state import User
 from tests.unit.test_reminder_support import FakeClock
 
 REDIRECT_URI = "http://dashboard.test/callback"

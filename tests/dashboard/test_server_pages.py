@@ -7,9 +7,9 @@ import re
 import pytest
 
 from services.server_config import ChannelAccess
+from testkit.emulator import Driver
+from testkit.emulator import permissions as perms
 from tests.dashboard.rig import csrf_of, log_in
-from tests.emulator import Driver
-from tests.emulator import permissions as perms
 
 REFUSAL = "Only members with the <strong>Manage Server</strong> permission"
 

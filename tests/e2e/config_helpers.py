@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import Driver, Emulator, Reply
+from testkit.emulator.gateway import HEARTBEAT
+from testkit.emulator.state import Channel, Guild, Message, User
 from tests.e2e.conftest import StartBot
-from tests.emulator import Driver, Emulator, Reply
-from tests.emulator.gateway import HEARTBEAT
-from tests.emulator.state import Channel, Guild, Message, User
 
 LIBFAKETIME_CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",

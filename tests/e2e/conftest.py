@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.bot_process import BotProcess, bot_environment
-from tests.emulator import Driver, Emulator
-from tests.emulator.state import Channel, Guild, User
+from testkit.bot_process import READY_LINE, BotProcess, bot_environment
+from testkit.emulator import Driver, Emulator
+from testkit.emulator.state import Channel, Guild, User
+from testkit.ports import PortTaken
 
-READY_LINE = "Steady is ready"
 START_TIMEOUT = 20.0
 
 
@@ -25,7 +25,7 @@ def wire_problems(emulator: Emulator, netguard_log: Path) -> list[str]:
     """Everything that makes an end-to-end test fail even if its own asserts passed."""
     problems = [f"Discord would reject: {r}" for r in emulator.rejections]
     problems += [
-        f"route not emulated (add it to tests/emulator/rest.py): {r}"
+        f"route not emulated (add it to testkit/emulator/rest.py): {r}"
         for r in emulator.unknown_routes
     ]
     problems += [
@@ -102,6 +102,8 @@ async def _wait_ready(emulator: Emulator, process: BotProcess, readies_before: i
             f"the bot did not get ready in {START_TIMEOUT}s:\n{process.output}"
         ) from None
     if not process.running:
+        if process.port_was_taken:  # another process took the port: on_a_free_port_async retries
+            raise PortTaken(process.output)
         raise AssertionError(
             f"the bot exited with {process.returncode} during start-up:\n{process.output}"
         )

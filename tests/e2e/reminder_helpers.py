@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import Driver, Reply
+from testkit.emulator.driver import message_text
+from testkit.emulator.state import Message, User
 from tests.e2e.conftest import StartBot
-from tests.emulator import Driver, Reply
-from tests.emulator.driver import message_text
-from tests.emulator.state import Message, User
 
 DONE, SNOOZE, STOP = "done", "snooze", "stop"
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import ClientRefused, Driver, Emulator
+from testkit.emulator import permissions as perms
+from testkit.emulator.state import Channel, User
 from tests.e2e.config_helpers import (
     NOT_SET,
     TIP_OFF,
@@ -22,9 +25,6 @@ from tests.e2e.config_helpers import (
     wait_for_log,
 )
 from tests.e2e.conftest import Server, StartBot
-from tests.emulator import ClientRefused, Driver, Emulator
-from tests.emulator import permissions as perms
-from tests.emulator.state import Channel, User
 
 SUBCOMMANDS = ("reminder-channel", "daily-tip", "daily-tip-off", "show")
 REFUSAL = "Manage Server"

@@ -15,6 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from testkit.emulator import Driver, Emulator
+from testkit.emulator import permissions as perms
+from testkit.emulator.errors import MISSING_PERMISSIONS
+from testkit.emulator.state import Channel, Message
 from tests.e2e.config_helpers import (
     FakeClock,
     config,
@@ -25,10 +29,6 @@ from tests.e2e.config_helpers import (
     show_until,
 )
 from tests.e2e.conftest import Server, StartBot
-from tests.emulator import Driver, Emulator
-from tests.emulator import permissions as perms
-from tests.emulator.errors import MISSING_PERMISSIONS
-from tests.emulator.state import Channel, Message
 
 # The bot's clock runs 60x fast: a second spent waiting for a core is a minute of its time.
 pytestmark = pytest.mark.serial

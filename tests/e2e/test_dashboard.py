@@ -6,15 +6,16 @@ import asyncio
 import re
 from datetime import UTC, datetime
 
+from testkit.dashboard import DashboardBrowser, dashboard_env
+from testkit.emulator import Driver, Emulator
+from testkit.emulator import permissions as perms
+from testkit.ports import on_a_free_port_async
 from tests.e2e.conftest import Server, StartBot
-from tests.e2e.dashboard_helpers import DashboardBrowser, dashboard_env, free_port
 from tests.e2e.reminder_helpers import local_time_ahead, start_bot_at, title, wait_for_reminders
-from tests.emulator import Driver, Emulator
-from tests.emulator import permissions as perms
 
 
 async def test_dashboard_needs_its_secret_to_start(start_bot: StartBot, emulator: Emulator):
-    env = dashboard_env(emulator, free_port())
+    env = dashboard_env(emulator, 9)  # never opened: the bot refuses before it listens
     env["DASHBOARD_SECRET"] = ""
     process = await start_bot(wait_ready=False, **env)
     assert await process.wait() == 2
@@ -26,9 +27,10 @@ async def test_dashboard_needs_its_secret_to_start(start_bot: StartBot, emulator
 async def test_a_time_changed_on_the_page_is_when_the_bot_sends_it(
     start_bot: StartBot, emulator: Emulator, driver: Driver, server: Server
 ):
-    port = free_port()
     start = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
-    _, clock = await start_bot_at(start_bot, start, speed=60, **dashboard_env(emulator, port))
+    (_, clock), port = await on_a_free_port_async(
+        lambda port: start_bot_at(start_bot, start, speed=60, **dashboard_env(emulator, port))
+    )
     browser = DashboardBrowser(f"http://127.0.0.1:{port}", emulator)
     try:
         await browser.log_in(server.member)
@@ -51,8 +53,7 @@ async def test_a_time_changed_on_the_page_is_when_the_bot_sends_it(
 async def test_losing_manage_server_loses_the_server_page_at_the_next_request(
     start_bot: StartBot, emulator: Emulator, driver: Driver, server: Server
 ):
-    port = free_port()
-    await start_bot(**dashboard_env(emulator, port))
+    _, port = await on_a_free_port_async(lambda port: start_bot(**dashboard_env(emulator, port)))
     mods = driver.add_role(server.guild, "Mods", perms.MANAGE_GUILD)
     driver.give_role(server.guild, server.member, mods)
     browser = DashboardBrowser(f"http://127.0.0.1:{port}", emulator)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import Driver, Reply
 from tests.e2e.conftest import Server, StartBot
-from tests.emulator import Driver, Reply
 
 DISCLAIMER = "medical advice"
 

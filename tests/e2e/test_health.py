@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import socket
 
+from testkit.emulator import Driver
+from testkit.ports import on_a_free_port_async
 from tests.e2e.conftest import Server, StartBot
-from tests.e2e.health_helpers import free_port, get, health_becomes
-from tests.emulator import Driver
+from tests.e2e.health_helpers import get, health_becomes
 
 
 async def test_healthz_follows_the_gateway_and_metrics_count_reminders(
     driver: Driver, start_bot: StartBot, server: Server
 ) -> None:
-    port = free_port()
-    bot = await start_bot(HEALTH_PORT=str(port), HEALTH_HOST="127.0.0.1")
+    bot, port = await on_a_free_port_async(
+        lambda port: start_bot(HEALTH_PORT=str(port), HEALTH_HOST="127.0.0.1")
+    )
     healthz = f"http://127.0.0.1:{port}/healthz"
     body = await health_becomes(healthz, 200)
     assert body["shards"] == {"count": 1, "owned": [0], "connected": [0]}

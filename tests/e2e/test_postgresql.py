@@ -6,6 +6,8 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from testkit.emulator import Driver
+from testkit.pg_server import PostgresServer
 from tests.e2e.conftest import Server, StartBot
 from tests.e2e.reminder_helpers import (
     DONE,
@@ -17,8 +19,6 @@ from tests.e2e.reminder_helpers import (
 )
 from tests.e2e.test_reminders_burst import MINUTE as BURST_MINUTE
 from tests.e2e.test_reminders_burst import seed_subscribers
-from tests.emulator import Driver
-from tests.pg_server import PostgresServer
 
 NINE_IN_BERLIN = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # a Tuesday
 

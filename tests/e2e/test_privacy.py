@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import Driver
+from testkit.emulator.state import User
 from tests.e2e.conftest import Server
 from tests.e2e.reminder_helpers import DONE, button_ids, reminders_for
-from tests.emulator import Driver
-from tests.emulator.state import User
 
 DELETE, KEEP = "steady:privacy:delete", "steady:privacy:keep"
 

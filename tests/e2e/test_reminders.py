@@ -11,7 +11,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import Driver
 from tests.e2e.conftest import Server, StartBot
 from tests.e2e.reminder_helpers import (
     DONE,
@@ -27,7 +28,6 @@ from tests.e2e.reminder_helpers import (
     title,
     wait_for_reminders,
 )
-from tests.emulator import Driver
 
 BERLIN = "Europe/Berlin"
 A_TUESDAY = datetime(2026, 3, 10, 7, 55, tzinfo=UTC)  # 08:55 in Berlin (CET, UTC+1)

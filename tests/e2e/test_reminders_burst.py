@@ -14,10 +14,10 @@ from pathlib import Path
 from services.subscriptions import Subscriptions
 from storage.database import Database
 from storage.members import set_dm_channel
+from testkit.emulator import Driver
+from testkit.emulator.state import User
 from tests.e2e.conftest import StartBot
 from tests.e2e.reminder_helpers import reminders_for, start_bot_at
-from tests.emulator import Driver
-from tests.emulator.state import User
 
 MEMBERS = 150
 MINUTE = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # when all of them are due

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import Driver
+from testkit.emulator.state import User
 from tests.e2e.conftest import Server, StartBot
 from tests.e2e.reminder_helpers import (
     FakeClock,
@@ -21,8 +23,6 @@ from tests.e2e.reminder_helpers import (
     title,
     wait_for_reminders,
 )
-from tests.emulator import Driver
-from tests.emulator.state import User
 
 STRETCH = "🧘 Time to stretch before bed"
 # The DST tests run the bot at real speed, started this long before the instant under test:

@@ -2,7 +2,8 @@
 
 A small run (``--subscriptions 20000 --burst 500 --naive-subscriptions 5000``) as a
 subprocess, and its cold case (60 new members subscribing through slash commands) on its
-own. Timings are not asserted here (they are figures, not tests); only that every figure is
+own (``--cold-only``), also as a subprocess: the tests never import ``benchmarks`` (both
+import ``testkit``). Timings are not asserted here (they are figures, not tests); only that every figure is
 written and that the bursts lost and duplicated nothing.
 
 The run is ``serial`` (alone on the machine): its burst paces the bot at exactly the
@@ -23,8 +24,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from benchmarks.delivery import measure_cold_delivery
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,11 +105,11 @@ def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -
     assert "delivery_cold" not in figures and "delivery_cold.lost" not in run.stdout
 
 
-async def test_cold_case_new_members_cost_one_request_each_and_lose_nothing(
-    tmp_path: Path,
-) -> None:
+def test_cold_case_new_members_cost_one_request_each_and_lose_nothing(tmp_path: Path) -> None:
     """New members who subscribed through slash commands: one request per due reminder."""
-    cold = await measure_cold_delivery(60, COLD_LIMIT, tmp_path)
+    output = tmp_path / "cold.json"
+    run_scale(output, "--cold-only", "--cold-burst", "60", "--limit", str(COLD_LIMIT))
+    cold = json.loads(output.read_text())["delivery_cold"]
     assert [key for key in COLD_EXPECTED if key not in cold] == []
     assert (cold["due"], cold["delivered"], cold["lost"], cold["duplicated"]) == (60, 60, 0, 0)
     assert cold["subscribed_before_due"], cold

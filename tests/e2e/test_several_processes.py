@@ -17,11 +17,11 @@ from collections import Counter
 from datetime import timedelta
 
 from storage.database import Database
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import Driver
 from tests.e2e.conftest import StartBot
 from tests.e2e.reminder_helpers import DONE, button_ids, reminders_for, start_bot_at
 from tests.e2e.test_reminders_burst import MINUTE, seed_subscribers
-from tests.emulator import Driver
 
 MEMBERS = 600
 SHARDS = 3

@@ -6,10 +6,11 @@ shard 0. The emulator enforces the IDENTIFY rate limit, so a violation fails the
 
 from __future__ import annotations
 
+from testkit.emulator import Driver
+from testkit.ports import on_a_free_port_async
 from tests.e2e.conftest import StartBot
-from tests.e2e.health_helpers import free_port, health_becomes
+from tests.e2e.health_helpers import health_becomes
 from tests.e2e.reminder_helpers import DONE, button_ids, reminders_for
-from tests.emulator import Driver
 
 
 async def test_two_shards_answer_in_servers_of_both_and_in_dms(
@@ -22,8 +23,9 @@ async def test_two_shards_answer_in_servers_of_both_and_in_dms(
     on_0 = driver.add_guild("Shard Zero", members=[member], shard=(0, 2))
     on_1 = driver.add_guild("Shard One", members=[member], shard=(1, 2))
 
-    port = free_port()
-    bot = await start_bot(SHARD_COUNT="2", HEALTH_PORT=str(port), HEALTH_HOST="127.0.0.1")
+    bot, port = await on_a_free_port_async(
+        lambda port: start_bot(SHARD_COUNT="2", HEALTH_PORT=str(port), HEALTH_HOST="127.0.0.1")
+    )
 
     shards = sorted((s.shard_id, s.shard_count) for s in gateway.sessions.values())
     assert shards == [(0, 2), (1, 2)]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.e2e.bot_process import BotProcess
+from testkit.bot_process import BotProcess
+from testkit.emulator import Driver
+from testkit.emulator.gateway import PRIVILEGED_INTENTS
 from tests.e2e.conftest import Server, StartBot
-from tests.emulator import Driver
-from tests.emulator.gateway import PRIVILEGED_INTENTS
 
 FACT_COMMANDS = {
     "nutrient",

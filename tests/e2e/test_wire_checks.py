@@ -9,9 +9,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.bot_process import REPO_ROOT, BotProcess, bot_environment
+from testkit.bot_process import REPO_ROOT, BotProcess, bot_environment
+from testkit.emulator import Driver, Emulator, limits
 from tests.e2e.conftest import Server, wire_problems
-from tests.emulator import Driver, Emulator, limits
 
 
 async def test_an_over_limit_body_is_recorded_and_fails_the_test(

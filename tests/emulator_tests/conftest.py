@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.emulator import Driver, Emulator
+from testkit.emulator import Driver, Emulator
 from tests.emulator_tests.tiny_bot import TinyBot, point_discord_py_at, restore_discord_py
 
 

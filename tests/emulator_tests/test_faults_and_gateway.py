@@ -8,8 +8,8 @@ import aiohttp
 import discord
 import pytest
 
-from tests.emulator import Driver, Emulator
-from tests.emulator import permissions as perms
+from testkit.emulator import Driver, Emulator
+from testkit.emulator import permissions as perms
 from tests.emulator_tests.tiny_bot import TinyBot, point_discord_py_at, restore_discord_py
 
 

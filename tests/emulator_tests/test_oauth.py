@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiohttp
 import pytest
 
-from tests.emulator import Driver, Emulator
-from tests.emulator import permissions as perms
+from testkit.emulator import Driver, Emulator
+from testkit.emulator import permissions as perms
 
 REDIRECT = "http://app.test/callback"
 VERIFIER = "v" * 64

@@ -9,7 +9,7 @@ import aiohttp
 import discord
 import pytest
 
-from tests.emulator import Driver, Emulator
+from testkit.emulator import Driver, Emulator
 from tests.emulator_tests.tiny_bot import TinyBot
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.emulator import Driver, Emulator
-from tests.emulator.gateway import GUILDS_INTENT, HELLO, INVALID_SESSION, shard_of
-from tests.emulator.state import snowflake
+from testkit.emulator import Driver, Emulator
+from testkit.emulator.gateway import GUILDS_INTENT, HELLO, INVALID_SESSION, shard_of
+from testkit.emulator.state import snowflake
 
 
 class RawShard:

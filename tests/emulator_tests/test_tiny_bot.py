@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator import ClientRefused, Driver, InteractionFailed
+from testkit.emulator import ClientRefused, Driver, InteractionFailed
 from tests.emulator_tests.tiny_bot import TinyBot
 
 

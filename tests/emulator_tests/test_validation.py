@@ -14,7 +14,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from tests.emulator import Driver, Emulator, validation
+from testkit.emulator import Driver, Emulator, validation
 from tests.emulator_tests.tiny_bot import TinyBot
 
 

@@ -13,7 +13,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from tests.emulator import Emulator
+from testkit.emulator import Emulator
 
 FOODS = ["spinach", "pumpkin seeds", "almonds", "banana", "avocado", "sweet potato"]
 

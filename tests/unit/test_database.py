@@ -16,7 +16,7 @@ from storage.postgres import (
     to_dollar_params,
 )
 from storage.sqlite import SqliteDatabase, sqlite_path_from_url
-from tests.pg_server import PostgresServer
+from testkit.pg_server import PostgresServer
 
 
 def test_url_forms():

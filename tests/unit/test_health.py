@@ -16,7 +16,6 @@ from domain.errors import StartupError
 from services import metrics
 from storage import health as storage_health
 from storage import members
-from tests.e2e.health_helpers import free_port
 from tests.unit.test_reminder_support import FakeDiscord
 from tests.unit.test_sender import DUE, USER, due_rig
 
@@ -55,8 +54,9 @@ async def served() -> AsyncIterator[tuple[HealthServer, SimpleNamespace]]:
     async def before_scrape(_health: Health) -> None:
         state.scrapes += 1
 
-    server = HealthServer(check, before_scrape, host="127.0.0.1", port=free_port())
-    await server.start()
+    server = HealthServer(check, before_scrape, host="127.0.0.1", port=0)
+    await server.start()  # on a port the kernel picks; server.port says which
+    assert server.port != 0
     yield server, state
     await server.stop()
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.emulator import permissions as perms
+from testkit.emulator import permissions as perms
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 _increment = itertools.count()

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
+    from testkit.emulator.server import Emulator
 
 log = logging.getLogger(__name__)
 

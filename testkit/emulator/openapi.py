@@ -1,6 +1,6 @@
 """Request bodies checked against Discord's official OpenAPI spec.
 
-The spec (``tests/emulator/discord-api-spec/openapi.json``, 1.2 MB, vendored with its source,
+The spec (``testkit/emulator/discord-api-spec/openapi.json``, 1.2 MB, vendored with its source,
 commit and licence beside it) is loaded once, on the first
 request that needs it; one compiled ``jsonschema`` validator is cached per schema, so
 thousands of requests cost a dict look-up and a validation each.
@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.emulator.errors import FieldError
+from testkit.emulator.errors import FieldError
 
 SPEC_ENV = "DISCORD_OPENAPI_SPEC"
 _SPEC_URI = "urn:discord-openapi"

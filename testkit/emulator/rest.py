@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.emulator import errors as err
-from tests.emulator import interactions as ix
-from tests.emulator import oauth, validation
-from tests.emulator import permissions as perms
-from tests.emulator.state import Attachment, Channel, Message, snowflake
+from testkit.emulator import errors as err
+from testkit.emulator import interactions as ix
+from testkit.emulator import oauth, validation
+from testkit.emulator import permissions as perms
+from testkit.emulator.state import Attachment, Channel, Message, snowflake
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
+    from testkit.emulator.server import Emulator
 
 API_PREFIX = "/api/v10"
 EMULATOR: web.AppKey[Emulator] = web.AppKey("emulator")

@@ -25,12 +25,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import web
 
-from tests.emulator import errors as err
-from tests.emulator import permissions as perms
+from testkit.emulator import errors as err
+from testkit.emulator import permissions as perms
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
-    from tests.emulator.state import User
+    from testkit.emulator.server import Emulator
+    from testkit.emulator.state import User
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 BEARER_PATHS = ("/users/@me", "/users/@me/guilds")

@@ -1,10 +1,10 @@
-"""A throwaway PostgreSQL server for the tests: its own cluster in a temporary folder.
+"""A throwaway PostgreSQL server for tests and benchmarks: its own cluster in a temporary folder.
 
 Debian's ``postgresql`` package (``scripts/test`` installs it when it can) puts ``initdb`` and
 ``postgres`` in ``/usr/lib/postgresql/<version>/bin``. The server refuses to run as root, so
 as root it runs as the ``postgres`` user the package creates (through ``runuser``). It listens
-on 127.0.0.1 on a free port (and a socket in its own folder, never the system's), with
-durability off (``fsync``, ``full_page_writes``, ``synchronous_commit``): a test cluster that
+on 127.0.0.1 on a free port (see :mod:`testkit.ports`), and on a socket in its own folder,
+never the system's, with durability off (``fsync``, ``full_page_writes``, ``synchronous_commit``): a test cluster that
 crashes is thrown away anyway, and start-up and every commit are much faster.
 
 The superuser has a password and TCP connections must give it (``scram-sha-256``), so the
@@ -22,12 +22,13 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from testkit.ports import PortTaken, on_a_free_port
 
 USER = "steady_test"
 
@@ -44,12 +45,6 @@ def _find_bin_dir() -> Path | None:
         return Path(candidates[-1]).parent
     found = shutil.which("initdb")
     return Path(found).resolve().parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -101,9 +96,19 @@ class PostgresServer:
         pwfile.unlink()
 
     def start(self, timeout: float = 20.0) -> None:
-        """Start (or start again, on the same port and data) and wait until it accepts."""
-        if not self.port:
-            self.port = _free_port()
+        """Start (or start again, on the same port and data) and wait until it accepts.
+
+        PostgreSQL cannot listen on port 0, so the first start takes a free port and tries
+        another if that one is taken meanwhile (:mod:`testkit.ports`); a restart keeps its
+        port, since URLs with it are out there.
+        """
+        if self.port:
+            self._start_on(self.port, timeout)
+        else:
+            on_a_free_port(lambda port: self._start_on(port, timeout))
+
+    def _start_on(self, port: int, timeout: float) -> None:
+        self.port = port
         self._process = subprocess.Popen(
             self._command(
                 str(self.bin_dir / "postgres"),
@@ -135,7 +140,11 @@ class PostgresServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"postgres exited: {self.log_tail()}")
+                tail = self.log_tail()
+                # What it says (at log_min_messages=fatal) when it could not bind its port.
+                if "could not create any TCP/IP sockets" in tail or "already in use" in tail:
+                    raise PortTaken(f"postgres could not listen on {port}: {tail}")
+                raise RuntimeError(f"postgres exited: {tail}")
             ready = subprocess.run(
                 [
                     str(self.bin_dir / "pg_isready"),
@@ -204,7 +213,7 @@ def start_or_skip_reason() -> tuple[PostgresServer | None, str]:
     try:
         server.init()
         server.start()
-    except (OSError, subprocess.SubprocessError, RuntimeError) as error:
+    except (OSError, subprocess.SubprocessError, RuntimeError, PortTaken) as error:
         detail = getattr(error, "stderr", b"") or b""
         server.remove()
         reason = detail.decode(errors="replace").strip().splitlines()[-1:] or [str(error)]

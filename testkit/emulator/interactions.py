@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.emulator.state import Channel, Guild, Message, Role, User, World, snowflake
+from testkit.emulator.state import Channel, Guild, Message, Role, User, World, snowflake
 
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 
@@ -131,7 +131,7 @@ def check_visible(world: World, command: dict[str, Any], user: User, guild: Guil
         raise ClientRefused(f"/{command['name']} is not available in {where}")
     required = command.get("default_member_permissions")
     if guild is not None and required is not None:
-        from tests.emulator.permissions import base_permissions
+        from testkit.emulator.permissions import base_permissions
 
         member = guild.members.get(user.id)
         have = base_permissions(guild, member) if member else 0

@@ -18,14 +18,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tests.emulator import interactions as ix
-from tests.emulator import permissions as perms
-from tests.emulator.errors import CANNOT_DM_USER, MISSING_ACCESS, MISSING_PERMISSIONS
-from tests.emulator.faults import InjectedFault
-from tests.emulator.ratelimit import BucketRule
-from tests.emulator.server import Emulator
-from tests.emulator.state import Channel, Guild, Message, Overwrite, Role, User
-from tests.emulator.validation import Rejection
+from testkit.emulator import interactions as ix
+from testkit.emulator import permissions as perms
+from testkit.emulator.errors import CANNOT_DM_USER, MISSING_ACCESS, MISSING_PERMISSIONS
+from testkit.emulator.faults import InjectedFault
+from testkit.emulator.ratelimit import BucketRule
+from testkit.emulator.server import Emulator
+from testkit.emulator.state import Channel, Guild, Message, Overwrite, Role, User
+from testkit.emulator.validation import Rejection
 
 DEFAULT_TIMEOUT = 10.0
 

@@ -17,15 +17,15 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulator import interactions as ix
-from tests.emulator import oauth
-from tests.emulator.errors import FieldError
-from tests.emulator.faults import Faults
-from tests.emulator.gateway import DIRECT_MESSAGES_INTENT, GUILD_MESSAGES_INTENT, Gateway
-from tests.emulator.ratelimit import RateLimiter
-from tests.emulator.rest import API_PREFIX, EMULATOR, add_routes, discord_middleware
-from tests.emulator.state import Channel, Message, User, World, iso_now, snowflake
-from tests.emulator.validation import Rejection
+from testkit.emulator import interactions as ix
+from testkit.emulator import oauth
+from testkit.emulator.errors import FieldError
+from testkit.emulator.faults import Faults
+from testkit.emulator.gateway import DIRECT_MESSAGES_INTENT, GUILD_MESSAGES_INTENT, Gateway
+from testkit.emulator.ratelimit import RateLimiter
+from testkit.emulator.rest import API_PREFIX, EMULATOR, add_routes, discord_middleware
+from testkit.emulator.state import Channel, Message, User, World, iso_now, snowflake
+from testkit.emulator.validation import Rejection
 
 DEFAULT_TOKEN = "MTEmulatorBotToken.steady.e2e"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.emulator.errors import FieldError
+from testkit.emulator.errors import FieldError
 
 CONTENT_MAX = 2000
 NONCE_MAX = 25

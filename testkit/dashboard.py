@@ -1,28 +1,22 @@
 """Running the bot with its dashboard on, and a plain HTTP "browser" for it.
 
-The browser tests (tests/browser/) drive Debian's chromium; the tests here use aiohttp's
-client so the dashboard inside the real bot process is covered where no browser is installed.
+The browser tests (tests/browser/) drive Debian's chromium; the end-to-end tests and the
+benchmark use aiohttp's client so the dashboard inside the real bot process is covered where
+no browser is installed. Pick the dashboard's port with :func:`testkit.ports.on_a_free_port_async`.
 """
 
 from __future__ import annotations
 
 import re
-import socket
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from tests.emulator import Emulator
-from tests.emulator.state import User
+from testkit.emulator import Emulator
+from testkit.emulator.state import User
 
 DASHBOARD_SECRET = "e2e-dashboard-secret-" + "k" * 40
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dashboard_env(emulator: Emulator, port: int) -> dict[str, str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.emulator import limits, openapi
-from tests.emulator.errors import FieldError
+from testkit.emulator import limits, openapi
+from testkit.emulator.errors import FieldError
 
 
 @dataclass(frozen=True)

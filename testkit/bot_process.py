@@ -14,8 +14,10 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-NETGUARD_DIR = REPO_ROOT / "tests" / "emulator" / "netguard"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NETGUARD_DIR = Path(__file__).resolve().parent / "emulator" / "netguard"
+#: What the bot logs once its shards are connected and its servers have streamed in.
+READY_LINE = "Steady is ready"
 
 
 class BotProcess:
@@ -71,6 +73,12 @@ class BotProcess:
 
     def logged(self, text: str) -> bool:
         return any(text in line for line in self.lines)
+
+    @property
+    def port_was_taken(self) -> bool:
+        """It stopped because ``HEALTH_PORT`` or ``DASHBOARD_PORT`` was in use (see
+        :mod:`testkit.ports`: the caller may try again on another port)."""
+        return any("cannot listen on" in line and "in use" in line for line in self.lines)
 
     @contextlib.contextmanager
     def log_on_failure(self) -> Iterator[None]:
