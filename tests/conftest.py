@@ -1,8 +1,12 @@
-"""Fixtures shared by every layer: the Discord emulator and the throwaway PostgreSQL.
+"""Fixtures shared by every layer: the Discord emulator and the throwaway PostgreSQL (both from
+:mod:`testkit`).
 
 ``scripts/test`` runs the suite in two passes: most tests on two pytest-xdist workers at once,
-then the tests marked ``serial`` alone (see :func:`pytest_collection_modifyitems`). Each worker
-is its own process, so session fixtures (the PostgreSQL cluster) exist once per worker.
+then the tests marked ``serial`` alone. A test is ``serial`` only by its marker
+(``@pytest.mark.serial``, or ``pytestmark`` for a module): one whose assertions are about timing
+(request rates, lateness, a bot on a faked clock). The ``start_bot`` fixture
+(``tests/e2e/conftest.py``) refuses to start a bot on a faked clock in a test without it. Each
+worker is its own process, so session fixtures (the PostgreSQL cluster) exist once per worker.
 """
 
 from collections.abc import AsyncIterator, Iterator
@@ -13,19 +17,6 @@ import pytest
 from storage.database import Database
 from testkit.emulator import Driver, Emulator
 from testkit.pg_server import PostgresServer, start_or_skip_reason
-
-# A test that calls this runs the bot on a faked clock (libfaketime), often many times faster
-# than real time: a second of waiting for a core is then minutes of the bot's time.
-FAKED_CLOCK = "start_bot_at"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that run the bot on a faked clock are ``serial`` too, marked or not."""
-    for item in items:
-        function = getattr(item, "function", None)
-        code = getattr(function, "__code__", None)
-        if code is not None and FAKED_CLOCK in code.co_names:
-            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from testkit.dashboard import dashboard_env
 from testkit.emulator import Driver, Emulator
 from testkit.emulator.state import User
@@ -42,6 +44,7 @@ async def shoot(page, folder: Path, name: str) -> None:
     await page.set_viewport_size(DESKTOP)
 
 
+@pytest.mark.serial  # a bot on a faked clock: timing is what it asserts
 async def test_a_member_changes_a_reminder_and_the_bot_sends_it_then(
     browser,
     screenshots: Path,

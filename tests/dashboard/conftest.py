@@ -9,9 +9,10 @@ from aiohttp.test_utils import TestClient
 
 from bot.compose import Services, build_services
 from dashboard.app import Dashboard
-from tests.dashboard.rig import client_for, make_dashboard
 from testkit.emulator import Driver, Emulator
-from tests.unit.test_reminder_support import T0, FakeClock
+from testkit.fake_time import FakeClock
+from tests.dashboard.rig import client_for, make_dashboard
+from tests.reminder_rig import T0
 
 
 @pytest.fixture

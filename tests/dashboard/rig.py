@@ -23,7 +23,7 @@ from services.server_config import ChannelAccess, missing_channel_permissions
 from testkit.emulator import Emulator
 from testkit.emulator import permissions as perms
 from testkit.emulator.state import User
-from tests.unit.test_reminder_support import FakeClock
+from testkit.fake_time import FakeClock
 
 REDIRECT_URI = "http://dashboard.test/callback"
 SECRET = "test-dashboard-secret-" + "x" * 32

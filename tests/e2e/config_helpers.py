@@ -1,5 +1,5 @@
-"""Helpers for the ``/config`` end-to-end tests: what an admin runs and reads, the bot's fake
-clock (libfaketime), and what Discord received.
+"""Helpers for the ``/config`` end-to-end tests: what an admin runs and reads, the bot restarted
+on its faked clock (:mod:`testkit.fake_time`), and what Discord received.
 
 Nothing here changes the emulator's behaviour: it reads it, and under a fast fake clock it
 asks the bot for heartbeats (gateway op 1, which Discord may send too).
@@ -9,30 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
-
-import pytest
 
 from testkit.bot_process import BotProcess
 from testkit.emulator import Driver, Emulator, Reply
 from testkit.emulator.gateway import HEARTBEAT
 from testkit.emulator.state import Channel, Guild, Message, User
+from testkit.fake_time import BotClock
 from tests.e2e.conftest import StartBot
-
-LIBFAKETIME_CANDIDATES = (
-    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/faketime/libfaketime.so.1",
-    "/usr/local/lib/faketime/libfaketime.so.1",
-)
-
+from tests.e2e.reminder_helpers import start_bot_at
 
 # --- what an admin runs and reads ---------------------------------------------------------------
 
@@ -135,31 +124,21 @@ async def server_outage(driver: Driver, guild: Guild) -> None:
 # --- the bot's clock ------------------------------------------------------------------------------
 
 
-def libfaketime() -> str:
-    """The path of libfaketime, or skip the test (CI installs Debian's ``faketime``)."""
-    if shutil.which("faketime") is None:
-        pytest.skip("needs libfaketime: apt-get install faketime")
-    for path in LIBFAKETIME_CANDIDATES:
-        if os.path.exists(path):
-            return path
-    pytest.skip("faketime is installed but libfaketime.so.1 was not found")
-
-
 @dataclass
-class FakeClock:
-    """The bot process's wall clock under libfaketime: starts at ``start`` (UTC) when the
-    process starts and runs ``speed`` times faster than real time.
+class ClockedBot:
+    """The bot restarted at chosen instants of its faked clock (:func:`start_bot_at`), each
+    run ``speed`` times faster than real time, on the same database: how a test skips the
+    hours between two daily tips.
 
     Only the bot's clock is fake; the emulator (and its 3 s interaction deadline) runs on real
-    time. Each :meth:`start` begins a new process at a new instant on the same database, which
-    is how a test skips the hours between two daily tips.
+    time. Under a fast clock it also asks the bot for heartbeats (see
+    :meth:`_keep_gateway_talking`).
     """
 
     emulator: Emulator
     start_bot: StartBot
     speed: int = 60
-    start: datetime | None = None
-    started_real: float = 0.0
+    clock: BotClock | None = None
     processes: list[BotProcess] = field(default_factory=list)
     _talker: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -170,31 +149,26 @@ class FakeClock:
                 code = await process.terminate()
                 assert code == 0, f"the bot exited with {code} on SIGTERM\n{process.output}"
         self._keep_gateway_talking()
-        self.start = start.astimezone(UTC)
-        env = {
-            "LD_PRELOAD": libfaketime(),
-            "FAKETIME": f"@{self.start:%Y-%m-%d %H:%M:%S} x{self.speed}",
-            "FAKETIME_DONT_FAKE_MONOTONIC": "0",
-            "TZ": "UTC",
-        }
-        self.started_real = time.monotonic()
-        process = await self.start_bot(**env)
+        process, self.clock = await start_bot_at(
+            self.start_bot, start.astimezone(UTC), speed=self.speed
+        )
         self.processes.append(process)
         return process
 
+    def _started(self) -> BotClock:
+        assert self.clock is not None, "start the bot first"
+        return self.clock
+
     def at(self, real_monotonic: float) -> datetime:
         """The bot's time at a real instant (slightly late: the clock starts after the spawn)."""
-        assert self.start is not None, "start the bot first"
-        return self.start + timedelta(seconds=(real_monotonic - self.started_real) * self.speed)
+        return self._started().at(real_monotonic)
 
     def now(self) -> datetime:
-        return self.at(time.monotonic())
+        return self._started().now()
 
     def local_minutes_ahead(self, zone: str, minutes: float) -> tuple[str, datetime]:
         """A ``HH:MM`` at least ``minutes`` ahead on the bot's clock in ``zone``, and its instant."""
-        local = (self.now() + timedelta(minutes=minutes)).astimezone(ZoneInfo(zone))
-        local = (local + timedelta(minutes=1)).replace(second=0, microsecond=0)
-        return local.strftime("%H:%M"), local.astimezone(UTC)
+        return self._started().local_minutes_ahead(zone, minutes)
 
     def _keep_gateway_talking(self) -> None:
         """Ask the bot for a heartbeat (op 1, as Discord may) every 15 s of its time.
@@ -224,8 +198,3 @@ class FakeClock:
     async def let_pass(self, seconds: float) -> None:
         """Let ``seconds`` of the bot's time go by (to show that nothing more happens)."""
         await asyncio.sleep(seconds / self.speed)
-
-
-def discord_timestamp(moment: datetime) -> str:
-    """How the bot writes an instant for each reader's own clock: ``<t:…:R>``."""
-    return f"<t:{int(moment.timestamp())}:R>"

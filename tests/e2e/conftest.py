@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from testkit import fake_time
 from testkit.bot_process import READY_LINE, BotProcess, bot_environment
 from testkit.emulator import Driver, Emulator
 from testkit.emulator.state import Channel, Guild, User
@@ -51,17 +52,29 @@ StartBot = Callable[..., Awaitable[BotProcess]]
 
 @pytest.fixture
 async def start_bot(
-    emulator: Emulator, driver: Driver, tmp_path: Path, netguard_log: Path
+    request: pytest.FixtureRequest,
+    emulator: Emulator,
+    driver: Driver,
+    tmp_path: Path,
+    netguard_log: Path,
 ) -> AsyncIterator[StartBot]:
     """Start ``python -m bot`` on the emulator and wait until it is ready.
 
     Call it again (e.g. after a kill) to restart on the same database. Extra environment
     variables go in as keyword arguments: ``await start_bot(DEV_GUILD_ID=str(guild.id))``.
+    A bot on a faked clock (:mod:`testkit.fake_time`) starts only in a test marked ``serial``.
     """
     processes: list[BotProcess] = []
     database = tmp_path / "steady.sqlite3"
 
     async def start(*, wait_ready: bool = True, **extra_env: str) -> BotProcess:
+        if fake_time.MARK in extra_env and request.node.get_closest_marker("serial") is None:
+            pytest.fail(
+                f"{request.node.nodeid} runs the bot on a faked clock: mark it "
+                "@pytest.mark.serial (at 60x, a second spent waiting for a core is a minute "
+                "of the bot's time, so it must not share the cores; see docs/testing.md)",
+                pytrace=False,
+            )
         env = bot_environment(
             api_base=emulator.api_base,
             token=emulator.world.token,

@@ -1,21 +1,14 @@
-"""Helpers for the reminder and privacy end-to-end tests: a faked clock for the bot, and
+"""Helpers for the reminder and privacy end-to-end tests: the bot on a faked clock, and
 short ways to read what a member sees (their reminder DMs, the buttons on them).
 
-The bot's clock is faked with Debian's ``faketime`` library (``apt-get install faketime``),
-preloaded into the bot process only: the bot believes it is, say, 06:55 on the day New York
-springs forward, and its clock (wall *and* monotonic, so asyncio, APScheduler and
-discord.py's heartbeats stay consistent) runs ``speed`` times faster than real time. The
-emulator and the test keep the real clock, so Discord's 3-second interaction deadline and
-its rate limits are still real.
+The faked clock is :mod:`testkit.fake_time` (libfaketime, in the bot process only); a test
+that uses :func:`start_bot_at` must be marked ``serial`` (the ``start_bot`` fixture refuses
+otherwise).
 """
 
 from __future__ import annotations
 
-import glob
-import shutil
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,67 +17,31 @@ from testkit.bot_process import BotProcess
 from testkit.emulator import Driver, Reply
 from testkit.emulator.driver import message_text
 from testkit.emulator.state import Message, User
+from testkit.fake_time import BotClock, FakeTimeUnavailable, faketime_env
 from tests.e2e.conftest import StartBot
 
 DONE, SNOOZE, STOP = "done", "snooze", "stop"
 
 
-def faketime_library() -> str:
-    """The path of libfaketime (multi-threaded build), or skip the test with the reason."""
-    if shutil.which("faketime") is None:
-        pytest.skip("needs Debian's faketime (apt-get install faketime) to fake the bot's clock")
-    for pattern in (
-        "/usr/lib/*/faketime/libfaketimeMT.so.1",
-        "/usr/lib/faketime/libfaketimeMT.so.1",
-        "/usr/local/lib/faketime/libfaketimeMT.so.1",
-    ):
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    pytest.skip("faketime is installed but libfaketimeMT.so.1 was not found")
-
-
-@dataclass
-class FakeClock:
-    """The bot process's clock: ``start`` (UTC) when it was launched, running ``speed``× fast."""
-
-    start: datetime
-    speed: float
-    launched: float  # time.monotonic() of the test process when the bot was launched
-
-    def now(self) -> datetime:
-        """About what the bot's clock says now (within ~0.1 s × speed of process start-up)."""
-        return self.start + timedelta(seconds=(time.monotonic() - self.launched) * self.speed)
-
-    def real_seconds(self, fake: timedelta) -> float:
-        """How long ``fake`` lasts in real time on this clock."""
-        return fake.total_seconds() / self.speed
-
-
-def faketime_env(start: datetime, speed: float) -> dict[str, str]:
-    """The environment that makes a process start at ``start`` (aware) and run ``speed``× fast."""
-    stamp = start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    spec = f"@{stamp}" + (f" x{speed:g}" if speed != 1 else "")
-    return {
-        "LD_PRELOAD": faketime_library(),
-        "FAKETIME": spec,
-        "FAKETIME_DONT_FAKE_MONOTONIC": "0",  # fake monotonic too: asyncio's timers follow
-        "FAKETIME_DONT_RESET": "1",
-        "TZ": "UTC",  # the "@" instant is read in the process's local zone
-    }
+def faked_clock_env(start: datetime, speed: float) -> dict[str, str]:
+    """:func:`testkit.fake_time.faketime_env`, or skip the test when libfaketime is missing."""
+    try:
+        return faketime_env(start, speed)
+    except FakeTimeUnavailable as why:
+        pytest.skip(str(why))
 
 
 async def start_bot_at(
     start_bot: StartBot, start: datetime, *, speed: float = 60, **env: str
-) -> tuple[BotProcess, FakeClock]:
+) -> tuple[BotProcess, BotClock]:
     """Start (or restart, same database) the bot with its clock at ``start``, ``speed``× fast."""
-    fake_env = faketime_env(start, speed)
-    launched = time.monotonic()
+    fake_env = faked_clock_env(start, speed)
+    clock = BotClock(start, speed)  # launched now, just before the process
     process = await start_bot(**fake_env, **env)
-    return process, FakeClock(start, speed, launched)
+    return process, clock
 
 
-def local_time_ahead(clock: FakeClock, zone: str, minutes: int = 2) -> datetime:
+def local_time_ahead(clock: BotClock, zone: str, minutes: int = 2) -> datetime:
     """A whole local minute in ``zone`` at least ``minutes`` ahead of the bot's clock."""
     soon = (clock.now() + timedelta(minutes=minutes, seconds=59)).replace(second=0, microsecond=0)
     return soon.astimezone(ZoneInfo(zone))
@@ -147,11 +104,11 @@ __all__ = [
     "DONE",
     "SNOOZE",
     "STOP",
-    "FakeClock",
+    "BotClock",
     "button_ids",
     "button_labels",
     "discord_timestamp",
-    "faketime_env",
+    "faked_clock_env",
     "kind_stats",
     "local_time_ahead",
     "message_text",

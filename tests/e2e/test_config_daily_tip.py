@@ -1,5 +1,5 @@
 """The daily tip and scheduled server posts over time (riding the reminder
-engine), with the bot's clock under libfaketime running 60x fast.
+engine), with the bot's clock under libfaketime (testkit.fake_time) running 60x fast.
 
 The fake clock only runs inside the bot process; the emulator and its 3 s interaction
 deadline keep real time. To get from one day to the next the test stops the bot and starts it
@@ -20,15 +20,14 @@ from testkit.emulator import permissions as perms
 from testkit.emulator.errors import MISSING_PERMISSIONS
 from testkit.emulator.state import Channel, Message
 from tests.e2e.config_helpers import (
-    FakeClock,
+    ClockedBot,
     config,
-    discord_timestamp,
-    libfaketime,
     record_message_bodies,
     show,
     show_until,
 )
 from tests.e2e.conftest import Server, StartBot
+from tests.e2e.reminder_helpers import discord_timestamp
 
 # The bot's clock runs 60x fast: a second spent waiting for a core is a minute of its time.
 pytestmark = pytest.mark.serial
@@ -38,9 +37,8 @@ PAUSED = "Paused after a failed post"
 
 
 @pytest.fixture
-async def clock(emulator: Emulator, start_bot: StartBot) -> AsyncIterator[FakeClock]:
-    libfaketime()  # skips the test when faketime is not installed
-    fake = FakeClock(emulator, start_bot, speed=60)
+async def clock(emulator: Emulator, start_bot: StartBot) -> AsyncIterator[ClockedBot]:
+    fake = ClockedBot(emulator, start_bot, speed=60)  # start_at skips without libfaketime
     yield fake
     await fake.close()
 
@@ -57,7 +55,7 @@ def tips_in(driver: Driver, channel: Channel) -> list[Message]:
     ]
 
 
-def assert_posted_at(clock: FakeClock, message: Message, due: datetime) -> None:
+def assert_posted_at(clock: ClockedBot, message: Message, due: datetime) -> None:
     """The post came at its time on the bot's clock: not before, and not minutes late."""
     posted = clock.at(message.created_monotonic)
     assert due - timedelta(seconds=2) <= posted <= due + timedelta(minutes=3), (
@@ -66,7 +64,7 @@ def assert_posted_at(clock: FakeClock, message: Message, due: datetime) -> None:
 
 
 async def test_the_daily_tip_comes_once_a_day_at_its_local_time_even_when_clocks_spring_forward(
-    driver: Driver, emulator: Emulator, server: Server, clock: FakeClock
+    driver: Driver, emulator: Emulator, server: Server, clock: ClockedBot
 ) -> None:
     """On Saturday 7 March 2026 the owner asks for a tip at 02:30 New York time in #tips.
     Sunday's 02:30 does not exist (clocks jump from 02:00 to 03:00), so the first tip comes
@@ -112,7 +110,7 @@ async def test_the_daily_tip_comes_once_a_day_at_its_local_time_even_when_clocks
 
 @pytest.mark.parametrize("breakage", ["Send Messages taken away", "Discord answers 403 50013"])
 async def test_a_tip_that_cannot_be_posted_is_paused_and_show_says_why(
-    driver: Driver, server: Server, clock: FakeClock, breakage: str
+    driver: Driver, server: Server, clock: ClockedBot, breakage: str
 ) -> None:
     """The owner schedules the tip a couple of minutes ahead; before it is due the bot loses
     Send Messages in #tips (or Discord refuses the post). No tip appears, ``/config show``
@@ -166,7 +164,7 @@ async def test_a_tip_that_cannot_be_posted_is_paused_and_show_says_why(
 
 
 async def test_a_scheduled_reminder_for_a_member_with_closed_dms_goes_to_the_reminder_channel(
-    driver: Driver, emulator: Emulator, server: Server, clock: FakeClock
+    driver: Driver, emulator: Emulator, server: Server, clock: ClockedBot
 ) -> None:
     """Max starts a stretching reminder in the server, then closes his DMs. At its time it
     is posted in #reminders with his mention (pinging only him), and it stays on for

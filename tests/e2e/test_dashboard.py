@@ -6,6 +6,8 @@ import asyncio
 import re
 from datetime import UTC, datetime
 
+import pytest
+
 from testkit.dashboard import DashboardBrowser, dashboard_env
 from testkit.emulator import Driver, Emulator
 from testkit.emulator import permissions as perms
@@ -24,6 +26,7 @@ async def test_dashboard_needs_its_secret_to_start(start_bot: StartBot, emulator
     assert len(errors) == 1 and "DASHBOARD_SECRET is not set" in errors[0], process.output
 
 
+@pytest.mark.serial  # a bot on a faked clock: timing is what it asserts
 async def test_a_time_changed_on_the_page_is_when_the_bot_sends_it(
     start_bot: StartBot, emulator: Emulator, driver: Driver, server: Server
 ):

@@ -6,8 +6,12 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from testkit.emulator import Driver
 from testkit.pg_server import PostgresServer
+from tests.e2e.burst_helpers import MINUTE as BURST_MINUTE
+from tests.e2e.burst_helpers import seed_subscribers
 from tests.e2e.conftest import Server, StartBot
 from tests.e2e.reminder_helpers import (
     DONE,
@@ -17,8 +21,9 @@ from tests.e2e.reminder_helpers import (
     start_bot_at,
     wait_for_reminders,
 )
-from tests.e2e.test_reminders_burst import MINUTE as BURST_MINUTE
-from tests.e2e.test_reminders_burst import seed_subscribers
+
+# Every test here runs the bot on a faked clock (testkit.fake_time): timing is what they assert.
+pytestmark = pytest.mark.serial
 
 NINE_IN_BERLIN = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # a Tuesday
 

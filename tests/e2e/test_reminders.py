@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from testkit.bot_process import BotProcess
 from testkit.emulator import Driver
 from tests.e2e.conftest import Server, StartBot
@@ -34,6 +36,7 @@ A_TUESDAY = datetime(2026, 3, 10, 7, 55, tzinfo=UTC)  # 08:55 in Berlin (CET, UT
 NO_REMINDERS = "You have no reminders yet"
 
 
+@pytest.mark.serial  # a bot on a faked clock: timing is what it asserts
 async def test_a_reminder_arrives_at_its_local_time_with_three_buttons_and_done_counts(
     driver: Driver, start_bot: StartBot, server: Server
 ) -> None:
@@ -73,6 +76,7 @@ async def test_a_reminder_arrives_at_its_local_time_with_three_buttons_and_done_
     assert "Streak: 1 day" in kind_stats(stats, "Hydration")
 
 
+@pytest.mark.serial  # a bot on a faked clock: timing is what it asserts
 async def test_snooze_brings_one_more_reminder_half_an_hour_later_and_stop_unsubscribes(
     driver: Driver, start_bot: StartBot, server: Server
 ) -> None:
@@ -122,6 +126,7 @@ async def test_snooze_brings_one_more_reminder_half_an_hour_later_and_stop_unsub
     assert len(reminders_for(driver, member)) == 2
 
 
+@pytest.mark.serial  # a bot on a faked clock: timing is what it asserts
 async def test_buttons_on_an_old_reminder_work_after_a_kill_9_and_restart(
     driver: Driver, start_bot: StartBot, server: Server
 ) -> None:
@@ -252,6 +257,7 @@ async def test_a_discord_outage_delays_the_reminder_but_sends_it_once(
     assert title(reminder) == "💧 Time for a glass of water (test)"
 
 
+@pytest.mark.serial  # a bot on a faked clock: timing is what it asserts
 async def test_closed_dms_pause_the_reminder_and_the_member_is_told_once(
     driver: Driver, start_bot: StartBot, server: Server
 ) -> None:

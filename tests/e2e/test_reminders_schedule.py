@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from testkit.bot_process import BotProcess
 from testkit.emulator import Driver
 from testkit.emulator.state import User
 from tests.e2e.conftest import Server, StartBot
 from tests.e2e.reminder_helpers import (
-    FakeClock,
+    BotClock,
     discord_timestamp,
     kind_stats,
     reminders_for,
@@ -23,6 +25,9 @@ from tests.e2e.reminder_helpers import (
     title,
     wait_for_reminders,
 )
+
+# Every test here runs the bot on a faked clock (testkit.fake_time): timing is what they assert.
+pytestmark = pytest.mark.serial
 
 STRETCH = "🧘 Time to stretch before bed"
 # The DST tests run the bot at real speed, started this long before the instant under test:
@@ -32,13 +37,13 @@ STRETCH = "🧘 Time to stretch before bed"
 LEAD = timedelta(seconds=12)
 
 
-async def let_fake_time_pass_until(clock: FakeClock, moment: datetime) -> None:
+async def let_fake_time_pass_until(clock: BotClock, moment: datetime) -> None:
     """Nothing to wait for but the bot's clock: sleep until it reads ``moment``."""
     await asyncio.sleep(max(0.0, clock.real_seconds(moment - clock.now())))
 
 
 async def subscribe_before(
-    driver: Driver, clock: FakeClock, member: User, at: datetime, **options: str
+    driver: Driver, clock: BotClock, member: User, at: datetime, **options: str
 ) -> str:
     """``/remind start`` stretching; the reply names ``at``, still ahead on the bot's clock."""
     reply = await driver.slash("remind start", user=member, kind="stretching", **options)
@@ -48,7 +53,7 @@ async def subscribe_before(
 
 
 async def assert_fires_once_at(
-    driver: Driver, member: User, clock: FakeClock, at: datetime
+    driver: Driver, member: User, clock: BotClock, at: datetime
 ) -> None:
     """Exactly one reminder, at ``at``."""
     [reminder] = await wait_for_reminders(

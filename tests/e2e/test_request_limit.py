@@ -13,9 +13,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from testkit.emulator import Driver
 from tests.e2e.conftest import Server, StartBot
 from tests.e2e.reminder_helpers import reminders_for, start_bot_at
+
+# Requests counted per second at the emulator, on a faked clock: rates are what it asserts.
+pytestmark = pytest.mark.serial
 
 LIMIT = 50  # Discord's global limit per bot token, which the emulator enforces
 MEMBERS = 120  # half subscribe in their DMs with the bot, half in the server

@@ -16,12 +16,17 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
+
 from storage.database import Database
 from testkit.bot_process import BotProcess
 from testkit.emulator import Driver
+from tests.e2e.burst_helpers import MINUTE, seed_subscribers
 from tests.e2e.conftest import StartBot
 from tests.e2e.reminder_helpers import DONE, button_ids, reminders_for, start_bot_at
-from tests.e2e.test_reminders_burst import MINUTE, seed_subscribers
+
+# Three bots on one faked clock, a burst paced at the emulator's limit: rates are what it asserts.
+pytestmark = pytest.mark.serial
 
 MEMBERS = 600
 SHARDS = 3

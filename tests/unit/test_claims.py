@@ -17,9 +17,9 @@ from bot.compose import build_core
 from services.ratelimit import SlotPacer
 from storage.database import Database
 from storage.ledger import Claimant
-from tests.unit.test_reminder_support import (
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import (
     CONTENT,
-    FakeClock,
     FakeDiscord,
     RecordingWaker,
     Rig,

@@ -28,8 +28,7 @@ from domain.errors import DatabaseUnavailable
 from services.engine.sender import DeliveryResult
 from storage.database import Database
 from storage.postgres import PostgresDatabase, _unavailable_as_one_error
-from tests.unit.test_reminder_support import FakeDiscord, rows
-from tests.unit.test_sender import GUILD, REMINDER_CHANNEL, USER, due_rig
+from tests.reminder_rig import GUILD, REMINDER_CHANNEL, USER, FakeDiscord, due_rig, rows
 
 
 def _error_response(severity: str, code: str, message: str) -> bytes:

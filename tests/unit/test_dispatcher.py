@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.unit.test_reminder_support import T0, FakeClock, FakeDiscord, make_rig, open_db, rows
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import T0, FakeDiscord, make_rig, open_db, rows
 
 USER = 42
 
@@ -222,7 +223,7 @@ async def test_apscheduler_wakes_the_dispatcher(db):
     import asyncio
 
     from bot.compose import build_core
-    from tests.unit.test_reminder_support import CONTENT
+    from tests.reminder_rig import CONTENT
 
     discord = FakeDiscord()
     core = build_core(db, CONTENT, discord)

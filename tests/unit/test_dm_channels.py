@@ -11,7 +11,8 @@ import pytest
 
 from services.engine.transport import DiscordUnavailable
 from storage import members
-from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, open_db
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import FakeDiscord, make_rig, open_db
 
 USER = 42
 GUILD = 7

@@ -16,8 +16,7 @@ from domain.errors import StartupError
 from services import metrics
 from storage import health as storage_health
 from storage import members
-from tests.unit.test_reminder_support import FakeDiscord
-from tests.unit.test_sender import DUE, USER, due_rig
+from tests.reminder_rig import DUE, USER, FakeDiscord, due_rig
 
 HEALTHY = Health(
     shard_count=2, owned=[0, 1], connected=[0, 1], last_tick_age_s=3.0, database_reachable=True

@@ -9,15 +9,8 @@ import pytest
 from domain.kinds import MEMBER_KINDS
 from storage import ledger
 from storage.ledger import Claimant
-from tests.unit.test_reminder_support import (
-    T0,
-    FakeClock,
-    FakeDiscord,
-    SimulatedCrash,
-    make_rig,
-    open_db,
-    rows,
-)
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import T0, FakeDiscord, SimulatedCrash, make_rig, open_db, rows
 
 USER = 42
 DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)  # 22:30 Berlin: sleep wind-down

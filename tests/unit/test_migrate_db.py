@@ -15,7 +15,8 @@ from storage import bot_state, guild_settings, reminders, transfer
 from storage.database import Database
 from storage.postgres import PostgresDatabase
 from storage.transfer import TABLES, TransferRefused
-from tests.unit.test_reminder_support import FakeClock, make_rig, open_db, rows
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import make_rig, open_db, rows
 
 ROOT = Path(__file__).resolve().parents[2]
 DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)

@@ -10,7 +10,8 @@ import pytest
 from domain.errors import FieldError, UserFacingError
 from services.server_config import ChannelAccess
 from storage import guild_settings
-from tests.unit.test_reminder_support import T0, FakeClock, make_rig, open_db, rows
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import T0, make_rig, open_db, rows
 
 USER = 42
 GUILD = 7

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -17,27 +17,17 @@ from services.engine.transport import (
 )
 from services.server_config import ChannelAccess
 from storage import guild_settings, members
-from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig, rows
-
-USER = 42
-GUILD = 7
-REMINDER_CHANNEL = 555
-DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)
-
-
-async def due_rig(db, discord=None, users=(USER,), channels=None, **options):
-    rig = await make_rig(
-        db,
-        FakeClock(DUE - timedelta(hours=1)),
-        discord,
-        reminder_channels={GUILD: REMINDER_CHANNEL} if channels is None else channels,
-        **options,
-    )
-    for user in users:
-        await rig.member_settings.set_timezone(user, "Europe/Berlin")
-        await rig.subscriptions.start(user, GUILD, "sleep")
-    rig.clock.now = DUE
-    return rig
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import (
+    DUE,
+    GUILD,
+    REMINDER_CHANNEL,
+    USER,
+    FakeDiscord,
+    due_rig,
+    make_rig,
+    rows,
+)
 
 
 async def test_dm_channel_is_cached_so_a_reminder_costs_one_request(db):

@@ -1,4 +1,6 @@
-"""Fakes shared by the reminder engine tests (no tests here).
+"""The reminder engine driven by hand, and the fakes around it, shared by the unit and
+dashboard tests (a helper module: no tests here). The fake clock is
+:class:`testkit.fake_time.FakeClock`.
 
 ``FakeDiscord`` behaves like Discord where the engine relies on it: a message sent again
 with a nonce already used returns the first message instead of creating a second one;
@@ -9,7 +11,6 @@ global 429 to it.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,28 +31,7 @@ from services.stats import ReminderStats
 from services.subscriptions import Subscriptions
 from storage import guild_settings, reminders
 from storage.database import Database
-
-
-class FakeClock:
-    """Wall clock and monotonic clock in one; ``sleep`` advances it instead of waiting."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now.timestamp()
-
-    def advance(self, seconds: float = 0, **kwargs: float) -> None:
-        self.now += timedelta(seconds=seconds, **kwargs)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.advance(seconds)
-        await asyncio.sleep(0)
+from testkit.fake_time import FakeClock
 
 
 class SimulatedCrash(BaseException):
@@ -248,3 +228,28 @@ async def make_rig(
 
 async def rows(db: Database, sql: str, *params: object) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in await db.fetchall(sql, params)]
+
+
+# --- one member (or several) due at once, as the sender and outage tests start ---------------
+
+USER = 42
+GUILD = 7
+REMINDER_CHANNEL = 555
+DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)
+
+
+async def due_rig(db, discord=None, users=(USER,), channels=None, **options):
+    """A rig whose ``users`` each have a sleep reminder in ``GUILD`` due at ``DUE``, the
+    clock standing at ``DUE``."""
+    rig = await make_rig(
+        db,
+        FakeClock(DUE - timedelta(hours=1)),
+        discord,
+        reminder_channels={GUILD: REMINDER_CHANNEL} if channels is None else channels,
+        **options,
+    )
+    for user in users:
+        await rig.member_settings.set_timezone(user, "Europe/Berlin")
+        await rig.subscriptions.start(user, GUILD, "sleep")
+    rig.clock.now = DUE
+    return rig
