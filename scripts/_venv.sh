@@ -27,6 +27,11 @@ WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "Installing Steady${EXTRAS:+ with [$EXTRAS]} into .venv …" >&2
   "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT${EXTRAS:+[$EXTRAS]}" >&2
+  # setuptools says "Editable installation … folders in your working directory with the same
+  # name as your package …" on every editable install of this flat layout, and pip shows it as
+  # a BuildBackendWarning above the one line that matters. That warning alone is filtered
+  # (by its text): pip's errors, and any other warning, still show.
+  "$VENV/bin/python" -W "ignore:Editable installation:UserWarning" \
+    -m pip install --quiet -e "$ROOT${EXTRAS:+[$EXTRAS]}" >&2
   echo "$WANT" > "$STAMP"
 fi
