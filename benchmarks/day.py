@@ -1,6 +1,6 @@
 """``python -m benchmarks.day``: a whole day of reminders at scale, simulated in minutes.
 
-A population (:mod:`benchmarks.population`) is written straight into storage, and Steady's
+A population (:mod:`testkit.population`) is written straight into storage, and Steady's
 real engine — the :class:`~services.engine.reminder_engine.ReminderEngine` the bot builds
 (:func:`bot.compose.build_core`):
 dispatcher, sender, renderer with the shipped content, ledger, storage — runs over 24
@@ -9,7 +9,7 @@ against a simulated Discord (:mod:`benchmarks.sim_discord`) that enforces the to
 global limit in its fixed one-second windows. Every request goes through the real limiter
 (:class:`services.ratelimit.SlotPacer` at ``SEND_RATE_PER_S``).
 
-Time is virtual (:mod:`benchmarks.virtual_clock`): work — Python on the loop, database
+Time is virtual (:mod:`testkit.virtual_clock`): work — Python on the loop, database
 statements — takes the real time it takes, and idle gaps are skipped. So what the figures
 show is what this machine's engine would do against Discord over a real day.
 
@@ -42,10 +42,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from benchmarks.population import Population, read_zone_weights, realistic, worst
 from benchmarks.scale import machine
 from benchmarks.sim_discord import PacedTransport, SimDiscord
-from benchmarks.virtual_clock import VirtualClockLoop, tracked
 from bot.compose import build_core
 from bot.settings import Settings
 from content import load_content
@@ -55,6 +53,8 @@ from services.engine.dispatcher import Wake
 from services.ratelimit import SlotPacer
 from storage.database import Database
 from storage.transfer import TABLES, non_empty_tables
+from testkit.population import Population, read_zone_weights, realistic, worst
+from testkit.virtual_clock import VirtualClockLoop, tracked
 
 DAY = 24 * 3600
 WARM_UP = 3600  # the engine runs an hour before the measured day starts
@@ -390,7 +390,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--zones",
         type=Path,
         default=None,
-        help="zone weights file (see benchmarks/zone_weights.csv)",
+        help="zone weights file (see testkit/zone_weights.csv)",
     )
     parser.add_argument(
         "--date", type=date.fromisoformat, default=date(2026, 6, 10), help="the simulated UTC day"
@@ -589,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
             "jitter_ms": options.jitter_ms,
             "seed": options.seed,
             "database": "postgresql" if options.database else "sqlite",
-            "zones": str(options.zones or "benchmarks/zone_weights.csv"),
+            "zones": str(options.zones or "testkit/zone_weights.csv"),
         },
         "machine": host,
         "elapsed_s": time.perf_counter() - started,

@@ -15,7 +15,7 @@ global 429 blocks the limiter until Discord's window is over — what ``limiter_
 discord.py's HTTP session in the running bot. The sender then sends the refused request
 again, with the same nonce, through the limiter.
 
-Both read the loop's clock, so on :class:`~benchmarks.virtual_clock.VirtualClockLoop` a round
+Both read the loop's clock, so on :class:`~testkit.virtual_clock.VirtualClockLoop` a round
 trip costs virtual time only.
 """
 

@@ -1,4 +1,4 @@
-"""Faked time, one helper for each of the two places a test fakes it.
+"""Faked time, one helper for each place a test fakes it.
 
 **Inside the test's process**, code takes its clock as an argument (the services, the engine,
 the pacers take a ``Clock``, a ``sleep``, a ``monotonic``): give it a :class:`FakeClock`, which
@@ -6,6 +6,9 @@ moves only when the test (or a ``sleep``) moves it.
 
 **A bot process** (``python -m bot``) is faked from the outside with Debian's libfaketime,
 preloaded into that process only (:func:`faketime_env`; read it with :class:`BotClock`).
+
+**A whole event loop** whose idle waits take no time (the simulated day runs the real engine
+over 24 hours this way) is :class:`testkit.virtual_clock.VirtualClockLoop`.
 
 There the bot believes it is, say, 06:55 on the day New York springs forward, and its clock (wall
 *and* monotonic, so asyncio, APScheduler and discord.py's heartbeats stay consistent) runs

@@ -19,7 +19,7 @@ from storage import ledger
 from storage.ledger import Claimant, NewDelivery
 from tests.cogs.fakes import CONTENT, FakeBot, make_interaction, sent
 from tests.dashboard.rig import log_in, post
-from tests.unit.test_reminder_support import T0
+from tests.reminder_rig import T0
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TODAY = T0.astimezone(BERLIN).date()  # Monday 3 June 2024, 12:00 in Berlin

@@ -1,6 +1,7 @@
-"""The simulated day (``python -m benchmarks.day``) in small: its virtual clock, and a whole day
-of a few hundred members through the real engine — every figure present, nothing lost or
-doubled, nothing sent outside its tolerance, one request per reminder.
+"""The simulated day (``python -m benchmarks.day``) in small: its virtual clock and population
+(``testkit``), and a whole day of a few hundred members through the real engine, run as a
+subprocess (tests never import ``benchmarks``) — every figure present, nothing lost or doubled,
+nothing sent outside its tolerance, one request per reminder.
 
 Not ``serial``: the clock is virtual, so a busy machine slows the run but changes no
 assertion here (the load is far below capacity; lateness is a few seconds at most).
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable
@@ -18,13 +21,13 @@ from typing import TypeVar
 
 import pytest
 
-from benchmarks import day
-from benchmarks.population import read_zone_weights, realistic, worst
-from benchmarks.virtual_clock import Stalled, VirtualClockLoop, tracked
 from domain.kinds import MEMBER_KINDS, ReminderKind, timing_for
 from storage.database import Database
+from testkit.population import read_zone_weights, realistic, worst
+from testkit.virtual_clock import Stalled, VirtualClockLoop, tracked
 
 T = TypeVar("T")
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(loop: VirtualClockLoop, coro: Awaitable[T]) -> T:
@@ -125,7 +128,14 @@ def test_populations_are_deterministic_and_use_the_weights_file() -> None:
 def test_a_small_day_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "day.json"
     started = time.monotonic()
-    assert day.main(["--members", "150", "--quiet", "--json", str(out)]) == 0
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.day", "--members", "150", "--quiet", "--json", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert time.monotonic() - started < 120
     figures = json.loads(out.read_text())
     for population in ("realistic", "worst"):

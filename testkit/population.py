@@ -7,7 +7,7 @@ through the :class:`~storage.database.Database` interface (SQLite or PostgreSQL)
 
 Two populations:
 
-* ``realistic`` — time zones drawn from a weights file (``benchmarks/zone_weights.csv``,
+* ``realistic`` — time zones drawn from a weights file (``testkit/zone_weights.csv``,
   documented there, replaceable with ``--zones``); wake-up and bedtime: a share keeps the
   defaults (07:00 and 23:00), the rest spread around them (a normal spread, 15-minute steps);
   each kind subscribed by its share of members; a share of subscriptions with an explicit
@@ -149,7 +149,7 @@ class Population:
 
 
 def read_zone_weights(path: Path = ZONE_WEIGHTS) -> list[tuple[str, float]]:
-    """``(zone, weight)`` from a weights file (format: see ``benchmarks/zone_weights.csv``)."""
+    """``(zone, weight)`` from a weights file (format: see ``testkit/zone_weights.csv``)."""
     rows: list[tuple[str, float]] = []
     with path.open(encoding="utf-8") as handle:
         lines = (line for line in handle if line.strip() and not line.lstrip().startswith("#"))
