@@ -216,7 +216,8 @@ async def measure_cold_delivery(
                 **where,
             )
             if not reply.text.startswith("✅"):
-                raise RuntimeError(f"/remind start was refused: {reply.text}")
+                log = process.output[-4000:] if process is not None else ""
+                raise RuntimeError(f"/remind start was refused: {reply.text}\n{log}")
 
         for first in range(0, m, SUBSCRIBE_CONCURRENCY):
             batch = users[first : first + SUBSCRIBE_CONCURRENCY]
