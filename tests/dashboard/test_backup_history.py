@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from domain.enums import DeliveryState, Reason
 from tests.dashboard.test_member_pages import logged_in, page
-from tests.unit.test_reminder_support import T0
+from tests.reminder_rig import T0
 
 
 async def test_history_counts_what_a_restore_skipped(client, emulator, alice, db):

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
 
 import aiohttp
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def get(url: str) -> tuple[int, Any]:

@@ -13,20 +13,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from testkit import fake_time
 from testkit.bot_process import BotProcess
 from testkit.emulator import Driver, Reply
 from testkit.emulator.driver import message_text
 from testkit.emulator.state import Message, User
-from testkit.fake_time import BotClock, FakeTimeUnavailable, faketime_env
+from testkit.fake_time import BotClock, FakeTimeUnavailable
 from tests.e2e.conftest import StartBot
 
 DONE, SNOOZE, STOP = "done", "snooze", "stop"
 
 
-def faked_clock_env(start: datetime, speed: float) -> dict[str, str]:
+def faketime_env(start: datetime, speed: float) -> dict[str, str]:
     """:func:`testkit.fake_time.faketime_env`, or skip the test when libfaketime is missing."""
     try:
-        return faketime_env(start, speed)
+        return fake_time.faketime_env(start, speed)
     except FakeTimeUnavailable as why:
         pytest.skip(str(why))
 
@@ -35,7 +36,7 @@ async def start_bot_at(
     start_bot: StartBot, start: datetime, *, speed: float = 60, **env: str
 ) -> tuple[BotProcess, BotClock]:
     """Start (or restart, same database) the bot with its clock at ``start``, ``speed``× fast."""
-    fake_env = faked_clock_env(start, speed)
+    fake_env = faketime_env(start, speed)
     clock = BotClock(start, speed)  # launched now, just before the process
     process = await start_bot(**fake_env, **env)
     return process, clock
@@ -108,7 +109,7 @@ __all__ = [
     "button_ids",
     "button_labels",
     "discord_timestamp",
-    "faked_clock_env",
+    "faketime_env",
     "kind_stats",
     "local_time_ahead",
     "message_text",

@@ -16,14 +16,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from services.subscriptions import Subscriptions
 from storage.database import Database
 from storage.members import set_dm_channel
-from tests.e2e.bot_process import REPO_ROOT, bot_environment
+from testkit.bot_process import REPO_ROOT, bot_environment
+from testkit.emulator import Driver, Emulator
+from testkit.emulator.state import User
 from tests.e2e.conftest import StartBot
 from tests.e2e.reminder_helpers import faketime_env, reminders_for, start_bot_at
-from tests.emulator import Driver, Emulator
-from tests.emulator.state import User
 
 BURST = 300  # due at 09:00: six seconds of sending at 50/s
 NEXT = 40  # due at 09:12, after the restore
@@ -63,6 +65,7 @@ async def run_cli(
     return process.returncode or 0, (out + err).decode()
 
 
+@pytest.mark.serial  # a burst on a faked clock: timing is what it asserts
 async def test_backup_mid_burst_then_restore_sends_every_reminder_exactly_once(
     driver: Driver,
     emulator: Emulator,

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from storage.backup import backups_in, read_info
-from tests.e2e.bot_process import REPO_ROOT, bot_environment
+from testkit.bot_process import REPO_ROOT, bot_environment
+from testkit.emulator import Emulator
 from tests.e2e.conftest import StartBot
-from tests.emulator import Emulator
 
 
 async def run_cli(emulator: Emulator, netguard_log: Path, database: Path, *args: str):

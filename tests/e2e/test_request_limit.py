@@ -53,7 +53,7 @@ async def test_new_members_reminders_cost_one_request_each_and_no_second_goes_ov
         reply = await driver.slash(
             "remind start", user=member, kind="stretching", time="9:00", zone="UTC", **where
         )
-        assert reply.text.startswith("✅"), reply.text
+        assert reply.text.startswith("✅"), reply.text + "\n" + bot.output[-6000:]
 
     for start in range(0, MEMBERS, 10):  # ten at a time, as busy members do
         await asyncio.gather(*(subscribe(member) for member in members[start : start + 10]))

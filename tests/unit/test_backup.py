@@ -28,7 +28,8 @@ from storage.backup import (
     take_backup,
 )
 from storage.database import load_migrations
-from tests.unit.test_reminder_support import T0, FakeClock, FakeDiscord, make_rig, open_db, rows
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import T0, FakeDiscord, make_rig, open_db, rows
 
 ROOT = Path(__file__).resolve().parents[2]
 LATEST = load_migrations()[-1].number

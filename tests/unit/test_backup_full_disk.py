@@ -16,7 +16,8 @@ from bot.health import Health
 from cogs.tree import DATABASE_AWAY
 from domain.errors import DatabaseUnavailable
 from storage.database import Database
-from tests.unit.test_reminder_support import T0, FakeClock, make_rig, open_db, rows
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import T0, make_rig, open_db, rows
 
 MEMBERS = range(1000, 1200)  # enough ledger rows that claiming them needs new pages
 

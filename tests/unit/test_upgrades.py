@@ -27,8 +27,9 @@ from domain.errors import StartupError
 from storage.database import Database, load_migrations
 from storage.postgres import POSTGRES_MIGRATIONS_DIR
 from storage.transfer import IDENTITY_TABLES
+from testkit.fake_time import FakeClock
 from tests.fixtures.schema import generate
-from tests.unit.test_reminder_support import FakeClock, FakeDiscord, make_rig
+from tests.reminder_rig import FakeDiscord, make_rig
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = load_migrations()
