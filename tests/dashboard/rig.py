@@ -131,3 +131,15 @@ async def post(client: TestClient, path: str, form: dict[str, str], *, csrf: str
     """Submit a form as the page would (with the page's CSRF token unless one is given)."""
     token = csrf if csrf is not None else await csrf_of(client)
     return await client.post(path, data={"csrf": token, **form}, allow_redirects=False)
+
+
+async def page(client, path: str = "/reminders") -> str:
+    return await (await client.get(path)).text()
+
+
+async def logged_in(client, emulator, user, zone: str | None = "Europe/Berlin"):
+    """Logged in, with a time zone set (the member pages ask for one first)."""
+    await log_in(client, emulator, user)
+    if zone:
+        assert (await post(client, "/settings/timezone", {"zone": zone})).status == 303
+    return client

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.enums import DeliveryState, Reason
-from tests.dashboard.test_member_pages import logged_in, page
+from tests.dashboard.rig import logged_in, page
 from tests.reminder_rig import T0
 
 

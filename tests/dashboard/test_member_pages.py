@@ -9,24 +9,13 @@ from datetime import date
 from dashboard.chart import history_svg
 from services.server_config import ChannelAccess
 from services.stats import DayCounts
-from tests.dashboard.rig import log_in, post
+from tests.dashboard.rig import log_in, logged_in, page, post
 
 
 def next_fire_of(html: str, kind: str) -> str:
     match = re.search(rf'data-kind="{kind}">Next: <strong>([^<]+)</strong>', html)
     assert match, f"no next fire shown for {kind}"
     return match.group(1)
-
-
-async def page(client, path: str = "/reminders") -> str:
-    return await (await client.get(path)).text()
-
-
-async def logged_in(client, emulator, user, zone: str | None = "Europe/Berlin"):
-    await log_in(client, emulator, user)
-    if zone:
-        assert (await post(client, "/settings/timezone", {"zone": zone})).status == 303
-    return client
 
 
 async def test_set_time_zone_by_city(client, emulator, alice, services):
