@@ -111,18 +111,22 @@ class _Statements:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
+    # Each read runs whole (execute, fetch, done) in one call to the connection's thread.
+    # With execute and fetch as two calls, another coroutine's read on the same connection
+    # can run in between while this statement is still open, and so inside this statement's
+    # read transaction: it would see the database as it was before a write that committed
+    # before it began (a /remind start read back the member it had just updated without the
+    # time zone it had just set).
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        async with self.conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else row[0]
+        rows = list(await self.conn.execute_fetchall(sql, params))
+        return rows[0][0] if rows else None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self.conn.execute(sql, params) as cursor:

@@ -15,7 +15,7 @@ import pytest
 
 import storage
 from domain.enums import DeliveryState, PauseReason, Source
-from storage import ledger, reminders
+from storage import ledger, members, reminders
 from storage.database import Database, is_postgres, record, records
 from storage.ledger import Claimant, NewDelivery
 
@@ -76,6 +76,31 @@ async def test_a_read_outside_the_transaction_sees_only_what_is_committed(db: Da
 async def test_a_read_sees_a_write_committed_just_before(db: Database):
     await db.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'v')")
     assert await db.fetchval("SELECT value FROM bot_state WHERE key = 'k'") == "v"
+
+
+async def test_a_read_sees_a_write_committed_just_before_while_others_read(db: Database):
+    """Reads from other coroutines run on the same reading connection meanwhile. A read of
+    ours queued between another's execute and fetch once ran inside that statement's read
+    transaction and saw the database from before our write (a /remind start that had just
+    set the member's time zone read it back unset, about one read in forty)."""
+
+    stop = asyncio.Event()
+
+    async def others_read() -> None:
+        while not stop.is_set():
+            await db.fetchall("SELECT user_id FROM members")
+
+    readers = [asyncio.create_task(others_read()) for _ in range(2)]
+    stale = 0
+    try:
+        for user_id in range(1, 301):
+            await members.update(db, user_id, NOW, timezone="Europe/Berlin")
+            if (await members.get_or_default(db, user_id)).timezone is None:
+                stale += 1
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)
+    assert stale == 0
 
 
 async def test_the_database_s_reads_cannot_write(db: Database, database_url: str):
