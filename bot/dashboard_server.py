@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 import discord
 from aiohttp import web
 
-from dashboard.app import Dashboard, make_app
+from dashboard.app import Dashboard, ServerAccess, make_app
 from dashboard.discord_login import DiscordLogin
-from dashboard.sessions import SessionStore
 from domain.errors import StartupError
 from services.server_config import ChannelAccess, channel_access
+from services.web_sessions import SessionStore
+from storage.database import Database
 
 if TYPE_CHECKING:
     from bot.compose import Services
@@ -34,15 +35,18 @@ class BotServerAccess:
     def __init__(self, bot: discord.Client) -> None:
         self.bot = bot
 
-    def bot_is_in(self, guild_id: int) -> bool:
+    async def bot_is_in(self, guild_id: int) -> bool:
         return self.bot.get_guild(guild_id) is not None
 
-    def guild_name(self, guild_id: int) -> str:
+    async def guild_name(self, guild_id: int) -> str:
         guild = self.bot.get_guild(guild_id)
         return guild.name if guild else str(guild_id)
 
-    async def member_permissions(self, guild_id: int, user_id: int) -> discord.Permissions | None:
-        """Asked of Discord at every request, so a member who lost the right loses the page.
+    async def member_permissions(
+        self, guild_id: int, user_id: int, *, fresh: bool = False
+    ) -> discord.Permissions | None:
+        """Asked of Discord at every request (``fresh`` or not), so a member who lost the
+        right loses the page.
 
         The member is fetched (one REST request: the bot has no member cache); their roles'
         permissions come from the bot's guild cache, which role events keep current.
@@ -56,22 +60,31 @@ class BotServerAccess:
             return None
         return member.guild_permissions
 
-    def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess:
+    async def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess:
         return channel_access(self.bot.get_guild(guild_id), channel_id)
 
-    def channel_names(self, guild_id: int) -> dict[int, str]:
+    async def channel_accesses(self, guild_id: int) -> dict[int, ChannelAccess]:
+        guild = self.bot.get_guild(guild_id)
+        return {c.id: channel_access(guild, c.id) for c in guild.channels} if guild else {}
+
+    async def channel_names(self, guild_id: int) -> dict[int, str]:
         guild = self.bot.get_guild(guild_id)
         return {c.id: c.name for c in guild.channels} if guild else {}
 
-    def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
+    async def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
         guild = self.bot.get_guild(guild_id)
         return [(c.id, c.name) for c in guild.text_channels] if guild else []
 
 
 def build_dashboard(
-    settings: Settings, application_id: int, services: Services, servers: BotServerAccess
+    settings: Settings,
+    application_id: int,
+    services: Services,
+    servers: ServerAccess,
+    db: Database,
 ) -> Dashboard:
-    """The dashboard over ``services`` (built over the pages' reads), with ``DASHBOARD_*``."""
+    """The dashboard over ``services`` (built over the pages' reads), with ``DASHBOARD_*``;
+    its sessions in ``db``."""
     base_url = settings.dashboard_base_url
     return Dashboard(
         member_settings=services.member_settings,
@@ -87,7 +100,7 @@ def build_dashboard(
             api_base=settings.discord_api_base,
             redirect_uri=f"{base_url}/callback",
         ),
-        sessions=SessionStore(settings.dashboard_secret.get_secret_value().strip()),
+        sessions=SessionStore(db, settings.dashboard_secret.get_secret_value().strip()),
         secure_cookies=base_url.startswith("https://"),
     )
 

@@ -150,7 +150,9 @@ class SteadyBot(commands.Bot):
         self.page_db = await compose.page_database(self.db)
         services = self.core.services_over(self.page_db)
         self.dashboard = DashboardServer(
-            build_dashboard(self.settings, self.application_id, services, BotServerAccess(self)),
+            build_dashboard(
+                self.settings, self.application_id, services, BotServerAccess(self), self.page_db
+            ),
             host=self.settings.dashboard_host,
             port=port,
             base_url=self.settings.dashboard_base_url,

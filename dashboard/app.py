@@ -61,20 +61,28 @@ STATIC_DIR = Path(str(resources.files("dashboard") / "static"))
 
 
 class ServerAccess(Protocol):
-    """What the dashboard asks the bot about servers: the bot's own view is the authority."""
+    """What the dashboard asks about servers, from the bot's point of view: the bot's own
+    cache inside the bot process (``bot/dashboard_server.py``), Discord's REST API with the
+    bot token in a web process of its own (:mod:`services.server_facts`)."""
 
-    def bot_is_in(self, guild_id: int) -> bool: ...
+    async def bot_is_in(self, guild_id: int) -> bool: ...
 
-    def guild_name(self, guild_id: int) -> str: ...
+    async def guild_name(self, guild_id: int) -> str: ...
 
-    async def member_permissions(self, guild_id: int, user_id: int) -> discord.Permissions | None:
-        """The member's server-wide permissions now; None if either of them is not in it."""
+    async def member_permissions(
+        self, guild_id: int, user_id: int, *, fresh: bool = False
+    ) -> discord.Permissions | None:
+        """The member's server-wide permissions; None if either of them is not in it.
+        ``fresh``: asked of Discord now, not from a cache (every state-changing request)."""
 
-    def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess: ...
+    async def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess: ...
 
-    def channel_names(self, guild_id: int) -> dict[int, str]: ...
+    async def channel_accesses(self, guild_id: int) -> dict[int, ChannelAccess]:
+        """The bot's access to every channel of the server, by id (one look-up for a page)."""
 
-    def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
+    async def channel_names(self, guild_id: int) -> dict[int, str]: ...
+
+    async def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
         """Text and announcement channels, to pick from (``/config`` checks the choice)."""
 
 
@@ -144,20 +152,33 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     dashboard = dashboard_of(request)
-    session = dashboard.sessions.from_cookie(request.cookies.get(dashboard.cookie_name))
+    session = await dashboard.sessions.from_cookie(request.cookies.get(dashboard.cookie_name))
     request[SESSION] = session
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        form = await read_form(request)
-        if session is None or not csrf_matches(session, form.get("csrf")):
-            return render(
-                request,
-                "message.html",
-                status=403,
-                title="This form has expired",
-                message="Reload the page and try again.",
-            )
-        request[FORM] = form
-    return await handler(request)
+    try:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            form = await read_form(request)
+            if session is None or not csrf_matches(session, form.get("csrf")):
+                return render(
+                    request,
+                    "message.html",
+                    status=403,
+                    title="This form has expired",
+                    message="Reload the page and try again.",
+                )
+            request[FORM] = form
+        response = await handler(request)
+    except web.HTTPException:
+        # A redirect after a form may carry a flash for the next page: keep it.
+        if session is not None:
+            await dashboard.sessions.save_if_changed(session)
+        raise
+    except BaseException:
+        if session is not None:
+            dashboard.sessions.forget(session)
+        raise
+    if session is not None:
+        await dashboard.sessions.save_if_changed(session)
+    return response
 
 
 async def read_form(request: web.Request) -> dict[str, str]:
@@ -262,9 +283,9 @@ def pop_flash(session: Session | None) -> str | None:
     return message
 
 
-def managed_guilds(session: Session, servers: ServerAccess) -> list[PartialGuild]:
+async def managed_guilds(session: Session, servers: ServerAccess) -> list[PartialGuild]:
     """From the member's own server list: those they manage and the bot is in."""
-    return [g for g in session.guilds if has_manage_server(g) and servers.bot_is_in(g.id)]
+    return [g for g in session.guilds if has_manage_server(g) and await servers.bot_is_in(g.id)]
 
 
 MANAGE_GUILD = 1 << 5

@@ -53,10 +53,12 @@ async def login(request: web.Request) -> web.StreamResponse:
     dashboard = dashboard_of(request)
     old = session_of(request)
     if old is not None:
-        dashboard.sessions.end(old)
-    session = dashboard.sessions.new()
-    session.next_path = safe_next(request.query.get("next"))
-    response = web.HTTPFound(dashboard.login.begin(session))
+        await dashboard.sessions.end(old)
+    session = await dashboard.sessions.new(next_path=safe_next(request.query.get("next")))
+    url = dashboard.login.begin(session)
+    # Stored before the browser goes: Discord may send it back to another replica.
+    await dashboard.sessions.begin_login(session)
+    response = web.HTTPFound(url)
     set_cookie(response, request, session)
     raise response
 
@@ -83,6 +85,10 @@ async def callback(request: web.Request) -> web.StreamResponse:
             message="This login link has expired or was not started here. Log in again.",
             login_link=True,
         )
+    # The pending login is taken from the database once: a replayed callback, at this
+    # replica or another, finds nothing.
+    taken = await dashboard.sessions.take_login(session)
+    session.login_state, session.code_verifier = taken if taken else (None, None)
     try:
         done = await dashboard.login.finish(
             session, code=query["code"][:512], state=query["state"][:512]
@@ -96,7 +102,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
             message=str(error),
             login_link=True,
         )
-    member = dashboard.sessions.log_in(
+    member = await dashboard.sessions.log_in(
         session,
         user_id=done.user.id,
         username=done.user.username,
@@ -112,7 +118,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     dashboard = dashboard_of(request)
     session = session_of(request)
     if session is not None:
-        dashboard.sessions.end(session)
+        await dashboard.sessions.end(session)  # the row goes: every replica refuses it now
     response = web.HTTPFound("/")
     response.del_cookie(dashboard.cookie_name, path="/")
     raise response

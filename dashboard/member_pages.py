@@ -56,11 +56,11 @@ def relative(moment: datetime | None, now: datetime) -> str:
     return f"in {hours // 24} days"
 
 
-def delivery_guilds(request: web.Request) -> list:
+async def delivery_guilds(request: web.Request) -> list:
     """Servers the member is in (their own list) where the bot is too."""
     dashboard = dashboard_of(request)
     session = member_session(request)
-    return [g for g in session.guilds if dashboard.servers.bot_is_in(g.id)]
+    return [g for g in session.guilds if await dashboard.servers.bot_is_in(g.id)]
 
 
 async def reminders_page(
@@ -86,7 +86,7 @@ async def reminders_page(
         kind_names=KIND_LABELS,
         relative=lambda moment: relative(moment, now),
         zone_options=zone_options(),
-        guilds=delivery_guilds(request),
+        guilds=await delivery_guilds(request),
         preview=preview,
         errors=errors or {},
         values=values or {},
@@ -163,7 +163,7 @@ async def delivery(request: web.Request, user_id: int, form: dict[str, str]) -> 
     if where == "server":
         chosen = field(form, "guild")
         # Only a server from the member's own list where the bot is: an edited id is refused.
-        allowed = {str(g.id): g.id for g in delivery_guilds(request)}
+        allowed = {str(g.id): g.id for g in await delivery_guilds(request)}
         if chosen not in allowed:
             raise FieldError("guild", "Pick one of your servers that Steady is in.")
         guild_id = allowed[chosen]

@@ -47,7 +47,10 @@ async def require_manager(request: web.Request) -> int:
     session = member_session(request)
     assert session.user_id is not None
     guild_id = guild_id_of(request)
-    permissions = await dashboard.servers.member_permissions(guild_id, session.user_id)
+    # A form is judged on the member's roles now, never on a cached answer.
+    permissions = await dashboard.servers.member_permissions(
+        guild_id, session.user_id, fresh=request.method == "POST"
+    )
     if permissions is None:
         raise UserFacingError("Steady is not in that server, or you are not a member of it.")
     check_can_manage(permissions)
@@ -68,18 +71,22 @@ async def server_page(
     except UserFacingError as refusal:
         return refused(request, str(refusal))
     servers = dashboard.servers
-    names = servers.channel_names(guild_id)
+    names = await servers.channel_names(guild_id)
+    accesses = await servers.channel_accesses(guild_id)
     settings = await dashboard.server_config.settings(
-        guild_id, lambda channel_id: servers.channel_access(guild_id, channel_id)
+        guild_id,
+        lambda channel_id: (
+            accesses.get(channel_id) or ChannelAccess(channel_id, exists=False, postable=False)
+        ),
     )
     return render(
         request,
         "server.html",
         status=status,
-        title=servers.guild_name(guild_id),
+        title=await servers.guild_name(guild_id),
         guild_id=guild_id,
         settings=settings,
-        channels=servers.postable_channels(guild_id),
+        channels=await servers.postable_channels(guild_id),
         channel_names=names,
         errors=errors or {},
         values=values or {},
@@ -105,7 +112,7 @@ async def servers(request: web.Request) -> web.StreamResponse:
         request,
         "servers.html",
         title="My servers",
-        guilds=managed_guilds(session, dashboard.servers),
+        guilds=await managed_guilds(session, dashboard.servers),
     )
 
 
@@ -117,11 +124,11 @@ async def server(request: web.Request) -> web.StreamResponse:
 # --- actions: each one ServerConfig call ----------------------------------------------------
 
 
-def _channel(request: web.Request, guild_id: int, form: dict[str, str]) -> ChannelAccess:
+async def _channel(request: web.Request, guild_id: int, form: dict[str, str]) -> ChannelAccess:
     raw = field(form, "channel")
     if not raw.isdigit() or len(raw) > 20:
         raise FieldError("channel", "Pick a text channel.")
-    return dashboard_of(request).servers.channel_access(guild_id, int(raw))
+    return await dashboard_of(request).servers.channel_access(guild_id, int(raw))
 
 
 async def reminder_channel(request: web.Request, user_id: int, form: dict[str, str]) -> str:
@@ -130,7 +137,7 @@ async def reminder_channel(request: web.Request, user_id: int, form: dict[str, s
     if form.get("action") == "off":
         cleared = await config.clear_reminder_channel(guild_id)
         return "The reminder channel is off." if cleared else "No reminder channel was set."
-    await config.set_reminder_channel(guild_id, _channel(request, guild_id, form))
+    await config.set_reminder_channel(guild_id, await _channel(request, guild_id, form))
     return (
         "Reminder channel set. Members who choose server delivery, or whose DMs are closed, "
         "are reminded there with a mention."
@@ -145,7 +152,7 @@ async def daily_tip(request: web.Request, user_id: int, form: dict[str, str]) ->
         return (
             "The daily tip is off." if stopped else "The daily tip was not on, so nothing changed."
         )
-    access = _channel(request, guild_id, form)
+    access = await _channel(request, guild_id, form)
     time_text, zone_text = field(form, "time"), field(form, "zone")
     tip = await config.set_daily_tip(guild_id, access, time_text, zone_text)
     return f"A daily tip will be posted at {tip.time:%H:%M} ({tip.zone})."

@@ -43,21 +43,23 @@ class FakeServers:
         guild = self.emulator.world.guilds.get(guild_id)
         return guild if guild is not None and self.emulator.world.bot_in_guild(guild) else None
 
-    def bot_is_in(self, guild_id: int) -> bool:
+    async def bot_is_in(self, guild_id: int) -> bool:
         return self._guild(guild_id) is not None
 
-    def guild_name(self, guild_id: int) -> str:
+    async def guild_name(self, guild_id: int) -> str:
         guild = self._guild(guild_id)
         return guild.name if guild else str(guild_id)
 
-    async def member_permissions(self, guild_id: int, user_id: int) -> discord.Permissions | None:
+    async def member_permissions(
+        self, guild_id: int, user_id: int, *, fresh: bool = False
+    ) -> discord.Permissions | None:
         self.asked.append((guild_id, user_id))
         guild = self._guild(guild_id)
         if guild is None or user_id not in guild.members:
             return None
         return discord.Permissions(perms.base_permissions(guild, guild.members[user_id]))
 
-    def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess:
+    async def channel_access(self, guild_id: int, channel_id: int) -> ChannelAccess:
         guild = self._guild(guild_id)
         channel = guild.channels.get(channel_id) if guild else None
         if channel is None:
@@ -68,12 +70,17 @@ class FakeServers:
             return ChannelAccess(channel_id, exists=False, postable=False)
         return ChannelAccess(channel_id, missing=tuple(missing_channel_permissions(allowed)))
 
-    def channel_names(self, guild_id: int) -> dict[int, str]:
+    async def channel_names(self, guild_id: int) -> dict[int, str]:
         guild = self._guild(guild_id)
         return {c.id: c.name or "" for c in guild.channels.values()} if guild else {}
 
-    def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
-        return list(self.channel_names(guild_id).items())
+    async def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
+        return list((await self.channel_names(guild_id)).items())
+
+    async def channel_accesses(self, guild_id: int) -> dict[int, ChannelAccess]:
+        return {
+            c: await self.channel_access(guild_id, c) for c in await self.channel_names(guild_id)
+        }
 
 
 def make_dashboard(
@@ -97,7 +104,9 @@ def make_dashboard(
             api_base=emulator.api_base,
             redirect_uri=REDIRECT_URI,
         ),
-        sessions=SessionStore(SECRET, clock=lambda: wall().timestamp()),
+        sessions=SessionStore(
+            services.member_settings.db, SECRET, clock=lambda: wall().timestamp()
+        ),
         secure_cookies=options.pop("secure_cookies", False),
         **options,
     )

@@ -1,0 +1,151 @@
+"""The dashboard's sessions and its short-lived cache of server facts (migration 0006).
+
+``dashboard_sessions``: one row per session or pending login, keyed by the SHA-256 of the
+random id the cookie carries (the service, :mod:`services.web_sessions`, hashes it and
+encrypts the access token before it reaches this module). ``dashboard_server_facts``: what
+the dashboard asked Discord about a server, as JSON text, until ``expires_at``.
+
+Times are epoch seconds. Rows are read by column name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.database import Database
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id_hash: str
+    csrf: str
+    expires_at: int
+    user_id: int | None
+    username: str
+    guilds: str  # JSON
+    guilds_fetched_at: float
+    access_token: str | None  # encrypted
+    login_state: str | None
+    code_verifier: str | None
+    next_path: str
+    flash: str | None
+
+
+_COLUMNS = (
+    "id_hash, csrf, expires_at, user_id, username, guilds, guilds_fetched_at, access_token, "
+    "login_state, code_verifier, next_path, flash"
+)
+
+
+async def get(db: Database, id_hash: str, now: float) -> SessionRow | None:
+    """The session, unless it has expired."""
+    row = await db.fetchone(
+        f"SELECT {_COLUMNS} FROM dashboard_sessions WHERE id_hash = ? AND expires_at > ?",
+        (id_hash, int(now)),
+    )
+    if row is None:
+        return None
+    return SessionRow(
+        id_hash=row["id_hash"],
+        csrf=row["csrf"],
+        expires_at=int(row["expires_at"]),
+        user_id=None if row["user_id"] is None else int(row["user_id"]),
+        username=row["username"],
+        guilds=row["guilds"],
+        guilds_fetched_at=float(row["guilds_fetched_at"]),
+        access_token=row["access_token"],
+        login_state=row["login_state"],
+        code_verifier=row["code_verifier"],
+        next_path=row["next_path"],
+        flash=row["flash"],
+    )
+
+
+async def put(db: Database, row: SessionRow) -> None:
+    """Insert the session, or replace every field of it."""
+    await db.execute(
+        f"INSERT INTO dashboard_sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id_hash) DO UPDATE SET csrf = excluded.csrf, "
+        "expires_at = excluded.expires_at, user_id = excluded.user_id, "
+        "username = excluded.username, guilds = excluded.guilds, "
+        "guilds_fetched_at = excluded.guilds_fetched_at, access_token = excluded.access_token, "
+        "login_state = excluded.login_state, code_verifier = excluded.code_verifier, "
+        "next_path = excluded.next_path, flash = excluded.flash",
+        (
+            row.id_hash,
+            row.csrf,
+            row.expires_at,
+            row.user_id,
+            row.username,
+            row.guilds,
+            row.guilds_fetched_at,
+            row.access_token,
+            row.login_state,
+            row.code_verifier,
+            row.next_path,
+            row.flash,
+        ),
+    )
+
+
+async def take_login(db: Database, id_hash: str, now: float) -> tuple[str, str] | None:
+    """The pending login's state and PKCE verifier, cleared in the same statement: a replayed
+    callback — at this replica or another — finds nothing."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "SELECT login_state, code_verifier FROM dashboard_sessions "
+            "WHERE id_hash = ? AND expires_at > ? AND login_state IS NOT NULL",
+            (id_hash, int(now)),
+        )
+        if row is None:
+            return None
+        cleared = await tx.execute(
+            "UPDATE dashboard_sessions SET login_state = NULL, code_verifier = NULL "
+            "WHERE id_hash = ? AND login_state = ?",
+            (id_hash, row["login_state"]),
+        )
+        if cleared != 1:
+            return None
+        return row["login_state"], row["code_verifier"]
+
+
+async def delete(db: Database, id_hash: str) -> None:
+    await db.execute("DELETE FROM dashboard_sessions WHERE id_hash = ?", (id_hash,))
+
+
+async def delete_for_user(db: Database, user_id: int) -> int:
+    """End every session of a member (their data was deleted)."""
+    return await db.execute("DELETE FROM dashboard_sessions WHERE user_id = ?", (user_id,))
+
+
+async def prune(db: Database, now: float) -> int:
+    """Drop expired sessions and server facts; returns how many sessions went."""
+    gone = await db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (int(now),))
+    await db.execute("DELETE FROM dashboard_server_facts WHERE expires_at <= ?", (now,))
+    return gone
+
+
+async def count(db: Database) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM dashboard_sessions"))
+
+
+# --- server facts ---------------------------------------------------------------------------
+
+
+async def get_fact(db: Database, key: str, now: float) -> str | None:
+    value = await db.fetchval(
+        "SELECT value FROM dashboard_server_facts WHERE key = ? AND expires_at > ?", (key, now)
+    )
+    return None if value is None else str(value)
+
+
+async def put_fact(db: Database, key: str, value: str, expires_at: float) -> None:
+    await db.execute(
+        "INSERT INTO dashboard_server_facts (key, value, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+        (key, value, expires_at),
+    )
+
+
+async def drop_facts(db: Database, keys: list[str]) -> None:
+    await db.executemany("DELETE FROM dashboard_server_facts WHERE key = ?", [(k,) for k in keys])
