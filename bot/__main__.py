@@ -161,8 +161,14 @@ def main() -> int:
         from bot import backup
 
         return backup.main(sys.argv[1], sys.argv[2:])
+    # The dashboard as a web process of its own (several replicas, on PostgreSQL).
+    entry = run
+    if sys.argv[1:2] == ["dashboard"]:
+        from bot import web_process
+
+        entry = web_process.run
     try:
-        asyncio.run(run())
+        asyncio.run(entry())
     except StartupError as error:
         print(f"steady: cannot start: {error}", file=sys.stderr)
         return 2

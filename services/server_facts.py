@@ -62,7 +62,7 @@ ABSENT_TTL_S = 300.0
 MAX_RETRIES = 3
 TIMEOUT_S = 10.0
 
-ALL_PERMISSIONS = (1 << 53) - 1
+ALL_PERMISSIONS = discord.Permissions.all().value
 ADMINISTRATOR = 1 << 3
 #: Text (0) and announcement (5) channels: the ones a reminder or a tip can go to.
 POSTABLE_TYPES = (0, 5)
@@ -223,6 +223,13 @@ class RestServerAccess:
                 raise DiscordUnavailable(UNREACHABLE)
             self._bot_id = int(me["id"])
         return self._bot_id
+
+    async def application_id(self) -> int:
+        """The bot's application id (the OAuth2 client id when none is configured)."""
+        app = await self._get("/oauth2/applications/@me")
+        if not app:
+            raise DiscordUnavailable(UNREACHABLE)
+        return int(app["id"])
 
     # --- facts ---------------------------------------------------------------------------------
 

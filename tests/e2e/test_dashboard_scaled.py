@@ -1,0 +1,263 @@
+"""The dashboard as its own process (``python -m bot dashboard``): two web replicas and two bot
+processes (shards 0 and 1 of 2) on one throwaway PostgreSQL, against the emulator.
+
+* Sessions live in the database: log in through replica A, act through replica B, restart A
+  and stay logged in, log out through B and be refused at A.
+* Server pages come from Discord's REST API: a server whose shard lives in the other bot
+  process is configurable; a member demoted at Discord loses the page within the cache time
+  (``DASHBOARD_FACTS_TTL_S``), and a form is refused at once.
+* A change reaches the engine at once: the web process sends ``NOTIFY steady_due``.
+* Every request of the web process takes its slot from the token's one shared schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import asyncpg
+import pytest
+
+from storage import send_rate
+from storage.database import Database
+from tests.e2e.bot_process import REPO_ROOT, BotProcess, bot_environment
+from tests.e2e.conftest import StartBot
+from tests.e2e.dashboard_helpers import CSRF_FIELD, dashboard_env, free_port
+from tests.emulator import Driver, Emulator
+from tests.emulator import permissions as perms
+from tests.emulator.state import User
+
+FACTS_TTL_S = 3.0
+
+
+class WebProcess(BotProcess):
+    """``python -m bot dashboard``: the web process, logged and stopped like the bot."""
+
+    async def start(self) -> WebProcess:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "dashboard",
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert self._process.stdout is not None and self._process.stderr is not None
+        self._readers = [
+            asyncio.create_task(self._read(self._process.stdout)),
+            asyncio.create_task(self._read(self._process.stderr)),
+        ]
+        return self
+
+
+StartWeb = Callable[[int], Awaitable[WebProcess]]
+
+
+@pytest.fixture
+async def start_web(
+    postgres_url: str, emulator: Emulator, tmp_path: Path, netguard_log: Path
+) -> AsyncIterator[StartWeb]:
+    """Start a dashboard replica on ``port`` (again after a stop: a restart)."""
+    processes: list[WebProcess] = []
+    callbacks: list[str] = []
+
+    async def start(port: int) -> WebProcess:
+        env = dashboard_env(emulator, port)
+        callbacks.append(f"http://127.0.0.1:{port}/callback")
+        emulator.oauth.redirect_uris = list(dict.fromkeys(callbacks))
+        env.update(DATABASE_URL=postgres_url, DASHBOARD_FACTS_TTL_S=str(FACTS_TTL_S))
+        web = WebProcess(
+            bot_environment(
+                api_base=emulator.api_base,
+                token=emulator.world.token,
+                database_path=tmp_path / "unused.sqlite3",
+                netguard_log=netguard_log,
+                extra=env,
+            ),
+            on_output=emulator.notify,
+        )
+        await web.start()
+        processes.append(web)
+        await emulator.wait_until(
+            lambda: web.logged("dashboard at") or not web.running,
+            within=20,
+            what="the dashboard to listen",
+        )
+        assert web.running, web.output
+        return web
+
+    yield start
+    for web in processes:
+        if web.running:
+            assert await web.terminate() == 0, web.output
+        assert "Traceback" not in web.output, web.output
+
+
+class Browser:
+    """One member's browser: one cookie jar for every replica (they share a host name, as
+    behind a load balancer)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def log_in(self, base: str, user: User) -> None:
+        start = await self.http.get(f"{base}/login", allow_redirects=False)
+        back = urlsplit(self.emulator.oauth.approve(start.headers["Location"], user))
+        done = await self.http.get(f"{base}{back.path}?{back.query}", allow_redirects=False)
+        assert done.status == 302, await done.text()
+
+    async def get(self, url: str) -> aiohttp.ClientResponse:
+        return await self.http.get(url, allow_redirects=False)
+
+    async def csrf(self, url: str) -> str:
+        match = CSRF_FIELD.search(await (await self.get(url)).text())
+        assert match, f"no form on {url}"
+        return match.group(1)
+
+    async def post(self, url: str, form: dict[str, str], *, csrf: str) -> aiohttp.ClientResponse:
+        return await self.http.post(url, data={"csrf": csrf, **form}, allow_redirects=False)
+
+
+async def notified(url: str) -> tuple[asyncpg.Connection, asyncio.Event]:
+    conn = await asyncpg.connect(url)
+    heard = asyncio.Event()
+    await conn.add_listener("steady_due", lambda *_: heard.set())
+    return conn, heard
+
+
+# postgres_url first: fixtures are torn down in reverse, so the processes stop before it goes.
+async def test_two_replicas_beside_two_shards_share_sessions_and_wake_the_engine(
+    postgres_url: str, driver: Driver, start_bot: StartBot, start_web: StartWeb
+) -> None:
+    driver.emulator.gateway.max_concurrency = 2
+    owner = driver.add_user("olivia")
+    driver.add_guild("Shard zero", owner=owner, shard=(0, 2))
+    other = driver.add_guild("Shard one", owner=owner, shard=(1, 2))
+    bots = {"DATABASE_URL": postgres_url, "SHARD_COUNT": "2"}
+    await start_bot(SHARD_IDS="0", **bots)
+    await start_bot(SHARD_IDS="1", **bots)
+    port_a, port_b = free_port(), free_port()
+    web_a = await start_web(port_a)
+    await start_web(port_b)
+    a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    browser = Browser(driver.emulator)
+    listener, heard = await notified(postgres_url)
+    try:
+        await browser.log_in(a, owner)
+        page = await browser.get(f"{b}/reminders")
+        assert page.status == 200 and "olivia" in await page.text()
+
+        # A server whose shard the other bot process owns, configured through replica B.
+        general = driver.channel(other, "general")
+        server_page = f"{b}/servers/{other.id}"
+        done = await browser.post(
+            f"{server_page}/reminder-channel",
+            {"channel": str(general.id)},
+            csrf=await browser.csrf(server_page),
+        )
+        assert done.status == 303, await done.text()
+        db = await Database.open(postgres_url)
+        try:
+            stored = await db.fetchval(
+                "SELECT reminder_channel_id FROM guild_settings WHERE guild_id = ?", (other.id,)
+            )
+        finally:
+            await db.close()
+        assert stored == general.id
+
+        # A reminder started on the web wakes the bot processes' dispatchers (NOTIFY).
+        csrf = await browser.csrf(f"{b}/reminders")
+        await browser.post(f"{b}/settings/timezone", {"zone": "Europe/Lisbon"}, csrf=csrf)
+        heard.clear()
+        started = await browser.post(
+            f"{b}/reminders/start", {"kind": "sleep", "time": "23:55"}, csrf=csrf
+        )
+        assert started.status == 303
+        await asyncio.wait_for(heard.wait(), timeout=5)
+
+        # Restart A: the session is still there.
+        assert await web_a.terminate() == 0
+        await start_web(port_a)
+        again = await browser.get(f"{a}/reminders")
+        assert again.status == 200 and "olivia" in await again.text()
+
+        # Log out through B: refused at A.
+        out = await browser.post(f"{b}/logout", {}, csrf=await browser.csrf(f"{b}/reminders"))
+        assert out.status == 302
+        refused = await browser.get(f"{a}/reminders")
+        assert refused.status == 302 and refused.headers["Location"].startswith("/login")
+    finally:
+        await listener.close()
+        await browser.http.close()
+
+
+async def test_a_demoted_member_loses_the_page_within_the_cache_time(
+    postgres_url: str, driver: Driver, start_web: StartWeb
+) -> None:
+    mod = driver.add_user("mika")
+    guild = driver.add_guild("Twitch Support", members=[mod])
+    mods = driver.add_role(guild, "Mods", perms.MANAGE_GUILD)
+    driver.give_role(guild, mod, mods)
+    port = free_port()
+    await start_web(port)
+    base = f"http://127.0.0.1:{port}"
+    page = f"{base}/servers/{guild.id}"
+    browser = Browser(driver.emulator)
+    try:
+        await browser.log_in(base, mod)
+        assert (await browser.get(page)).status == 200
+        csrf = await browser.csrf(page)
+        guild.members[mod.id].role_ids.remove(mods.id)
+        demoted_at = time.monotonic()
+        # A form is judged on the member's roles now, never on the cached answer.
+        form = await browser.post(
+            f"{page}/reminder-channel",
+            {"channel": str(driver.channel(guild, "general").id)},
+            csrf=csrf,
+        )
+        assert form.status == 403 and "Manage Server" in await form.text()
+        while (await browser.get(page)).status == 200:
+            assert time.monotonic() - demoted_at < FACTS_TTL_S + 1.5, "still shown"
+            await asyncio.sleep(0.2)
+    finally:
+        await browser.http.close()
+
+
+async def test_the_web_process_takes_its_slots_from_the_tokens_one_schedule(
+    postgres_url: str, driver: Driver, emulator: Emulator, start_web: StartWeb
+) -> None:
+    owner = driver.add_user("olivia")
+    guild = driver.add_guild("Twitch Support", owner=owner)
+    port = free_port()
+    await start_web(port)
+    base = f"http://127.0.0.1:{port}"
+    browser = Browser(driver.emulator)
+    db = await Database.open(postgres_url)
+    try:
+        await browser.log_in(base, owner)
+        requests, token_requests = emulator.stats.requests, len(emulator.stats.token_requests)
+        # Another process of the token was told by Discord to wait 2 s (a global 429): the
+        # web process, asking about a server it has not seen, waits for the same schedule.
+        await send_rate.hold_until(db, 2.0)
+        began = time.monotonic()
+        page = await browser.get(f"{base}/servers/{guild.id}")
+        assert page.status == 200, await page.text()
+        assert time.monotonic() - began >= 1.8
+        asked = emulator.stats.requests - requests
+        assert asked >= 3  # the server, the member, the channels (and the bot's own roles)
+        # Every one of them counted against the bot token's one global limit.
+        assert len(emulator.stats.token_requests) - token_requests == asked
+        assert re.search(r"general", await page.text())
+    finally:
+        await db.close()
+        await browser.http.close()
