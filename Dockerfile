@@ -5,6 +5,9 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
 COPY content ./content
+COPY dashboard ./dashboard
+COPY domain ./domain
+COPY services ./services
 COPY storage ./storage
 RUN pip install --no-cache-dir . && useradd --create-home steady && mkdir -p /data && chown steady /data
 USER steady

@@ -151,6 +151,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/static/") or request.path == "/healthz":
+        return await handler(request)  # no session: no database read for a stylesheet
     dashboard = dashboard_of(request)
     session = await dashboard.sessions.from_cookie(request.cookies.get(dashboard.cookie_name))
     request[SESSION] = session
@@ -299,6 +301,12 @@ def has_manage_server(guild: PartialGuild) -> bool:
 # --- the application ---------------------------------------------------------------------
 
 
+async def healthz(request: web.Request) -> web.Response:
+    """For a load balancer or an orchestrator: 200 while sessions can be read, else 503."""
+    ok = await dashboard_of(request).sessions.healthy()
+    return web.Response(text="ok" if ok else "database unavailable", status=200 if ok else 503)
+
+
 def make_app(dashboard: Dashboard) -> web.Application:
     from dashboard import auth, member_pages, server_pages
 
@@ -310,5 +318,6 @@ def make_app(dashboard: Dashboard) -> web.Application:
     auth.add_routes(app)
     member_pages.add_routes(app)
     server_pages.add_routes(app)
+    app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -263,6 +263,14 @@ class SessionStore:
         if gone:
             log.info("pruned %d expired dashboard sessions", gone)
 
+    async def healthy(self) -> bool:
+        """Whether sessions can be read now (the web process's ``/healthz``)."""
+        try:
+            await rows.ping(self.db)
+        except Exception:
+            return False
+        return True
+
     async def count(self) -> int:
         return await rows.count(self.db)
 

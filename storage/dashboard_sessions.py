@@ -125,6 +125,11 @@ async def prune(db: Database, now: float) -> int:
     return gone
 
 
+async def ping(db: Database) -> None:
+    """Raises if the database does not answer."""
+    await db.fetchval("SELECT 1")
+
+
 async def count(db: Database) -> int:
     return int(await db.fetchval("SELECT count(*) FROM dashboard_sessions"))
 
