@@ -20,6 +20,9 @@ import pytest
 # The real bot on the emulator, as the end-to-end tests start it (fixtures re-used here).
 from tests.e2e.conftest import netguard_log, server, start_bot  # noqa: F401
 
+# The dashboard as its own process (python -m bot dashboard) on PostgreSQL.
+from tests.e2e.test_dashboard_scaled import start_web  # noqa: F401
+
 CHROMIUM = os.environ.get("STEADY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

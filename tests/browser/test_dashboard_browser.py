@@ -22,6 +22,7 @@ from tests.e2e.reminder_helpers import (
     title,
     wait_for_reminders,
 )
+from tests.e2e.test_dashboard_scaled import StartWeb
 
 ZONE = "Europe/Lisbon"
 
@@ -154,3 +155,33 @@ async def test_an_admin_sets_the_reminder_channel_and_a_member_is_refused(
     assert "Manage Server" in await other.locator("main").inner_text()
     await admin.close()
     await member.close()
+
+
+async def test_the_dashboard_as_its_own_process_in_a_browser(
+    postgres_url: str,
+    browser,
+    start_bot: StartBot,
+    start_web: StartWeb,
+    emulator: Emulator,
+    driver: Driver,
+    server: Server,
+):
+    """``python -m bot dashboard`` beside the bot on PostgreSQL: the server page from
+    Discord's REST API, the setting seen by the bot's ``/config show``."""
+    reminders = driver.add_channel(server.guild, "reminders")
+    await start_bot(DATABASE_URL=postgres_url)
+    port = free_port()
+    await start_web(port)
+    base_url = f"http://127.0.0.1:{port}"
+    admin = await browser.new_context(viewport=PHONE)
+    page = await log_in(admin, base_url, server.owner)
+    await page.get_by_role("link", name="Servers").click()
+    await page.get_by_role("link", name=server.guild.name).click()
+    card = page.locator("article", has=page.get_by_role("heading", name="Reminder channel"))
+    await card.get_by_label("Channel").select_option(label="#reminders")
+    await card.get_by_role("button", name="Set reminder channel").click()
+    await page.get_by_text("Reminder channel set.").wait_for()
+    assert await page.locator("#reminder-state").inner_text() == "#reminders"
+    shown = await driver.slash("config show", user=server.owner, guild=server.guild)
+    assert f"<#{reminders.id}>" in shown.text
+    await admin.close()
