@@ -71,6 +71,9 @@ class BotServerAccess:
         guild = self.bot.get_guild(guild_id)
         return {c.id: c.name for c in guild.channels} if guild else {}
 
+    async def forget(self, guild_ids: list[int]) -> None:
+        """Nothing to forget: the bot's cache follows Discord's events."""
+
     async def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
         guild = self.bot.get_guild(guild_id)
         return [(c.id, c.name) for c in guild.text_channels] if guild else []

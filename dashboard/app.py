@@ -85,6 +85,9 @@ class ServerAccess(Protocol):
     async def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
         """Text and announcement channels, to pick from (``/config`` checks the choice)."""
 
+    async def forget(self, guild_ids: list[int]) -> None:
+        """Whatever is cached about these servers is asked again next time (*refresh*)."""
+
 
 @dataclass(frozen=True)
 class Dashboard:
@@ -136,17 +139,72 @@ def form_of(request: web.Request) -> dict[str, str]:
 # --- middlewares -------------------------------------------------------------------------
 
 
+#: A stylesheet named with its content hash (``?v=…``) never changes under that name.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def cache_control(request: web.Request) -> str:
+    """``no-store`` for everything but a hashed static file: every page, redirect and error
+    sets or depends on the session (the 302 from ``/login`` sets the cookie)."""
+    if request.path.startswith("/static/") and "v" in request.query:
+        return IMMUTABLE
+    return "no-store"
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPException as error:
         error.headers.update(SECURITY_HEADERS)
+        error.headers["Cache-Control"] = cache_control(request)
         raise
     response.headers.update(SECURITY_HEADERS)
-    if not request.path.startswith("/static/"):
-        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["Cache-Control"] = cache_control(request)
     return response
+
+
+async def no_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """aiohttp names itself and Python's version in ``Server``: nobody needs to know."""
+    response.headers.popall("Server", None)
+
+
+#: What an error page says, by status.
+ERROR_PAGES = {
+    400: ("Bad request", "This address did not make sense to the dashboard."),
+    403: ("Not allowed", "You may not do that here."),
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Not a page", "This address is for a form; open the page it belongs to."),
+    413: ("Too much", "That form was too big."),
+}
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """404, 405, 500 and the rest in the site's own layout (not aiohttp's bare text)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400 or request.path.startswith("/static/"):
+            raise
+        title, message = ERROR_PAGES.get(error.status, ("Something went wrong", error.reason))
+        if error.status == 403 and error.text and not error.text.startswith("403"):
+            message = error.text
+        page = render(request, "message.html", status=error.status, title=title, message=message)
+        for header in ("Allow", "Retry-After"):
+            if header in error.headers:
+                page.headers[header] = error.headers[header]
+        return page
+    except Exception:
+        log.exception("dashboard error on %s %s", request.method, request.path)
+        return render(
+            request,
+            "message.html",
+            status=500,
+            title="Something went wrong",
+            message="The dashboard could not do that just now. Nothing was changed twice; "
+            "try again in a minute.",
+        )
 
 
 @web.middleware
@@ -301,6 +359,30 @@ def has_manage_server(guild: PartialGuild) -> bool:
 # --- the application ---------------------------------------------------------------------
 
 
+def page_of(path: str) -> str:
+    """The page a form's address belongs to: ``/servers/1/daily-tip`` is on ``/servers/1``."""
+    if path.startswith("/servers/"):
+        return path.rsplit("/", 1)[0]
+    if path.startswith(("/reminders/", "/settings/")):
+        return "/reminders"
+    if path.startswith("/privacy/"):
+        return "/privacy"
+    return "/"
+
+
+async def back_to_page(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther(page_of(request.path))
+
+
+def reload_safe(app: web.Application) -> None:
+    """A refused form is shown at the form's address; reloading it or opening it again
+    (a GET there) goes to the page it belongs to instead of a bare 405."""
+    for resource in list(app.router.resources()):
+        methods = {route.method for route in resource}
+        if "POST" in methods and "GET" not in methods and isinstance(resource, web.Resource):
+            resource.add_route("GET", back_to_page)
+
+
 async def healthz(request: web.Request) -> web.Response:
     """For a load balancer or an orchestrator: 200 while sessions can be read, else 503."""
     ok = await dashboard_of(request).sessions.healthy()
@@ -311,13 +393,16 @@ def make_app(dashboard: Dashboard) -> web.Application:
     from dashboard import auth, member_pages, server_pages
 
     app = web.Application(
-        middlewares=[security_headers, sessions_and_csrf], client_max_size=MAX_BODY_BYTES
+        middlewares=[security_headers, error_pages, sessions_and_csrf],
+        client_max_size=MAX_BODY_BYTES,
     )
+    app.on_response_prepare.append(no_server_header)
     app[DASHBOARD] = dashboard
     app[TEMPLATES] = make_templates()
     auth.add_routes(app)
     member_pages.add_routes(app)
     server_pages.add_routes(app)
     app.router.add_get("/healthz", healthz)
+    reload_safe(app)
     app.router.add_static("/static/", STATIC_DIR)
     return app

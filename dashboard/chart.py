@@ -15,8 +15,9 @@ from services.stats import DayCounts
 
 WIDTH = 620
 HEIGHT = 200
-LEFT = 28
-BOTTOM = 22
+# Room for the axis text at phone width too, where it is drawn twice as large (style.css).
+LEFT = 44
+BOTTOM = 30
 TOP = 8
 
 

@@ -23,6 +23,7 @@ from dashboard.app import (
     Handler,
     dashboard_of,
     form_of,
+    has_manage_server,
     login_required,
     member_session,
     render,
@@ -31,6 +32,7 @@ from dashboard.forms import Action, FieldNames, field, form_action
 from domain.errors import FieldError
 from domain.kinds import KIND_LABELS, MEMBER_KINDS
 from domain.zones import is_valid_zone_name
+from services.member_settings import NoReminderChannel
 from services.reminders import KIND_HINT, NOT_PAUSED, SubscriptionView
 from services.stats import STATS_DAYS
 
@@ -157,6 +159,19 @@ async def resume(request: web.Request, user_id: int, form: dict[str, str]) -> st
     return "Your reminders are back on."
 
 
+def no_reminder_channel(request: web.Request, guild_id: int) -> str:
+    """The refusal in web terms: where on the dashboard an admin sets the channel."""
+    guild = next((g for g in member_session(request).guilds if g.id == guild_id), None)
+    name = guild.name if guild else "That server"
+    message = (
+        f"{name} has no reminder channel yet: an admin of the server can set one on this "
+        "dashboard, under Servers."
+    )
+    if guild is not None and has_manage_server(guild):
+        message += f" You manage it: open Servers, then {name}, and pick a reminder channel."
+    return message
+
+
 async def delivery(request: web.Request, user_id: int, form: dict[str, str]) -> str:
     where = field(form, "where")
     guild_id = None
@@ -167,7 +182,10 @@ async def delivery(request: web.Request, user_id: int, form: dict[str, str]) -> 
         if chosen not in allowed:
             raise FieldError("guild", "Pick one of your servers that Steady is in.")
         guild_id = allowed[chosen]
-    choice = await dashboard_of(request).member_settings.set_delivery(user_id, where, guild_id)
+    try:
+        choice = await dashboard_of(request).member_settings.set_delivery(user_id, where, guild_id)
+    except NoReminderChannel as refusal:
+        raise FieldError("guild", no_reminder_channel(request, refusal.guild_id)) from None
     if choice == "dm":
         return "Your reminders come by DM."
     return "Your reminders go to that server's reminder channel, with a mention."

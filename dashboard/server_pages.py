@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: How long the member's own server list is trusted before it is asked of Discord again.
 GUILD_LIST_TTL_S = 60.0
+#: The *refresh* link asks Discord again at most this often per session.
+REFRESH_EVERY_S = 10.0
 
 
 def guild_id_of(request: web.Request) -> int:
@@ -97,17 +99,37 @@ def refused(request: web.Request, message: str) -> web.Response:
     return render(request, "message.html", status=403, title="Not your server", message=message)
 
 
+async def refresh_guilds(request: web.Request, older_than: float) -> bool:
+    """Ask Discord for the member's server list if the one kept is older than ``older_than``
+    seconds; returns whether it was asked."""
+    dashboard = dashboard_of(request)
+    session = member_session(request)
+    now = dashboard.sessions.now()
+    if not session.access_token or now - session.guilds_fetched_at <= older_than:
+        return False
+    try:
+        session.guilds = await dashboard.login.guilds(session.access_token)
+        session.guilds_fetched_at = now
+    except Exception as error:  # the last list is still a fine answer
+        log.warning("could not refresh a member's server list: %s", error.__class__.__name__)
+        return False
+    return True
+
+
 @login_required
 async def servers(request: web.Request) -> web.StreamResponse:
     dashboard = dashboard_of(request)
     session = member_session(request)
-    now = dashboard.sessions.now()
-    if session.access_token and now - session.guilds_fetched_at > GUILD_LIST_TTL_S:
-        try:
-            session.guilds = await dashboard.login.guilds(session.access_token)
-            session.guilds_fetched_at = now
-        except Exception as error:  # the last list is still a fine answer
-            log.warning("could not refresh a member's server list: %s", error.__class__.__name__)
+    if "refresh" in request.query:
+        # A server created (or Steady added) since the list was read: ask Discord again now,
+        # at most every REFRESH_EVERY_S, then show the list at its own address.
+        if await refresh_guilds(request, REFRESH_EVERY_S):
+            await dashboard.servers.forget([g.id for g in session.guilds])
+            session.flash = "Your server list is fresh from Discord."
+        else:
+            session.flash = "The list was just refreshed; try again in a few seconds."
+        raise web.HTTPSeeOther("/servers")
+    await refresh_guilds(request, GUILD_LIST_TTL_S)
     return render(
         request,
         "servers.html",
@@ -128,7 +150,11 @@ async def _channel(request: web.Request, guild_id: int, form: dict[str, str]) ->
     raw = field(form, "channel")
     if not raw.isdigit() or len(raw) > 20:
         raise FieldError("channel", "Pick a text channel.")
-    return await dashboard_of(request).servers.channel_access(guild_id, int(raw))
+    servers = dashboard_of(request).servers
+    if int(raw) not in await servers.channel_names(guild_id):
+        # An id edited into the form (another server's channel, or none at all).
+        raise FieldError("channel", "That is not a channel of this server: pick one from the list.")
+    return await servers.channel_access(guild_id, int(raw))
 
 
 async def reminder_channel(request: web.Request, user_id: int, form: dict[str, str]) -> str:

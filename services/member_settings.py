@@ -47,6 +47,15 @@ def _parse_schedule(wake_text: str, bed_text: str) -> tuple[time, time]:
     return wake, bed
 
 
+class NoReminderChannel(UserFacingError):
+    """Server delivery asked for a server without a reminder channel. ``str()`` says it in
+    Discord's terms (the command to use); a web page says it in its own."""
+
+    def __init__(self, message: str, guild_id: int) -> None:
+        super().__init__(message)
+        self.guild_id = guild_id
+
+
 class MemberSettings:
     def __init__(
         self,
@@ -191,9 +200,10 @@ class MemberSettings:
                 which = (
                     "This server has" if guild_id is not None else "The server you set up in has"
                 )
-                raise UserFacingError(
+                raise NoReminderChannel(
                     f"{which} no reminder channel yet: an admin can set one with "
-                    "`/config reminder-channel`."
+                    "`/config reminder-channel`.",
+                    home,
                 )
         now = self.clock()
         fields: dict[str, object] = {"delivery": choice}

@@ -89,6 +89,9 @@ async def test_a_member_changes_a_reminder_and_the_bot_sends_it_then(
     error = page.locator("#start-sleep-time-error")
     await error.wait_for()
     assert await sleep_card.get_by_label("Time").get_attribute("aria-invalid") == "true"
+    # Focus is on the summary at the top (a phone shows it first), which links to the field.
+    focused = await page.evaluate("document.activeElement.className")
+    assert focused == "error-summary", focused
     await shoot(page, screenshots, "reminders")
 
     [reminder] = await wait_for_reminders(driver, server.member, within=60)
@@ -102,6 +105,11 @@ async def test_a_member_changes_a_reminder_and_the_bot_sends_it_then(
     done_row = history.get_by_role("row", name=re.compile("Sleep wind-down"))
     assert "1 day" in await done_row.inner_text()  # the streak
     await shoot(history, screenshots, "history")
+    # The chart's axis text stays readable at phone width.
+    await history.set_viewport_size(PHONE)
+    tick = await history.locator("svg.chart text.tick").first.bounding_box()
+    assert tick is not None and tick["height"] >= 11, tick
+    await history.set_viewport_size(DESKTOP)
 
     # Someone else, in another browser, sees none of it.
     theirs = await browser.new_context(viewport=PHONE)

@@ -38,6 +38,7 @@ class FakeServers:
 
     emulator: Emulator
     asked: list[tuple[int, int]] = field(default_factory=list)
+    forgotten: list[int] = field(default_factory=list)
 
     def _guild(self, guild_id: int):
         guild = self.emulator.world.guilds.get(guild_id)
@@ -76,6 +77,9 @@ class FakeServers:
 
     async def postable_channels(self, guild_id: int) -> list[tuple[int, str]]:
         return list((await self.channel_names(guild_id)).items())
+
+    async def forget(self, guild_ids: list[int]) -> None:
+        self.forgotten.extend(guild_ids)
 
     async def channel_accesses(self, guild_id: int) -> dict[int, ChannelAccess]:
         return {

@@ -78,9 +78,11 @@ async def test_ids_edited_in_the_form_or_the_url_are_refused(
     elsewhere = driver.add_guild("Elsewhere", owner=bob, channels=("secret",))
     secret = driver.channel(elsewhere, "secret")
     await log_in(client, emulator, alice)
-    # Another server's channel, through Alice's own server: "I can't find" it.
+    # Another server's channel, through Alice's own server: not a channel of this server.
     foreign = await submit(client, place.id, "reminder-channel", {"channel": str(secret.id)})
-    assert foreign.status == 400 and "I can&#39;t find" in await foreign.text()
+    text = await foreign.text()
+    assert foreign.status == 400 and "That is not a channel of this server" in text
+    assert "deleted-channel" not in text
     for bad in ("abc", "1" * 30, "-5", ""):
         response = await submit(client, place.id, "reminder-channel", {"channel": bad})
         assert response.status == 400
@@ -169,7 +171,11 @@ async def test_server_delivery_needs_a_reminder_channel_first(
     form = {"csrf": csrf, "where": "server", "guild": str(place.id)}
     refused = await client.post("/settings/delivery", data=form, allow_redirects=False)
     assert refused.status == 400
-    assert "This server has no reminder channel yet" in await refused.text()
+    # Said in the web's terms (where on the dashboard), not as a slash command.
+    text = await refused.text()
+    assert "Calm has no reminder channel yet" in text and "under Servers" in text
+    assert "You manage it" in text  # Alice owns Calm
+    assert "/config" not in text
     reminders = driver.channel(place, "reminders")
     await submit(client, place.id, "reminder-channel", {"channel": str(reminders.id)})
     form["csrf"] = await csrf_of(client)
