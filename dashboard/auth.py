@@ -46,7 +46,7 @@ async def index(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     if session is not None and session.logged_in:
         raise web.HTTPFound("/reminders")
-    return render(request, "index.html", title="Steady")
+    return render(request, "index.html", title="Steady", deleted="deleted" in request.query)
 
 
 async def login(request: web.Request) -> web.StreamResponse:

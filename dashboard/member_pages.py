@@ -239,9 +239,14 @@ async def delete_everything(request: web.Request) -> web.StreamResponse:
     assert session.user_id is not None
     if form_of(request).get("confirm") != "yes":
         return render(request, "privacy.html", title="Privacy", confirm=True)
-    await dashboard_of(request).privacy.delete_all(session.user_id)
-    session.flash = "Everything Steady stored about you is deleted."
-    raise web.HTTPSeeOther("/reminders")
+    dashboard = dashboard_of(request)
+    await dashboard.privacy.delete_all(session.user_id)
+    # The dashboard's sessions name the member too (their id, name and server list): every
+    # one of them ends, in every browser and replica.
+    await dashboard.sessions.end_all_for(session.user_id)
+    response = web.HTTPSeeOther("/?deleted=1")
+    response.del_cookie(dashboard.cookie_name, path="/")
+    raise response
 
 
 def _form(

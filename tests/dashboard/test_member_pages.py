@@ -234,17 +234,23 @@ async def test_export_is_a_json_download(client, emulator, alice):
     assert [s["kind"] for s in data["subscriptions"]] == ["sleep"]
 
 
-async def test_delete_everything_asks_first(client, emulator, alice, services):
+async def test_delete_everything_asks_first(client, new_client, emulator, alice, services):
+    phone = await new_client()
+    await log_in(phone, emulator, alice)
     await logged_in(client, emulator, alice)
     await post(client, "/reminders/start", {"kind": "sleep"})
     ask = await post(client, "/privacy/delete", {}, csrf=None)
     assert ask.status == 200 and "Yes, delete everything" in await ask.text()
     assert len(await services.subscriptions.list_subscriptions(alice.id)) == 1
     done = await post(client, "/privacy/delete", {"confirm": "yes"})
-    assert done.status == 303
+    assert done.status == 303 and done.headers["Location"] == "/?deleted=1"
     assert await services.subscriptions.list_subscriptions(alice.id) == []
     assert (await services.member_settings.settings(alice.id)).timezone is None
-    assert "Everything Steady stored about you is deleted." in await page(client)
+    # The member's dashboard sessions went too: logged out, told so.
+    after = await client.get("/?deleted=1", allow_redirects=False)
+    assert "Everything Steady stored about you is deleted" in await after.text()
+    assert (await client.get("/reminders", allow_redirects=False)).status == 302
+    assert (await phone.get("/reminders", allow_redirects=False)).status == 302
 
 
 async def test_forms_without_a_csrf_token_change_nothing(client, emulator, alice, services):
