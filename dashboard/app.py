@@ -207,6 +207,9 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         )
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 @web.middleware
 async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/static/") or request.path == "/healthz":
@@ -215,26 +218,23 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
     session = await dashboard.sessions.from_cookie(request.cookies.get(dashboard.cookie_name))
     request[SESSION] = session
     try:
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            form = await read_form(request)
-            if session is None or not csrf_matches(session, form.get("csrf")):
-                return render(
-                    request,
-                    "message.html",
-                    status=403,
-                    title="This form has expired",
-                    message="Reload the page and try again.",
-                )
-            request[FORM] = form
-        response = await handler(request)
+        form = await read_form(request) if request.method not in SAFE_METHODS else None
+        if form is not None and (session is None or not csrf_matches(session, form.get("csrf"))):
+            response: web.StreamResponse = render(
+                request,
+                "message.html",
+                status=403,
+                title="This form has expired",
+                message="Reload the page and try again.",
+            )
+        else:
+            if form is not None:
+                request[FORM] = form
+            response = await handler(request)
     except web.HTTPException:
         # A redirect after a form may carry a flash for the next page: keep it.
         if session is not None:
             await dashboard.sessions.save_if_changed(session)
-        raise
-    except BaseException:
-        if session is not None:
-            dashboard.sessions.forget(session)
         raise
     if session is not None:
         await dashboard.sessions.save_if_changed(session)

@@ -77,6 +77,8 @@ class Session:
     code_verifier: str | None = field(default=None, repr=False)
     next_path: str = "/"
     flash: str | None = None  # a one-time confirmation for the next page
+    # What the session was when read or last written: a request saves it only if it changed.
+    stored_as: tuple[object, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def logged_in(self) -> bool:
@@ -104,8 +106,6 @@ class SessionStore:
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, b"steady-access-token")))
         self._clock = clock
         self._last_prune = float("-inf")
-        # What each session looked like when read or written, to save only what changed.
-        self._saved: dict[str, tuple[object, ...]] = {}
 
     # --- cookie value ----------------------------------------------------------------------
 
@@ -153,7 +153,7 @@ class SessionStore:
             next_path=row.next_path,
             flash=row.flash,
         )
-        self._saved[session_id] = _snapshot(session)
+        session.stored_as = _snapshot(session)
         return session
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -178,7 +178,7 @@ class SessionStore:
         replica, gets None."""
         taken = await rows.take_login(self.db, id_hash(session.id), self._clock())
         session.login_state = session.code_verifier = None
-        self._saved[session.id] = _snapshot(session)
+        session.stored_as = _snapshot(session)
         return taken
 
     async def log_in(
@@ -225,26 +225,20 @@ class SessionStore:
                 flash=session.flash,
             ),
         )
-        self._saved[session.id] = _snapshot(session)
+        session.stored_as = _snapshot(session)
 
     async def save_if_changed(self, session: Session) -> None:
         """After a request: write the session if the request changed it (a flash, a fresh
-        server list); else nothing."""
-        before = self._saved.pop(session.id, None)
-        if before is not None and before != _snapshot(session):
+        server list); else nothing. An ended session is not written back."""
+        if session.stored_as is not None and session.stored_as != _snapshot(session):
             await self.save(session)
-            self._saved.pop(session.id, None)
-
-    def forget(self, session: Session) -> None:
-        """The request is over: drop what was remembered of the session."""
-        self._saved.pop(session.id, None)
 
     def now(self) -> float:
         return self._clock()
 
     async def end(self, session: Session) -> None:
         """Logout: the row goes, so every replica refuses the cookie from now on."""
-        self._saved.pop(session.id, None)
+        session.stored_as = None  # nothing to write back after the request
         await rows.delete(self.db, id_hash(session.id))
 
     async def end_all_for(self, user_id: int) -> int:
@@ -276,7 +270,12 @@ class SessionStore:
 
 
 def _snapshot(session: Session) -> tuple[object, ...]:
-    return dataclasses.astuple(session)
+    """The session's fields as they are now (the server list copied)."""
+    return tuple(
+        tuple(getattr(session, f.name)) if f.name == "guilds" else getattr(session, f.name)
+        for f in dataclasses.fields(session)
+        if f.name != "stored_as"
+    )
 
 
 def _guilds_from_json(text: str) -> list[PartialGuild]:

@@ -261,3 +261,22 @@ async def test_the_web_process_takes_its_slots_from_the_tokens_one_schedule(
     finally:
         await db.close()
         await browser.http.close()
+
+
+async def test_the_web_process_on_sqlite_says_why_it_cannot_start(
+    emulator: Emulator, tmp_path: Path, netguard_log: Path
+) -> None:
+    env = dashboard_env(emulator, free_port())
+    web = WebProcess(
+        bot_environment(
+            api_base=emulator.api_base,
+            token=emulator.world.token,
+            database_path=tmp_path / "steady.sqlite3",
+            netguard_log=netguard_log,
+            extra=env,
+        )
+    )
+    await web.start()
+    assert await web.wait() == 2
+    [line] = [line for line in web.lines if "cannot start" in line]
+    assert "needs DATABASE_URL=postgresql://" in line and "Traceback" not in web.output
