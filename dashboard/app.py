@@ -13,6 +13,7 @@ as the slash commands.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -343,9 +344,16 @@ def pop_flash(session: Session | None) -> str | None:
     return message
 
 
+async def guilds_with_bot(guilds: list[PartialGuild], servers: ServerAccess) -> list[PartialGuild]:
+    """Those of ``guilds`` the bot is in, asked all at once (the web process asks Discord
+    about each server it has not cached; the request limiter paces them)."""
+    present = await asyncio.gather(*(servers.bot_is_in(g.id) for g in guilds))
+    return [g for g, here in zip(guilds, present, strict=True) if here]
+
+
 async def managed_guilds(session: Session, servers: ServerAccess) -> list[PartialGuild]:
     """From the member's own server list: those they manage and the bot is in."""
-    return [g for g in session.guilds if has_manage_server(g) and await servers.bot_is_in(g.id)]
+    return await guilds_with_bot([g for g in session.guilds if has_manage_server(g)], servers)
 
 
 MANAGE_GUILD = 1 << 5

@@ -23,6 +23,7 @@ from dashboard.app import (
     Handler,
     dashboard_of,
     form_of,
+    guilds_with_bot,
     has_manage_server,
     login_required,
     member_session,
@@ -62,7 +63,7 @@ async def delivery_guilds(request: web.Request) -> list:
     """Servers the member is in (their own list) where the bot is too."""
     dashboard = dashboard_of(request)
     session = member_session(request)
-    return [g for g in session.guilds if await dashboard.servers.bot_is_in(g.id)]
+    return await guilds_with_bot(session.guilds, dashboard.servers)
 
 
 async def reminders_page(

@@ -159,6 +159,9 @@ class RestServerAccess:
         self.absent_ttl = absent_ttl
         self._http: aiohttp.ClientSession | None = None
         self._bot_id: int | None = None
+        # One question to Discord per fact at a time: pages asking for the same server at
+        # once wait for the one answer (and its row in the cache) instead of asking again.
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}
         self.requests = 0  # asked of Discord since start (tests, metrics)
 
     # --- HTTP --------------------------------------------------------------------------------
@@ -207,14 +210,28 @@ class RestServerAccess:
     async def _cached(self, key: str, fetch: Callable[[], Any], *, fresh: bool = False) -> Any:
         """The fact stored under ``key``, or asked of Discord and stored. ``fetch`` returns
         (value, ttl)."""
-        now = self._clock()
         if not fresh:
-            text = await cache.get_fact(self.db, key, now)
+            text = await cache.get_fact(self.db, key, self._clock())
             if text is not None:
                 return json.loads(text)
-        value, ttl = await fetch()
-        await cache.put_fact(self.db, key, json.dumps(value), now + ttl)
-        return value
+            pending = self._in_flight.get(key)
+            if pending is not None:
+                return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            value, ttl = await fetch()
+            await cache.put_fact(self.db, key, json.dumps(value), self._clock() + ttl)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            if self._in_flight.get(key) is future:
+                del self._in_flight[key]
 
     async def bot_id(self) -> int:
         if self._bot_id is None:

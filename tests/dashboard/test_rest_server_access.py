@@ -4,6 +4,7 @@ the limiter, cached in the database for its expiry, and re-asked when ``fresh``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import discord
@@ -139,3 +140,14 @@ async def test_a_second_replica_reads_the_first_ones_cache(
         assert emulator.stats.requests == asked
     finally:
         await other.close()
+
+
+async def test_pages_asking_at_once_share_one_question(
+    rest: RestServerAccess, driver: Driver, emulator: Emulator
+) -> None:
+    guild = driver.add_guild("Busy")
+    await rest.bot_id()
+    before = emulator.stats.by_route["GET /guilds/{guild_id}"]
+    answers = await asyncio.gather(*(rest.guild_name(guild.id) for _ in range(20)))
+    assert answers == ["Busy"] * 20
+    assert emulator.stats.by_route["GET /guilds/{guild_id}"] == before + 1
