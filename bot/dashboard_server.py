@@ -1,10 +1,13 @@
-"""The web dashboard, served by the bot process when ``DASHBOARD_PORT`` is set (see :mod:`dashboard`).
+"""The web dashboard's server, and the bot's view of servers for it (see :mod:`dashboard`).
 
-Running inside the bot (not as a second program) means a change made on a page goes through
-services whose ``on_change`` wakes the same dispatcher at once, and the bot's own view of
-servers, roles and channels answers "may this member manage this server" and "can the bot
-post in this channel". The composition root (:mod:`bot.steady_bot`, :mod:`bot.compose`) builds the
-pages' services over their own reads of the database and hands them to :func:`build_dashboard`.
+Two ways to run it. Inside the bot process (``DASHBOARD_PORT`` on ``python -m bot``, the small
+single-process install): a change made on a page goes through services whose ``on_change``
+wakes the same dispatcher at once, and the bot's own view of servers, roles and channels
+(:class:`BotServerAccess`) answers "may this member manage this server" and "can the bot post
+in this channel". As a process of its own (``python -m bot dashboard``,
+:mod:`bot.web_process`): the same :func:`build_dashboard` and :class:`DashboardServer`, with
+Discord's REST API answering instead (:class:`services.server_facts.RestServerAccess`).
+Sessions are in the database either way (:mod:`services.web_sessions`).
 """
 
 from __future__ import annotations
