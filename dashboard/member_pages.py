@@ -30,7 +30,7 @@ from dashboard.app import (
     render,
 )
 from dashboard.forms import Action, FieldNames, field, form_action
-from domain.errors import FieldError
+from domain.errors import FieldError, UserFacingError
 from domain.kinds import KIND_LABELS, MEMBER_KINDS
 from domain.zones import is_valid_zone_name
 from services.member_settings import NoReminderChannel
@@ -117,7 +117,14 @@ async def start(request: web.Request, user_id: int, form: dict[str, str]) -> str
     kind = _kind_of(form)
     time_text = field(form, "time")
     every = field(form, "every") if kind == "hydration" else ""
-    view = await dashboard_of(request).subscriptions.start(
+    dashboard = dashboard_of(request)
+    if not (await dashboard.member_settings.settings(user_id)).timezone:
+        # The service says it in commands (`/remind timezone`); the page has a field for it.
+        raise UserFacingError(
+            "Set your time zone first (under Settings, below): your reminders follow your "
+            "local clock."
+        )
+    view = await dashboard.subscriptions.start(
         user_id, None, kind, time_text or None, every or None
     )
     times = ", ".join(t.strftime("%H:%M") for t in view.times)

@@ -67,7 +67,9 @@ async def test_start_without_a_time_zone_asks_for_one(client, emulator, alice, s
     await logged_in(client, emulator, alice, zone=None)
     response = await post(client, "/reminders/start", {"kind": "sleep"})
     assert response.status == 400
-    assert "Set your time zone first" in await response.text()
+    text = await response.text()
+    assert "Set your time zone first (under Settings, below)" in text
+    assert "/remind timezone" not in text  # the page's words, not a slash command's
     assert await services.subscriptions.list_subscriptions(alice.id) == []
 
 
