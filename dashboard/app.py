@@ -32,6 +32,7 @@ from markupsafe import Markup, escape
 
 from dashboard.discord_login import DiscordLogin
 from dashboard.sessions import PartialGuild, Session, SessionStore, csrf_matches
+from domain.errors import UserFacingError
 from services.member_settings import MemberSettings
 from services.privacy import Privacy
 from services.server_config import ChannelAccess, ServerConfig
@@ -196,6 +197,10 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
             if header in error.headers:
                 page.headers[header] = error.headers[header]
         return page
+    except UserFacingError as error:  # Discord did not answer a server question, say
+        return render(
+            request, "message.html", status=503, title="Try again in a minute", message=str(error)
+        )
     except Exception:
         log.exception("dashboard error on %s %s", request.method, request.path)
         return render(

@@ -1,12 +1,13 @@
 """Pages for the servers a member manages: what ``/config`` does, on the same service.
 
-Who may see a server's page is asked again at every request, of the bot's own view of the
-server (:meth:`ServerAccess.member_permissions`: the member's roles now, the bot still in it)
-and judged by ``check_can_manage``, the rule and wording ``/config`` uses. The server list
-comes from the member's own Discord server list (refreshed at most once a minute), so a
+Who may see a server's page is asked again at every request
+(:meth:`ServerAccess.member_permissions`: the member's roles, the bot still in it) — of the
+bot's own view inside the bot process, of Discord's REST API in a web process of its own (a
+page within the facts' short cache, every form fresh) — and judged by ``check_can_manage``,
+the rule and wording ``/config`` uses. The server list comes from the member's own Discord server list (refreshed at most once a minute), so a
 server only shows up where the member has Manage Server and the bot is present. A channel is
-checked by ``channel_access`` over the bot's cache, as ``/config`` checks it: a channel id
-edited in the form, from another server or of no channel at all, is refused the same way.
+checked as ``/config`` checks it (``channel_access``); a channel id edited in the form, from
+another server or of no channel at all, is refused as not a channel of this server.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dashboard.app import (
 from dashboard.forms import Action, field, form_action
 from domain.errors import FieldError, UserFacingError
 from services.server_config import ChannelAccess, check_can_manage
+from services.server_facts import DiscordUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ async def server_page(
     dashboard = dashboard_of(request)
     try:
         guild_id = await require_manager(request)
+    except DiscordUnavailable:
+        raise  # not a refusal: the site's "try again in a minute" page (503)
     except UserFacingError as refusal:
         return refused(request, str(refusal))
     servers = dashboard.servers

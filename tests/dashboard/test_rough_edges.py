@@ -123,3 +123,25 @@ async def test_the_refresh_link_asks_discord_again_at_most_every_few_seconds(
     html = await (await client.get("/servers")).text()
     assert "just refreshed" in html
     assert emulator.stats.by_route["GET /users/@me/guilds"] == asked
+
+
+async def test_discord_not_answering_is_a_page_saying_try_again(
+    client, emulator, alice, driver, services, clock
+):
+    from services.server_facts import UNREACHABLE, DiscordUnavailable
+
+    class Unreachable(FakeServers):
+        async def member_permissions(self, guild_id, user_id, *, fresh=False):
+            raise DiscordUnavailable(UNREACHABLE)
+
+    guild = driver.add_guild("Calm", owner=alice)
+    down = await client_for(
+        make_dashboard(emulator, services, clock, servers=Unreachable(emulator))
+    )
+    try:
+        await log_in(down, emulator, alice)
+        page = await down.get(f"/servers/{guild.id}")
+        text = await page.text()
+        assert page.status == 503 and "Discord did not answer" in text and LAYOUT in text
+    finally:
+        await down.close()
