@@ -391,6 +391,11 @@ def _copy_final(conn: sqlite3.Connection, nonce: str, known: tuple[Any, ...]) ->
 def _settle(
     conn: sqlite3.Connection, old: _Replaced, taken_at: int, now: int, report: Settled
 ) -> None:
+    # 0. No dashboard session of the backup's moment comes back: one ended since (a logout)
+    # must stay ended. Members log in to the dashboard again.
+    conn.execute("DELETE FROM dashboard_sessions")
+    conn.execute("DELETE FROM dashboard_server_facts")
+
     # 1. Privacy deletions made after the backup's moment: delete those members again.
     for user_id in old.deleted_since(taken_at):
         for table in MEMBER_TABLES:

@@ -1,4 +1,4 @@
-"""The dashboard's sessions and its short-lived cache of server facts (migration 0006).
+"""The dashboard's sessions and its short-lived cache of server facts (migration 0007).
 
 ``dashboard_sessions``: one row per session or pending login, keyed by the SHA-256 of the
 random id the cookie carries (the service, :mod:`services.web_sessions`, hashes it and

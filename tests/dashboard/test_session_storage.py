@@ -3,8 +3,11 @@ both backends: what two replicas sharing one database see, what the row keeps at
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bot import backup as cli
 from services.web_sessions import (
     LOGIN_LIFETIME,
     SESSION_LIFETIME,
@@ -13,6 +16,7 @@ from services.web_sessions import (
     id_hash,
 )
 from storage import dashboard_sessions
+from storage.backup import take_backup
 from storage.database import Database
 
 SECRET = "unit-test-dashboard-secret-" + "y" * 32
@@ -143,3 +147,28 @@ async def test_only_a_changed_session_is_written_back(db: Database) -> None:
     await store.save_if_changed(session)
     again = await store.from_cookie(cookie)
     assert again is not None and again.flash == "Saved."
+
+
+async def test_a_restored_backup_brings_back_no_session(tmp_path) -> None:
+    """A logout made after a backup must stay a logout when that backup is restored."""
+    path = tmp_path / "steady.sqlite3"
+    db = await Database.open(f"sqlite:///{path}")
+    await db.migrate()
+    wall = Wall()
+    store = SessionStore(db, SECRET, clock=wall)
+    cookie = await logged_in(store)
+    await db.close()
+    take_backup(path, tmp_path / "backup.sqlite3", now=int(wall()))
+    db = await Database.open(f"sqlite:///{path}")
+    store = SessionStore(db, SECRET, clock=wall)
+    session = await store.from_cookie(cookie)
+    assert session is not None
+    await store.end(session)  # logged out after the backup
+    await db.close()
+    await asyncio.to_thread(cli.restore, tmp_path / "backup.sqlite3", now=int(wall()) + 60)
+    db = await Database.open(f"sqlite:///{path}")
+    try:
+        assert await SessionStore(db, SECRET, clock=wall).from_cookie(cookie) is None
+        assert await SessionStore(db, SECRET, clock=wall).count() == 0
+    finally:
+        await db.close()

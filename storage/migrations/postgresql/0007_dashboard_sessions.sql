@@ -1,4 +1,4 @@
--- PostgreSQL twin of ../0006_dashboard_sessions.sql: the dashboard's sessions and pending
+-- PostgreSQL twin of ../0007_dashboard_sessions.sql: the dashboard's sessions and pending
 -- logins, and its short-lived cache of server facts, shared by every replica.
 CREATE TABLE dashboard_sessions (
     id_hash           TEXT PRIMARY KEY,
