@@ -178,9 +178,7 @@ async def test_the_dashboard_as_its_own_process_in_a_browser(
     Discord's REST API, the setting seen by the bot's ``/config show``."""
     reminders = driver.add_channel(server.guild, "reminders")
     await start_bot(DATABASE_URL=postgres_url)
-    port = free_port()
-    await start_web(port)
-    base_url = f"http://127.0.0.1:{port}"
+    _, base_url = await start_web()
     admin = await browser.new_context(viewport=PHONE)
     page = await log_in(admin, base_url, server.owner)
     await page.get_by_role("link", name="Servers").click()

@@ -13,9 +13,9 @@ import pytest
 from services.ratelimit import SlotPacer
 from services.server_facts import RestServerAccess
 from storage.database import Database
+from testkit.emulator import Driver, Emulator
+from testkit.emulator import permissions as perms
 from tests.dashboard.rig import FakeServers
-from tests.emulator import Driver, Emulator
-from tests.emulator import permissions as perms
 
 
 class Wall:

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from dashboard.server_pages import REFRESH_EVERY_S
+from testkit.emulator import Driver
 from tests.dashboard.rig import FakeServers, client_for, log_in, make_dashboard, post
-from tests.emulator import Driver
 
 LAYOUT = '<main id="main">'
 

@@ -26,12 +26,13 @@ import pytest
 
 from storage import send_rate
 from storage.database import Database
-from tests.e2e.bot_process import REPO_ROOT, BotProcess, bot_environment
+from testkit.bot_process import REPO_ROOT, BotProcess, bot_environment
+from testkit.dashboard import CSRF_FIELD, dashboard_env
+from testkit.emulator import Driver, Emulator
+from testkit.emulator import permissions as perms
+from testkit.emulator.state import User
+from testkit.ports import PortTaken, on_a_free_port_async
 from tests.e2e.conftest import StartBot
-from tests.e2e.dashboard_helpers import CSRF_FIELD, dashboard_env, free_port
-from tests.emulator import Driver, Emulator
-from tests.emulator import permissions as perms
-from tests.emulator.state import User
 
 FACTS_TTL_S = 3.0
 
@@ -59,18 +60,20 @@ class WebProcess(BotProcess):
         return self
 
 
-StartWeb = Callable[[int], Awaitable[WebProcess]]
+#: Start a dashboard replica; returns it and its base URL.
+StartWeb = Callable[[], Awaitable[tuple[WebProcess, str]]]
 
 
 @pytest.fixture
 async def start_web(
     postgres_url: str, emulator: Emulator, tmp_path: Path, netguard_log: Path
 ) -> AsyncIterator[StartWeb]:
-    """Start a dashboard replica on ``port`` (again after a stop: a restart)."""
+    """Start a dashboard replica on a free port (again after a stop: a restart). Every
+    replica's callback is registered with the emulator, as behind one load balancer."""
     processes: list[WebProcess] = []
     callbacks: list[str] = []
 
-    async def start(port: int) -> WebProcess:
+    async def start_on(port: int) -> WebProcess:
         env = dashboard_env(emulator, port)
         callbacks.append(f"http://127.0.0.1:{port}/callback")
         emulator.oauth.redirect_uris = list(dict.fromkeys(callbacks))
@@ -92,8 +95,14 @@ async def start_web(
             within=20,
             what="the dashboard to listen",
         )
+        if not web.running and web.port_was_taken:
+            raise PortTaken(web.output)
         assert web.running, web.output
         return web
+
+    async def start() -> tuple[WebProcess, str]:
+        web, port = await on_a_free_port_async(start_on)
+        return web, f"http://127.0.0.1:{port}"
 
     yield start
     for web in processes:
@@ -146,10 +155,8 @@ async def test_two_replicas_beside_two_shards_share_sessions_and_wake_the_engine
     bots = {"DATABASE_URL": postgres_url, "SHARD_COUNT": "2"}
     await start_bot(SHARD_IDS="0", **bots)
     await start_bot(SHARD_IDS="1", **bots)
-    port_a, port_b = free_port(), free_port()
-    web_a = await start_web(port_a)
-    await start_web(port_b)
-    a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    web_a, a = await start_web()
+    _, b = await start_web()
     browser = Browser(driver.emulator)
     listener, heard = await notified(postgres_url)
     try:
@@ -185,9 +192,10 @@ async def test_two_replicas_beside_two_shards_share_sessions_and_wake_the_engine
         assert started.status == 303
         await asyncio.wait_for(heard.wait(), timeout=5)
 
-        # Restart A: the session is still there.
+        # Restart A (on a port of its own again: the cookie names the host, not the port,
+        # as behind a load balancer): the session is still there.
         assert await web_a.terminate() == 0
-        await start_web(port_a)
+        _, a = await start_web()
         again = await browser.get(f"{a}/reminders")
         assert again.status == 200 and "olivia" in await again.text()
 
@@ -208,9 +216,7 @@ async def test_a_demoted_member_loses_the_page_within_the_cache_time(
     guild = driver.add_guild("Twitch Support", members=[mod])
     mods = driver.add_role(guild, "Mods", perms.MANAGE_GUILD)
     driver.give_role(guild, mod, mods)
-    port = free_port()
-    await start_web(port)
-    base = f"http://127.0.0.1:{port}"
+    _, base = await start_web()
     page = f"{base}/servers/{guild.id}"
     browser = Browser(driver.emulator)
     try:
@@ -238,9 +244,7 @@ async def test_the_web_process_takes_its_slots_from_the_tokens_one_schedule(
 ) -> None:
     owner = driver.add_user("olivia")
     guild = driver.add_guild("Twitch Support", owner=owner)
-    port = free_port()
-    await start_web(port)
-    base = f"http://127.0.0.1:{port}"
+    _, base = await start_web()
     browser = Browser(driver.emulator)
     db = await Database.open(postgres_url)
     try:
@@ -266,7 +270,7 @@ async def test_the_web_process_takes_its_slots_from_the_tokens_one_schedule(
 async def test_the_web_process_on_sqlite_says_why_it_cannot_start(
     emulator: Emulator, tmp_path: Path, netguard_log: Path
 ) -> None:
-    env = dashboard_env(emulator, free_port())
+    env = dashboard_env(emulator, 9)  # never opened: it refuses before it listens
     web = WebProcess(
         bot_environment(
             api_base=emulator.api_base,
