@@ -21,7 +21,7 @@ import pytest
 from tests.e2e.conftest import netguard_log, server, start_bot  # noqa: F401
 
 # The dashboard as its own process (python -m bot dashboard) on PostgreSQL.
-from tests.e2e.test_dashboard_scaled import start_web  # noqa: F401
+from tests.e2e.web_helpers import start_web  # noqa: F401
 
 CHROMIUM = os.environ.get("STEADY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

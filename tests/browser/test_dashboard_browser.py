@@ -22,7 +22,7 @@ from tests.e2e.reminder_helpers import (
     title,
     wait_for_reminders,
 )
-from tests.e2e.test_dashboard_scaled import StartWeb
+from tests.e2e.web_helpers import StartWeb
 
 ZONE = "Europe/Lisbon"
 

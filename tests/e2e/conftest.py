@@ -18,6 +18,7 @@ from testkit.bot_process import READY_LINE, BotProcess, bot_environment
 from testkit.emulator import Driver, Emulator
 from testkit.emulator.state import Channel, Guild, User
 from testkit.ports import PortTaken
+from tests.e2e.web_helpers import start_web  # noqa: F401  (the dashboard as its own process)
 
 START_TIMEOUT = 20.0
 
