@@ -50,6 +50,7 @@ from content import load_content
 from domain.enums import DeliveryState
 from domain.kinds import ReminderKind, timing_for
 from services.engine.dispatcher import Wake
+from services.engine.policy import Deadlines, DueOrder, SendPolicy
 from services.ratelimit import SlotPacer
 from storage.database import Database
 from storage.transfer import TABLES, non_empty_tables
@@ -64,7 +65,7 @@ DRAIN_CAP = 6 * 3600  # after the day: at most this long for its last occurrence
 BURST = 100
 KINDS = (*(k.value for k in ReminderKind if k != ReminderKind.DAILY_TIP), "daily_tip")
 POPULATIONS: dict[str, Callable[..., Population]] = {"realistic": realistic, "worst": worst}
-ENGINES = ("today",)
+ENGINES = ("today", "new")
 
 Report = Callable[[float], None]
 
@@ -105,6 +106,14 @@ def defaults() -> dict[str, Any]:
         "send_workers": fields["send_workers"].default,
         "claim_lease_s": fields["claim_lease_s"].default,
     }
+
+
+def policy_for(engine_name: str, send_rate: float) -> SendPolicy:
+    """``today``: due order, no tolerance (the engine before #21); ``new``: deadlines,
+    early claims before a peak, nothing sent too late (``services.engine.policy``)."""
+    if engine_name == "today":
+        return DueOrder()
+    return Deadlines(capacity_per_s=send_rate)
 
 
 async def _open_empty(url: str, first: bool) -> Database:
@@ -165,6 +174,7 @@ async def run_engine(
         sleep=asyncio.sleep,
         workers=options.workers,
         lease_s=options.lease,
+        policy=policy_for(engine_name, options.send_rate),
     ).engine
 
     cpu_started = time.process_time()
@@ -385,7 +395,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated: realistic (zones by weight, spread times), worst (one zone, "
         "default times)",
     )
-    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated: today")
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help="comma-separated: today (due order, no tolerance), new (deadlines, #21)",
+    )
     parser.add_argument(
         "--zones",
         type=Path,

@@ -31,6 +31,7 @@ from services.engine.dispatcher import APSchedulerWaker, Dispatcher, Waker
 from services.engine.dm_channels import DmChannelOpener
 from services.engine.due_changes import DueChanges
 from services.engine.messages import MessageRenderer
+from services.engine.policy import Deadlines, SendPolicy
 from services.engine.reminder_engine import ReminderEngine
 from services.engine.sender import Sender
 from services.engine.transport import DiscordTransport
@@ -85,10 +86,14 @@ def build_core(
     max_backlog: int = 1000,
     clock_jump: timedelta = timedelta(seconds=90),
     lease_s: int = ledger.Claimant.lease_s,
+    policy: SendPolicy | None = None,
 ) -> Core:
     """Tests and benchmarks inject ``clock``, ``waker`` (instead of APScheduler) and
     ``sleep``; the other options are the sender's and dispatcher's tuning (see there), and
     ``lease_s`` how long this process's claims hold unrenewed (``CLAIM_LEASE_S``).
+    ``policy`` how what is due is ordered, paced and shed (:mod:`services.engine.policy`;
+    by default :class:`Deadlines` at 49 sends a second — the bot passes its
+    ``SEND_RATE_PER_S``; only the day benchmark builds the old ``DueOrder``).
     ``transport`` is already paced: every request it makes goes through the bot's request
     limiter (:mod:`services.ratelimit`)."""
     changes = DueChanges()
@@ -105,6 +110,7 @@ def build_core(
         retry_for=retry_for,
         claimant=ledger.Claimant(lease_s=lease_s),
         uptime=uptime,
+        policy=policy or Deadlines(),
     )
     # Without a waker of its own, the engine runs APScheduler.
     scheduler = AsyncIOScheduler(timezone="UTC") if waker is None else None

@@ -23,6 +23,7 @@ from domain.errors import DatabaseUnavailable
 from services import metrics
 from services.buttons import ReminderButtons
 from services.engine.discord_transport import DiscordPyTransport
+from services.engine.policy import Deadlines
 from services.engine.shared_pacing import pacer_for
 from services.member_settings import MemberSettings
 from services.privacy import Privacy
@@ -96,6 +97,7 @@ class SteadyBot(commands.Bot):
             DiscordPyTransport(self.http),
             workers=settings.send_workers,
             lease_s=settings.claim_lease_s,
+            policy=Deadlines(capacity_per_s=settings.send_rate_per_s),
         )
         self.core = core
         self.engine = core.engine

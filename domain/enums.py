@@ -13,7 +13,7 @@ class DeliveryState(StrEnum):
     SENDING = "sending"  # a request may be in flight
     SENT = "sent"
     FAILED = "failed"
-    MISSED = "missed"  # skipped after downtime
+    MISSED = "missed"  # not sent: after downtime, or too busy (its Reason says which)
     CANCELLED = "cancelled"  # stopped or paused before sending
     UNCONFIRMED = "unconfirmed"  # in flight at a crash, too old to resend with its nonce
 
@@ -58,6 +58,10 @@ class Reason(StrEnum):
     # ``python -m bot restore``: fell due between the backup's moment and the restore, so it
     # may have gone out from the database that was replaced; never sent again.
     RESTORED = "restored from backup"
+    # Due while the bot was up, but it could not reach Discord within the kind's late
+    # tolerance (more due than the token's send rate): not sent late, recorded ``missed`` with
+    # this reason, counted apart in stats — the bot's miss, never the member's (#21).
+    TOO_BUSY = "skipped: too busy"
 
 
 class DeliveryMode(StrEnum):

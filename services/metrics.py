@@ -27,6 +27,11 @@ LATENESS = Histogram(
     "Seconds between an occurrence's scheduled time and its send (test sends excluded).",
     buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 1800, 3600),
 )
+SKIPPED_TOO_BUSY = Counter(
+    "steady_reminders_skipped_too_busy",
+    "Reminder occurrences not sent because they could not reach Discord within their kind's "
+    "late tolerance (more due than the send rate; recorded 'skipped: too busy').",
+)
 RATE_LIMITED = Counter(
     "steady_discord_rate_limited",
     "429 answers from Discord to this process, by scope (global, user, shared).",

@@ -8,8 +8,8 @@ seek. The schedule maths itself is passed in (``plan``), keeping SQL here and ti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from domain.enums import DeliveryState, Reason, Source
 from storage import ledger, tombstones
@@ -57,6 +57,9 @@ class Plan:
     next_fire_at: int | None
     deliver_at: int | None = None
     missed_at: int | None = None
+    # Due while the bot was up but busy, and past its kind's late tolerance: not sent,
+    # recorded ``missed`` with ``Reason.TOO_BUSY`` (issue #21).
+    skipped_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,67 @@ class ClaimResult:
     claimed: list[Delivery]
     missed: int = 0
     rows: int = 0  # due rows processed (claimed + missed + duplicates)
+    skipped: int = 0  # past their late tolerance: recorded "skipped: too busy"
+
+
+# The tie order's hash (``services.engine.policy.tie_rank`` is the same in Python): Knuth's
+# multiplicative hash of the id, rotated per UTC day by the golden ratio of 2**32.
+_HASH_SPACE = 2**32
+_KNUTH = 2654435761
+_GOLDEN_STEP = 2654435769
+
+
+@dataclass(frozen=True)
+class ClaimOrder:
+    """How to claim (issue #21; ``None`` for the old due order): what is due up to
+    ``ahead_s`` seconds ahead, each kind up to ``early_s[kind]`` ahead if larger (early claims
+    before a peak), in deadline order (``next_fire_at + late_s[kind]``), ties by a per-day
+    hash of the subscription id; nothing due after ``until`` (the peak being filled for)
+    beyond ``ahead_s``."""
+
+    ahead_s: int
+    late_s: Mapping[str, int]
+    day: int
+    early_s: Mapping[str, int] = field(default_factory=dict)
+    until: int | None = None
+
+    def horizon(self, now: int) -> int:
+        furthest = now + max([self.ahead_s, *self.early_s.values()])
+        if self.until is None:
+            return furthest
+        return min(furthest, max(self.until, now + self.ahead_s))
+
+    @staticmethod
+    def _by_kind(values: Mapping[str, int], floor: int) -> str:
+        for kind in values:
+            assert kind.replace("_", "").isalnum(), kind  # a kind's name, inlined below
+        whens = " ".join(
+            f"WHEN '{kind}' THEN {max(int(v), floor)}" for kind, v in sorted(values.items())
+        )
+        return f"(CASE kind {whens} ELSE {floor} END)" if whens else str(floor)
+
+    def where(self) -> str:
+        """Two parameters: the horizon, then now."""
+        ahead = self._by_kind(self.early_s, self.ahead_s)
+        return f"next_fire_at <= ? AND next_fire_at - {ahead} <= ?"
+
+    def order_by(self) -> str:
+        salt = (self.day * _GOLDEN_STEP) % _HASH_SPACE
+        return (
+            f"next_fire_at + {self._by_kind(self.late_s, 0)}, "
+            f"((id * {_KNUTH}) % {_HASH_SPACE} + {salt}) % {_HASH_SPACE}, id"
+        )
+
+
+async def due_load(db: Database, until: int) -> list[tuple[int, int]]:
+    """``(next_fire_at, count)`` of what is due up to ``until``, ascending (the dispatcher's
+    look at the coming minutes; an index-only range scan)."""
+    found = await db.fetchall(
+        "SELECT next_fire_at AS at, count(*) AS n FROM subscriptions WHERE next_fire_at <= ? "
+        "GROUP BY next_fire_at ORDER BY next_fire_at",
+        (until,),
+    )
+    return [(int(row["at"]), int(row["n"])) for row in found]
 
 
 async def any_due(db: Database, now: int) -> bool:
@@ -353,6 +417,7 @@ async def claim_due(
     limit: int,
     plan: Callable[[Subscription], Plan],
     claimant: Claimant,
+    order: ClaimOrder | None = None,
 ) -> ClaimResult:
     """Claim up to ``limit`` due subscriptions for ``claimant``, earliest first, in one transaction.
 
@@ -366,12 +431,20 @@ async def claim_due(
     """
     result = ClaimResult(claimed=[])
     async with db.transaction() as tx:
-        found = await tx.fetchall(
-            f"SELECT {_COLUMNS} FROM subscriptions WHERE next_fire_at <= ? "
-            f"ORDER BY next_fire_at, id LIMIT ?{tx.skip_locked}",
-            (now, limit),
-        )
+        if order is None:
+            found = await tx.fetchall(
+                f"SELECT {_COLUMNS} FROM subscriptions WHERE next_fire_at <= ? "
+                f"ORDER BY next_fire_at, id LIMIT ?{tx.skip_locked}",
+                (now, limit),
+            )
+        else:
+            found = await tx.fetchall(
+                f"SELECT {_COLUMNS} FROM subscriptions WHERE {order.where()} "
+                f"ORDER BY {order.order_by()} LIMIT ?{tx.skip_locked}",
+                (order.horizon(now), now, limit),
+            )
         rows = records(Subscription, found)
+        skipped = 0
         missed: list[NewDelivery] = []
         to_claim: list[NewDelivery] = []
         next_fires: list[tuple[int, int | None]] = []
@@ -386,11 +459,21 @@ async def claim_due(
                         error=Reason.OFFLINE_PAST_GRACE,
                     )
                 )
+            if decision.skipped_at is not None:
+                skipped += 1
+                missed.append(
+                    replace(
+                        _occurrence(sub, decision.skipped_at),
+                        state=DeliveryState.MISSED,
+                        error=Reason.TOO_BUSY,
+                    )
+                )
             if decision.deliver_at is not None:
                 to_claim.append(_occurrence(sub, decision.deliver_at))
         result.claimed = await ledger.insert_claims(tx, missed + to_claim, now, claimant)
         await tx.advance_subscriptions(next_fires, now)
-    result.missed = len(missed)
+    result.missed = len(missed) - skipped
+    result.skipped = skipped
     result.rows = len(rows)
     return result
 

@@ -13,6 +13,13 @@ Decisions read the wall clock (``clock``, injected in tests). Rules:
   when a clock jump is detected) is sent late only if it was within its grace (30 min,
   caffeine 60) at that moment, else recorded ``missed``. At most one catch-up per
   subscription: only the latest missed instant is considered.
+* Deadlines (issue #21, :mod:`services.engine.policy`): with the :class:`Deadlines` policy
+  it claims what falls due in the next few seconds ahead (held in the sender until due),
+  reads the due load of the coming half hour, and from the moment the sender must work at
+  full capacity for a peak to go out on time it claims early, within each kind's ``early``
+  allowance, in deadline order; a row still due past its kind's late tolerance is recorded
+  "skipped: too busy" instead of being claimed. ``DueOrder`` (the benchmark's "today")
+  claims only what is due, in due order.
 * Backpressure: it claims only while the sender's backlog is below ``max_backlog``; the
   rest stays due in the table (earliest first), so memory stays bounded.
 * Recovery: ledger rows left ``claimed`` are re-queued (or ``missed`` if stale); rows left
@@ -51,6 +58,7 @@ from domain.errors import DatabaseUnavailable
 from domain.schedule import next_fire_ts, previous_fire_ts
 from services import metrics
 from services.engine.due_changes import DueChanges
+from services.engine.policy import Fill, fill_from
 from services.engine.sender import Sender
 from services.engine.uptime import Uptime
 from storage import ledger, reminders
@@ -58,7 +66,6 @@ from storage.database import Database
 from storage.reminders import Plan, Snooze, Subscription
 
 log = logging.getLogger(__name__)
-
 
 
 Wake = Callable[[], Awaitable[None]]
@@ -151,6 +158,12 @@ class Dispatcher:
         self._last_renew: datetime | None = None
         self._announcements: set[asyncio.Task[None]] = set()
         self.claimant = sender.claimant
+        self.policy = sender.policy
+        # The due load of the coming minutes (``reminders.due_load``) and when it was read.
+        self._load: list[tuple[int, int]] | None = None
+        self._load_at = 0
+        self.filling = False  # claiming early for a peak (``/healthz`` and tests read it)
+        self.fill_at: int | None = None  # when the next peak asks for early claims
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -194,6 +207,7 @@ class Dispatcher:
         if not self._started:
             return
         self._again = True
+        self._load = None  # a fire time moved: read the coming load again
         if self.waker is not None:
             self.waker.wake_at(self.clock(), self.on_wake)
 
@@ -283,6 +297,8 @@ class Dispatcher:
             return Plan(next_fire_at=None)
         if self.uptime.missed(sub.kind, latest):
             return Plan(next_fire_at=next_at, missed_at=latest)
+        if not self.uptime.caught_up(latest) and self.policy.expired(sub.kind, latest, now):
+            return Plan(next_fire_at=next_at, skipped_at=latest)
         return Plan(next_fire_at=next_at, deliver_at=latest)
 
     def _deliver_snooze(self, snooze: Snooze) -> bool:
@@ -349,10 +365,14 @@ class Dispatcher:
         while True:
             now_ts = int(now.timestamp())
             room = self.max_backlog - self.sender.backlog
+            fill = await self._fill(now_ts)
+            filling = fill is not None
+            order = self.policy.claim_order(now_ts, fill_until=fill.until if fill else None)
+            horizon = now_ts if order is None else order.horizon(now_ts)
             if room <= 0:
                 starved = await reminders.any_due(self.db, now_ts)
                 break
-            if not await reminders.any_due(self.db, now_ts):
+            if not await reminders.any_due(self.db, horizon):
                 break
             subs = await reminders.claim_due(
                 self.db,
@@ -360,9 +380,16 @@ class Dispatcher:
                 min(self.BATCH, room),
                 partial(self._plan, now=now_ts),
                 self.claimant,
+                order,
             )
             for d in subs.claimed:
-                self.sender.submit(d)
+                # Prepared ahead of its second: held until then. Claimed early for a peak:
+                # sent now (in deadline order), within the kind's early allowance.
+                self.sender.submit(d, hold=order is not None and not filling)
+            if subs.skipped:
+                self.sender.busy_log.skipped(subs.skipped)
+            if subs.rows:
+                self._load = None  # claimed rows left the table for the sender's backlog
             room -= len(subs.claimed)
             snoozed = reminders.ClaimResult(claimed=[])
             if room > 0:
@@ -384,12 +411,16 @@ class Dispatcher:
             await asyncio.sleep(0)  # let sends and commands run between batches
             now = self.clock()
         await self._maybe_prune(now)
-        if starved:
+        self.sender.busy_log.flush()
+        if starved or self.filling:
             return now + self.BUSY_RETRY
         cap = now + self.MAX_SLEEP
         if self.sender.backlog:  # keep renewing what we hold
             cap = min(cap, now + timedelta(seconds=self.claimant.lease_s / 3))
-        candidates = [await reminders.earliest_due(self.db)]
+        earliest_due = await reminders.earliest_due(self.db)
+        if earliest_due is not None:
+            earliest_due -= self.policy.prepare_s  # prepared: claimed that long before due
+        candidates = [earliest_due, self.fill_at]
         lease_end = await ledger.earliest_lease_end(self.db)
         if lease_end is not None:  # a lease that may lapse: its row is taken over just after
             candidates.append(lease_end + 1)
@@ -400,6 +431,32 @@ class Dispatcher:
         if due <= now:
             return now + self.BUSY_RETRY
         return min(due, cap)
+
+    # How long the read of the coming load is reused: while filling, and otherwise.
+    LOAD_TTL_FILLING_S = 2
+    LOAD_TTL_S = 10
+
+    async def _fill(self, now: int) -> Fill | None:
+        """The peak that asks for early claims now (``fill_from``), if any; plans
+        ``fill_at``, the moment the next one will."""
+        capacity = self.policy.capacity_per_s
+        horizon = self.policy.horizon_s
+        if capacity is None:
+            self.filling, self.fill_at = False, None
+            return None
+        ttl = self.LOAD_TTL_FILLING_S if self.filling else self.LOAD_TTL_S
+        if self._load is None or now - self._load_at >= ttl or now < self._load_at:
+            self._load = await reminders.due_load(self.db, now + horizon)
+            self._load_at = now
+        held = self.sender.held_load()
+        load = sorted(self._load + held) if held else self._load
+        fill = fill_from(now, self.sender.backlog - len(held), load, capacity)
+        self.filling = fill is not None and fill.start <= now
+        if self.filling:
+            assert fill is not None
+            self.sender.release_until(fill.until)
+        self.fill_at = None if fill is None or self.filling else fill.start
+        return fill if self.filling else None
 
     async def _maybe_prune(self, now: datetime) -> None:
         if self._last_prune is not None and now - self._last_prune < timedelta(hours=1):

@@ -1,7 +1,10 @@
 """The one sender for every reminder the bot posts.
 
-Claimed occurrences (ledger rows) wait in a priority queue, earliest ``scheduled_at`` first;
-a bounded pool of workers takes them one at a time. Every request the transport makes waits
+Claimed occurrences (ledger rows) wait in a priority queue in the order of the send policy
+(:mod:`services.engine.policy`: by deadline, due + the kind's late tolerance, or for the
+benchmark's old engine by due time); one claimed ahead of its due second is held until that
+second. A bounded pool of workers takes them one at a time; one that could only reach Discord
+after its deadline is not sent but recorded "skipped: too busy". Every request the transport makes waits
 for a slot of the bot's one request limiter (:mod:`services.ratelimit`, hooked into discord.py's
 HTTP client), so a burst of thousands due in the same minute goes out as fast as the global
 limit allows and no faster, earliest first. A due reminder costs one request: the member's
@@ -22,6 +25,7 @@ same nonce, through it (it is never dropped nor sent twice).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
@@ -33,6 +37,7 @@ from domain.clock import Clock, utc_now
 from domain.enums import DeliveryMode, DeliveryState, PauseReason, Reason, Source, Via
 from domain.errors import DatabaseUnavailable
 from services import metrics
+from services.engine.policy import BusyLog, Deadlines, SendPolicy
 from services.engine.transport import (
     ChannelBroken,
     DiscordTransport,
@@ -58,7 +63,6 @@ DMS_CLOSED_NOTICE = (
 
 # The longest wait between retries while Discord is unavailable (5xx, network errors).
 MAX_BACKOFF_S = 60.0
-
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,7 @@ class Sender:
         retry_for: timedelta = timedelta(minutes=30),
         claimant: Claimant | None = None,
         uptime: Uptime | None = None,
+        policy: SendPolicy | None = None,
     ) -> None:
         """``uptime`` is the dispatcher's (:mod:`services.engine.uptime`): occurrences that
         became stale while queued (the machine slept, the clock jumped) are recorded as
@@ -154,7 +159,12 @@ class Sender:
         self.sleep = sleep
         self.retry_for = retry_for
         self.uptime = uptime or Uptime()
-        self._queue: asyncio.PriorityQueue[tuple[int, int, Delivery]] = asyncio.PriorityQueue()
+        self.policy: SendPolicy = policy or Deadlines()
+        self.busy_log = BusyLog(clock)
+        # Ready to send, in the policy's order; and held until their due second.
+        self._ready: list[tuple[tuple[int, ...], int, Delivery]] = []
+        self._held: list[tuple[int, int, Delivery]] = []
+        self._changed = asyncio.Event()
         self._futures: dict[int, asyncio.Future[DeliveryResult]] = {}
         self._seq = itertools.count()
         self._tasks: list[asyncio.Task[None]] = []
@@ -175,13 +185,14 @@ class Sender:
         return list(self._futures)
 
     def submit(
-        self, delivery: Delivery, *, taken_over: bool = False
+        self, delivery: Delivery, *, taken_over: bool = False, hold: bool = False
     ) -> asyncio.Future[DeliveryResult]:
         """Queue a claimed occurrence; the future resolves with its final result.
 
-        Earliest ``scheduled_at`` first. Among occurrences due at the same instant, those
-        ``taken_over`` from a process that died go first: they have already waited a lease,
-        and behind a full queue they would wait as long again.
+        In the policy's order (by deadline). Among equals, those ``taken_over`` from a
+        process that died go first: they have already waited a lease, and behind a full
+        queue they would wait as long again. ``hold``: claimed ahead of its due second, it
+        waits for that second before it is sent.
         """
         existing = self._futures.get(delivery.id)
         if existing is not None:
@@ -189,8 +200,72 @@ class Sender:
         future: asyncio.Future[DeliveryResult] = asyncio.get_running_loop().create_future()
         self._futures[delivery.id] = future
         order = next(self._seq)
-        self._queue.put_nowait((delivery.scheduled_at, -order if taken_over else order, delivery))
+        if hold and delivery.scheduled_at > self.clock().timestamp():
+            heapq.heappush(self._held, (delivery.scheduled_at, order, delivery))
+        else:
+            self._push(delivery, order, taken_over=taken_over)
+        self._changed.set()
         return future
+
+    def _push(
+        self, delivery: Delivery, order: int, *, taken_over: bool = False, retry: bool = False
+    ) -> None:
+        """Among equal deadlines: taken over first, retries (database away) last."""
+        first, *rest = self.policy.queue_key(delivery, self._now_ts())
+        key = (first, 0 if taken_over else 2 if retry else 1, *rest)
+        heapq.heappush(self._ready, (key, order, delivery))
+
+    def held_load(self) -> list[tuple[int, int]]:
+        """``(due second, count)`` of what is held here for its second, ascending."""
+        counts: dict[int, int] = {}
+        for due, _, _ in self._held:
+            counts[due] = counts.get(due, 0) + 1
+        return sorted(counts.items())
+
+    def release_until(self, until: int) -> None:
+        """Make what is held for a second up to ``until`` ready now (a peak is being filled:
+        it goes early, within its kind's allowance — it was claimed within it)."""
+        while self._held and self._held[0][0] <= until:
+            _, order, delivery = heapq.heappop(self._held)
+            self._push(delivery, order)
+        self._changed.set()
+
+    def queued(self) -> list[Delivery]:
+        """What waits here, ready or held (tests and tools)."""
+        return [d for *_, d in self._ready] + [d for *_, d in self._held]
+
+    def take_next(self) -> Delivery:
+        """Take the next occurrence off the queue without sending it: the next ready one, or
+        else the next held one (tests that deliver by hand)."""
+        found = self._pop_ready()
+        if found is None:
+            found = heapq.heappop(self._held)[2]
+        return found
+
+    def _release_held(self) -> float | None:
+        """Move what is due now from held to ready; seconds until the next held one."""
+        now = self.clock().timestamp()
+        while self._held and self._held[0][0] <= now:
+            _, order, delivery = heapq.heappop(self._held)
+            self._push(delivery, order)
+        return self._held[0][0] - now if self._held else None
+
+    def _pop_ready(self) -> Delivery | None:
+        self._release_held()
+        return heapq.heappop(self._ready)[2] if self._ready else None
+
+    async def _take(self) -> Delivery:
+        """The next occurrence to send, waiting for one to be queued or fall due."""
+        while True:
+            wait = self._release_held()
+            if self._ready:
+                return heapq.heappop(self._ready)[2]
+            self._changed.clear()
+            try:
+                async with asyncio.timeout(wait):
+                    await self._changed.wait()
+            except TimeoutError:
+                pass
 
     async def start(self) -> None:
         self._closing = False
@@ -217,12 +292,15 @@ class Sender:
             if not future.done():
                 future.set_result(DeliveryResult(delivery_id, QUEUED))
         self._futures.clear()
+        self._ready.clear()
+        self._held.clear()
+        self.busy_log.flush(force=True)
 
     async def run_pending(self) -> list[DeliveryResult]:
-        """Deliver everything queued, in this task, earliest first (tests and tools)."""
+        """Deliver everything queued and due, in this task, in order (tests and tools); what
+        is held for a later second stays queued."""
         results = []
-        while not self._queue.empty():
-            _, _, delivery = self._queue.get_nowait()
+        while (delivery := self._pop_ready()) is not None:
             result = await self.deliver(delivery)
             future = self._futures.pop(delivery.id, None)
             if future is not None and not future.done():
@@ -232,7 +310,7 @@ class Sender:
 
     async def _worker(self) -> None:
         while not self._closing:
-            _, _, delivery = await self._queue.get()
+            delivery = await self._take()
             task = asyncio.current_task()
             assert task is not None
             self._busy.add(task)
@@ -250,7 +328,8 @@ class Sender:
                 self._database_away = True
                 self._busy.discard(task)
                 await self.sleep(self.database_retry_s)
-                self._queue.put_nowait((delivery.scheduled_at, next(self._seq), delivery))
+                self._push(delivery, next(self._seq), retry=True)
+                self._changed.set()
                 continue
             except Exception as error:  # a bug must not kill the worker or lose the row
                 log.exception("reminder delivery %s failed unexpectedly", delivery.id)
@@ -295,6 +374,12 @@ class Sender:
         now = self._now_ts()
         if d.source != Source.TEST and self.uptime.missed(d.kind, d.scheduled_at):
             raise _Outcome(DeliveryState.MISSED, Reason.TOO_LATE)
+        if not self.uptime.caught_up(d.scheduled_at) and self.policy.too_late(
+            d, self.clock().timestamp()
+        ):
+            # It waited in the queue past what its kind tolerates: not sent late (#21).
+            self.busy_log.skipped(1)
+            raise _Outcome(DeliveryState.MISSED, Reason.TOO_BUSY)
         sub = await reminders.get(self.db, d.subscription_id) if d.subscription_id else None
         if (
             d.source != Source.TEST

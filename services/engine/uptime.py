@@ -28,3 +28,8 @@ class Uptime:
     def missed(self, kind: str, scheduled_at: int) -> bool:
         """Scheduled before the engine came up, and past its grace by then."""
         return self._since_ts - scheduled_at > grace_for(kind).total_seconds()
+
+    def caught_up(self, scheduled_at: int) -> bool:
+        """Scheduled before the engine came up: a catch-up, which the downtime grace governs
+        (not the kind's timing tolerance, which is about a bot that is up but busy)."""
+        return scheduled_at < self._since_ts

@@ -67,7 +67,7 @@ async def test_processes_claiming_at_once_never_claim_the_same_occurrence(databa
 
     await asyncio.gather(*(rig.dispatcher.start() for rig in rigs))
 
-    held = [d for rig in rigs for _, _, d in rig.sender._queue._queue]  # type: ignore[attr-defined]
+    held = [d for rig in rigs for d in rig.sender.queued()]
     assert len(held) == 300
     assert len({d.nonce for d in held}) == 300, "an occurrence was claimed twice"
     owners = Counter(d.claimed_by for d in held)
@@ -85,10 +85,10 @@ async def _kill_mid_burst(databases, discord: FakeDiscord) -> Rig:
     await a.dispatcher.start()
     assert a.sender.backlog == 50
     for _ in range(20):
-        _, _, delivery = a.sender._queue.get_nowait()
+        delivery = a.sender.take_next()
         await a.sender.deliver(delivery)
     discord.crash_after_next_send = True
-    _, _, delivery = a.sender._queue.get_nowait()
+    delivery = a.sender.take_next()
     with pytest.raises(SimulatedCrash):
         await a.sender.deliver(delivery)
     return a
@@ -161,7 +161,7 @@ async def test_a_stalled_process_does_not_send_what_another_took_over(databases)
     a = await make_rig(await databases(), FakeClock(DUE), discord)
     await subscribe_members(a, range(1000, 1001))
     await a.dispatcher.start()
-    [(_, _, stalled)] = list(a.sender._queue._queue)  # type: ignore[attr-defined]
+    [stalled] = a.sender.queued()
 
     # A freezes (a long GC pause, a paused VM) past its lease; B takes the row and sends it.
     b = await make_rig(await databases(), FakeClock(DUE + timedelta(seconds=LEASE + 1)), discord)

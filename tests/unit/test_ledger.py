@@ -115,10 +115,10 @@ async def test_kill_mid_burst_loses_none_and_doubles_none(db):
     assert rig.sender.backlog == 50
     # Send 20, then die right after Discord accepted the 21st.
     for _ in range(20):
-        _, _, delivery = rig.sender._queue.get_nowait()
+        delivery = rig.sender.take_next()
         await rig.sender.deliver(delivery)
     discord.crash_after_next_send = True
-    _, _, delivery = rig.sender._queue.get_nowait()
+    delivery = rig.sender.take_next()
     with pytest.raises(SimulatedCrash):
         await rig.sender.deliver(delivery)
     states = dict(await rows(db, "SELECT state, count(*) FROM deliveries GROUP BY state"))

@@ -40,7 +40,9 @@ async def filled_sqlite(path: Path) -> None:
     await rig.dispatcher.start()
     clock.now = DUE
     await rig.run()
-    [(first,)] = await rows(db, "SELECT min(id) FROM deliveries WHERE state = 'sent'")
+    [(first,)] = await rows(
+        db, "SELECT min(id) FROM deliveries WHERE state = 'sent' AND user_id = 1000"
+    )
     await rig.buttons.snooze(first, 1000)
     await db.close()
 
