@@ -9,6 +9,9 @@ table and the chart can't disagree. The rule:
 * the window is the last ``days`` local days, today included;
 * test sends (``/remind test``) never count;
 * *sent* counts reminders that reached the member, *done* and *snoozed* the buttons pressed;
+* *skipped* counts reminders the bot did not send because it was too busy to send them
+  within their kind's tolerance ("skipped: too busy", issue #21) — shown as such, never as
+  the member's own miss (it is not in *sent*, and a streak does not count it either way);
 * a kind's *streak* is the run of consecutive days with a Done, ending today — or yesterday,
   while today's reminder may still be ahead.
 """
@@ -30,6 +33,12 @@ from storage.database import Database
 from storage.ledger import Delivery
 
 STATS_DAYS = 30
+#: How ``/remind stats`` and the history page name reminders skipped for capacity.
+SKIPPED_TOO_BUSY = Reason.TOO_BUSY.value  # "skipped: too busy"
+SKIPPED_NOTE = (
+    "Skipped: too busy — the bot had more reminders due than Discord lets it send in time, "
+    "so it skipped these rather than send them late. They don't count against you."
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class KindStats:
     snoozed: int
     streak: int  # consecutive local days, up to today, with a Done
     restored: int = 0  # not sent: fell due between a backup's moment and its restore
+    skipped: int = 0  # not sent: the bot was too busy (not the member's miss)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class DayCounts:
     sent: int
     done: int
     snoozed: int
+    skipped: int = 0
 
 
 @dataclass
@@ -58,6 +69,13 @@ class Tally:
     done: int = 0
     snoozed: int = 0
     restored: int = 0  # "not sent: restored from backup" (python -m bot restore)
+    skipped: int = 0  # "skipped: too busy"
+
+
+def skipped_too_busy(d: Delivery) -> bool:
+    """Not sent because the bot was over capacity (the ledger's ``missed`` with
+    ``Reason.TOO_BUSY``), as opposed to downtime or anything the member did."""
+    return d.state == DeliveryState.MISSED and d.error == Reason.TOO_BUSY
 
 
 def count_days(
@@ -80,6 +98,7 @@ def count_days(
         tally.done += d.outcome == Outcome.DONE
         tally.snoozed += d.outcome == Outcome.SNOOZED
         tally.restored += d.error == Reason.RESTORED
+        tally.skipped += skipped_too_busy(d)
     return counts
 
 
@@ -100,6 +119,7 @@ def kind_stats(counts: dict[date, dict[str, Tally]], today: date) -> list[KindSt
                 snoozed=sum(t.snoozed for t in per_day.values()),
                 streak=streak,
                 restored=sum(t.restored for t in per_day.values()),
+                skipped=sum(t.skipped for t in per_day.values()),
             )
         )
     return out
@@ -112,6 +132,7 @@ def day_counts(counts: dict[date, dict[str, Tally]]) -> list[DayCounts]:
             sent=sum(t.sent for t in kinds.values()),
             done=sum(t.done for t in kinds.values()),
             snoozed=sum(t.snoozed for t in kinds.values()),
+            skipped=sum(t.skipped for t in kinds.values()),
         )
         for day, kinds in counts.items()
     ]

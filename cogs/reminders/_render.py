@@ -15,7 +15,7 @@ from domain.kinds import label_of
 from services.embeds import STEADY_COLOUR, discord_time
 from services.engine.sender import QUEUED, DeliveryResult
 from services.reminders import MemberView, SubscriptionView
-from services.stats import KindStats
+from services.stats import SKIPPED_NOTE, SKIPPED_TOO_BUSY, KindStats
 
 
 def clock(t: time) -> str:
@@ -73,9 +73,17 @@ def stats_embed(stats: list[KindStats], days: int) -> discord.Embed:
         streak = f"{row.streak} day" + ("" if row.streak == 1 else "s")
         value = f"Sent {row.sent} · Done {row.done} · Snoozed {row.snoozed}\nStreak: {streak}"
         if row.restored:
-            value += f"\nNot sent: {Reason.RESTORED} ({row.restored})"
+            value += f"
+Not sent: {Reason.RESTORED} ({row.restored})"
+        if row.skipped:
+            value += f"
+{SKIPPED_TOO_BUSY.capitalize()}: {row.skipped}"
         embed.add_field(name=label_of(row.kind), value=value, inline=True)
-    embed.set_footer(text="Done counts when you press Done on a reminder.")
+    footer = "Done counts when you press Done on a reminder."
+    if any(row.skipped for row in stats):
+        footer += "
+" + SKIPPED_NOTE
+    embed.set_footer(text=footer)
     return embed
 
 

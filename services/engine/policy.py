@@ -199,29 +199,45 @@ def fill_from(
     slack_s: float = 1.0,
 ) -> Fill | None:
     """When the sender must start sending at full capacity for every occurrence in ``due``
-    (``(due second, count)``, ascending) to leave by its due second, given ``backlog``
-    already queued; ``None`` if the load never asks for it (then nothing is claimed early).
+    (``(due second, count)``, ascending; several entries for one second add up) to leave by
+    its due second, given ``backlog`` already queued; ``None`` if the load never asks for it
+    (then nothing is claimed early).
 
-    The latest start ``s`` with ``backlog + due(≤ t) ≤ capacity × (t − s)`` for every ``t``:
-    ``min over t of t − (backlog + cumulative(t)) / capacity``, leaving out the instants whose
-    load takes no more than ``slack_s`` to send (a burst that goes out within a second
-    of its due instant is not worth sending early). At or before ``now``: fill now. ``until``
-    is the last instant that asks for it: nothing due after it need go early.
+    Backwards from the last instant: the work that must be done by ``t`` is what is due at
+    ``t`` plus whatever of the later work the sender cannot do between ``t`` and the next
+    instant. A busy stretch that takes more than ``slack_s`` (a burst that goes out within a
+    second of its due instant is not worth sending early) must start ``work / capacity``
+    before its first instant; the earliest such start is returned, with ``until``, the last
+    instant of the stretches that must already have started — nothing due after it need go
+    early yet.
     """
-    total = backlog
-    start: float | None = None
-    until = now
+    per_second: dict[int, int] = {}
     for second, count in due:
-        total += count
-        needs = total / capacity_per_s
-        if needs <= slack_s:
-            continue
-        latest = max(second, now) - needs
-        if start is None or latest <= start:
-            start = latest
-        if latest <= now or latest <= start:
-            until = max(until, second)
-    return None if start is None else Fill(int(start), until)
+        at = max(second, now)
+        per_second[at] = per_second.get(at, 0) + count
+    if backlog:
+        per_second[now] = per_second.get(now, 0) + backlog
+    stretches: list[Fill] = []
+    carried = 0.0  # work of the later stretch not doable between this instant and the next
+    stretch_end = 0
+    later: int | None = None
+    for at in sorted(per_second, reverse=True):
+        if later is not None and carried - capacity_per_s * (later - at) > 0:
+            carried -= capacity_per_s * (later - at)
+        else:
+            carried, stretch_end = 0.0, at
+        carried += per_second[at]
+        later = at
+        needs = carried / capacity_per_s
+        if needs > slack_s:
+            stretches.append(Fill(int(at - needs), stretch_end))
+    if not stretches:
+        return None
+    first = min(stretches, key=lambda f: f.start)
+    due_now = [f for f in stretches if f.start <= now]
+    if not due_now:
+        return first
+    return Fill(first.start, max(f.until for f in due_now))
 
 
 class BusyLog:

@@ -14,7 +14,7 @@ database and the ledger are real, and the clock stands still at Monday 12:00 in 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import discord
@@ -699,3 +699,33 @@ def test_reminder_buttons_are_done_snooze_stop() -> None:
         discord.ButtonStyle.secondary.value,
         discord.ButtonStyle.danger.value,
     ]
+
+
+async def test_a_reminder_skipped_for_capacity_is_shown_in_stats_not_as_a_miss(rig, cog) -> None:
+    """The real engine, too busy: a sleep wind-down past its late tolerance (10 min) is not
+    sent; /remind stats says so — apart from Sent, and with why."""
+    from bot.compose import build_core
+    from tests.cogs.fakes import CONTENT
+    from tests.unit.test_reminder_support import FakeDiscord, RecordingWaker
+
+    await start(rig, cog, "sleep")
+    [sub] = await reminders.for_member(rig.db, USER)
+    engine = build_core(
+        rig.db, CONTENT, FakeDiscord(), clock=rig.clock, waker=RecordingWaker(),
+        clock_jump=timedelta(days=1),  # the test jumps the clock; the bot was up and busy
+    )  # fmt: skip
+    await engine.engine.dispatcher.start()  # up from before it was due
+    assert sub.next_fire_at is not None
+    rig.clock.now = datetime.fromtimestamp(sub.next_fire_at + 11 * 60, ZoneInfo("UTC"))
+    await engine.engine.dispatcher.tick()
+    await engine.engine.sender.run_pending()
+    await engine.engine.dispatcher.stop()
+
+    interaction = ask(rig)
+    await Reminders.stats.callback(cog, interaction)
+    embed = sent(interaction)[1]["embed"]
+    fields = {f.name: f.value for f in embed.fields}
+    assert fields["Sleep wind-down"] == (
+        "Sent 0 · Done 0 · Snoozed 0\nStreak: 0 days\nSkipped: too busy: 1"
+    )
+    assert "too busy" in embed.footer.text and "don't count against you" in embed.footer.text

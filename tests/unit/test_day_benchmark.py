@@ -1,7 +1,9 @@
 """The simulated day (``python -m benchmarks.day``) in small: its virtual clock and population
 (``testkit``), and a whole day of a few hundred members through the real engine, run as a
 subprocess (tests never import ``benchmarks``) — every figure present, nothing lost or doubled,
-nothing sent outside its tolerance, one request per reminder.
+nothing sent outside its tolerance, one request per reminder — for today's engine (due order)
+and the new one (deadlines, early claims; #21) on the same population; and a day over
+capacity, where the new engine sheds instead of sending late.
 
 Not ``serial``: the clock is virtual, so a busy machine slows the run but changes no
 assertion here (the load is far below capacity; lateness is a few seconds at most).
@@ -125,51 +127,80 @@ def test_populations_are_deterministic_and_use_the_weights_file() -> None:
     assert {(m[2], m[3]) for m in one.members} == {("07:00", "23:00")}
 
 
-def test_a_small_day_end_to_end(tmp_path: Path) -> None:
+def _day(tmp_path: Path, *options: str) -> dict:
     out = tmp_path / "day.json"
-    started = time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "benchmarks.day", "--members", "150", "--quiet", "--json", str(out)],
+        [sys.executable, "-m", "benchmarks.day", *options, "--quiet", "--json", str(out)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert time.monotonic() - started < 120
-    figures = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_a_small_day_end_to_end(tmp_path: Path) -> None:
+    started = time.monotonic()
+    figures = _day(tmp_path, "--members", "150")
+    assert time.monotonic() - started < 150
     for population in ("realistic", "worst"):
         group = figures[population]
         assert group["population"]["due"] > 0
         assert group["population"]["peak_minute_due"] > 0
-        today = group["today"]
-        assert today["outside_tolerance"] == 0
-        everything = today["all"]
-        assert everything["due"] == group["population"]["due"]
-        assert everything["sent"] == everything["due"]
-        assert everything["sent_within_tolerance"] == everything["sent"]
-        assert everything["lost"] == 0 and everything["duplicated"] == 0
-        assert everything["skipped"] == 0
-        for kind, values in today["kinds"].items():
-            for key in (
-                "due",
-                "sent",
-                "sent_within_tolerance",
-                "outside_tolerance",
-                "late_p50_s",
-                "late_p99_s",
-                "late_max_s",
-                "sent_early",
-                "early_max_s",
-                "skipped",
-            ):
-                assert key in values, (kind, key)
-            assert values["sent"] == values["due"], kind
-        run_figures = today["run"]
-        assert run_figures["token_requests_per_reminder"] == 1.0
-        assert run_figures["rate_limited"] == 0
-        assert run_figures["busiest_window"] <= figures["options"]["limit"]
-        assert run_figures["unsettled_at_end"] == 0
-        assert run_figures["cpu_s_per_simulated_day"] > 0
-        # The day ran on the virtual clock: almost all of it skipped.
-        assert run_figures["clock_skipped_s"] > 0.95 * run_figures["simulated_h"] * 3600
+        for engine in ("today", "new"):
+            _check_engine(group, engine, figures["options"]["limit"])
+
+
+def _check_engine(group: dict, engine: str, limit: int) -> None:
+    today = group[engine]
+    assert today["outside_tolerance"] == 0, engine
+    everything = today["all"]
+    assert everything["due"] == group["population"]["due"]
+    assert everything["sent"] == everything["due"]
+    assert everything["sent_within_tolerance"] == everything["sent"]
+    assert everything["lost"] == 0 and everything["duplicated"] == 0
+    assert everything["skipped"] == 0
+    for kind, values in today["kinds"].items():
+        for key in (
+            "due",
+            "sent",
+            "sent_within_tolerance",
+            "outside_tolerance",
+            "late_p50_s",
+            "late_p99_s",
+            "late_max_s",
+            "sent_early",
+            "early_max_s",
+            "skipped",
+        ):
+            assert key in values, (kind, key)
+        assert values["sent"] == values["due"], kind
+    run_figures = today["run"]
+    assert run_figures["token_requests_per_reminder"] == 1.0
+    assert run_figures["rate_limited"] == 0
+    assert run_figures["busiest_window"] <= limit
+    assert run_figures["unsettled_at_end"] == 0
+    assert run_figures["cpu_s_per_simulated_day"] > 0
+    # The day ran on the virtual clock: almost all of it skipped.
+    assert run_figures["clock_skipped_s"] > 0.95 * run_figures["simulated_h"] * 3600
+
+
+def test_a_day_over_capacity_sheds_within_tolerance_and_accounts_for_every_one(
+    tmp_path: Path,
+) -> None:
+    """The worst case at a send rate far below its peaks: the new engine sends nothing
+    outside its tolerance; what it cannot send in time is recorded "skipped: too busy";
+    nothing is lost or doubled. Today's engine sends the same population late."""
+    figures = _day(
+        tmp_path, "--members", "150", "--populations", "worst", "--limit", "1",
+        "--send-rate", "0.05",
+    )  # fmt: skip
+    group = figures["worst"]
+    new, today = group["new"]["all"], group["today"]["all"]
+    assert new["outside_tolerance"] == 0 and new["skipped"] > 0
+    assert new["sent"] + new["skipped"] == new["due"] == group["population"]["due"]
+    assert new["lost"] == 0 and new["duplicated"] == 0
+    reasons = {r for k in group["new"]["kinds"].values() for r in k["skipped_by_reason"]}
+    assert reasons == {"missed: skipped: too busy"}
+    assert today["outside_tolerance"] > 0 and today["skipped"] == 0

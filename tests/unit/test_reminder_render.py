@@ -248,3 +248,17 @@ def test_stats_embed_fits_and_pluralises_the_streak() -> None:
         "Streak: 0 days",
         "Streak: 2 days",
     ]
+
+
+def test_stats_embed_shows_reminders_skipped_for_capacity_apart_and_why() -> None:
+    stats = [
+        KindStats("hydration", sent=20, done=10, snoozed=0, streak=3, skipped=2),
+        KindStats("sleep", 5, 5, 0, 5),
+    ]
+    embed = stats_embed(stats, 30)
+    check_embed_limits(embed)
+    assert embed.fields[0].value.endswith("\nSkipped: too busy: 2")
+    assert "Skipped" not in embed.fields[1].value
+    assert embed.footer.text is not None and "too busy" in embed.footer.text
+    quiet = stats_embed([KindStats("sleep", 5, 5, 0, 5)], 30)
+    assert quiet.footer.text == "Done counts when you press Done on a reminder."
