@@ -145,3 +145,32 @@ async def test_the_command_and_the_page_give_the_same_numbers(
         "snoozed": snoozed_total,
         "sent, no response": sent_total - done_total - snoozed_total,
     }
+
+
+async def test_a_reminder_skipped_for_capacity_shows_in_both_as_the_bots_not_the_members(
+    client, emulator, alice, services, db
+):
+    await log_in(client, emulator, alice)
+    assert (await post(client, "/settings/timezone", {"zone": "Europe/Berlin"})).status == 303
+    await record(db, alice.id, "sleep", at(1, 22, 30), outcome=Outcome.DONE)
+    new = NewDelivery(
+        nonce="s1.busy", source=Source.SCHEDULE, subscription_id=None,
+        scheduled_at=at(0, 9), kind="sleep", user_id=alice.id, guild_id=None,
+    )  # fmt: skip
+    skipped = await ledger.claim_new(db, new, at(0, 9), Claimant())
+    assert skipped is not None
+    await ledger.mark_final(db, skipped.id, DeliveryState.MISSED, Reason.TOO_BUSY, at(0, 10))
+
+    bot = FakeBot(
+        db, CONTENT, services.member_settings, services.subscriptions, services.buttons,
+        services.stats, services.privacy, services.server_config,
+    )  # fmt: skip
+    interaction = make_interaction(client=bot, user_id=alice.id)
+    await Reminders.stats.callback(Reminders(bot), interaction)
+    fields = {f.name: f.value for f in sent(interaction)[1]["embed"].fields}
+    assert fields[label_of("sleep")] == (
+        "Sent 1 · Done 1 · Snoozed 0\nStreak: 1 day\nSkipped: too busy: 1"
+    )
+    html = await (await client.get("/history")).text()
+    assert "skipped: too busy — 1 reminder:" in html
+    assert "Not counted against you." in html
