@@ -73,16 +73,13 @@ def stats_embed(stats: list[KindStats], days: int) -> discord.Embed:
         streak = f"{row.streak} day" + ("" if row.streak == 1 else "s")
         value = f"Sent {row.sent} · Done {row.done} · Snoozed {row.snoozed}\nStreak: {streak}"
         if row.restored:
-            value += f"
-Not sent: {Reason.RESTORED} ({row.restored})"
+            value += f"\nNot sent: {Reason.RESTORED} ({row.restored})"
         if row.skipped:
-            value += f"
-{SKIPPED_TOO_BUSY.capitalize()}: {row.skipped}"
+            value += f"\n{SKIPPED_TOO_BUSY.capitalize()}: {row.skipped}"
         embed.add_field(name=label_of(row.kind), value=value, inline=True)
     footer = "Done counts when you press Done on a reminder."
     if any(row.skipped for row in stats):
-        footer += "
-" + SKIPPED_NOTE
+        footer += "\n" + SKIPPED_NOTE
     embed.set_footer(text=footer)
     return embed
 

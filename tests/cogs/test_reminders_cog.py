@@ -706,7 +706,7 @@ async def test_a_reminder_skipped_for_capacity_is_shown_in_stats_not_as_a_miss(r
     sent; /remind stats says so — apart from Sent, and with why."""
     from bot.compose import build_core
     from tests.cogs.fakes import CONTENT
-    from tests.unit.test_reminder_support import FakeDiscord, RecordingWaker
+    from tests.reminder_rig import FakeDiscord, RecordingWaker
 
     await start(rig, cog, "sleep")
     [sub] = await reminders.for_member(rig.db, USER)

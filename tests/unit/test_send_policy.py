@@ -18,7 +18,8 @@ from domain.enums import DeliveryState, Reason, Source
 from services.engine.policy import Deadlines, DueOrder, Fill, fill_from, tie_rank
 from storage import ledger, reminders
 from storage.ledger import Delivery
-from tests.unit.test_reminder_support import FakeClock, make_rig, rows
+from testkit.fake_time import FakeClock
+from tests.reminder_rig import make_rig, rows
 
 DUE = datetime(2024, 6, 3, 20, 30, tzinfo=UTC)  # 22:30 in Berlin: a sleep wind-down
 NOW = int(DUE.timestamp())
