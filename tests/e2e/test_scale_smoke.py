@@ -92,7 +92,7 @@ def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -
     assert figures["naive"]["subscriptions"] == 5000
     delivery = figures["delivery"]
     assert delivery["due"] == 500
-    assert delivery["lost"] == 0, delivery
+    assert delivery["lost"] == 0, json.dumps(delivery)
     assert delivery["duplicated"] == 0, delivery
     assert delivery["delivered"] == 500
     assert delivery["rejected_bodies"] == 0 and delivery["unknown_routes"] == 0
