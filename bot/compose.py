@@ -7,7 +7,7 @@ with :func:`build_core`. The order:
 
 1. :class:`~services.engine.due_changes.DueChanges` and
    :class:`~services.engine.uptime.Uptime`, which the engine's parts share;
-2. the ``/config`` service (:class:`~services.server_config.ServerConfig`): the sender
+2. the ``/config`` service (:class:`~services.guild_config.GuildConfig`): the sender
    reports refused posts to it;
 3. the engine: sender, waker, dispatcher, DM-channel opener;
 4. the member services over the database (:func:`build_services`);
@@ -36,9 +36,9 @@ from services.engine.reminder_engine import ReminderEngine
 from services.engine.sender import Sender
 from services.engine.transport import DiscordTransport
 from services.engine.uptime import Uptime
+from services.guild_config import GuildConfig
 from services.member_settings import MemberSettings
 from services.privacy import Privacy
-from services.server_config import ServerConfig
 from services.stats import ReminderStats
 from services.subscriptions import SendNow, Subscriptions
 from storage import ledger
@@ -55,7 +55,7 @@ class Services:
     buttons: ReminderButtons
     stats: ReminderStats
     privacy: Privacy
-    server_config: ServerConfig
+    guild_config: GuildConfig
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,12 @@ def build_core(
     limiter (:mod:`services.ratelimit`)."""
     changes = DueChanges()
     uptime = Uptime()
-    server_config = ServerConfig(db, clock=clock, on_change=changes.changed)
+    guild_config = GuildConfig(db, clock=clock, on_change=changes.changed)
     sender = Sender(
         db,
         transport,
         MessageRenderer(db, content),
-        server_config,
+        guild_config,
         workers=workers,
         clock=clock,
         sleep=sleep,
@@ -126,7 +126,7 @@ def build_core(
     )
     dm_channels = DmChannelOpener(db, transport, clock)
     engine = ReminderEngine(db, sender, dispatcher, dm_channels, scheduler)
-    services = _services(db, engine, changes, clock, server_config)
+    services = _services(db, engine, changes, clock, guild_config)
     return Core(engine, changes, services, clock)
 
 
@@ -135,13 +135,13 @@ def _services(
     engine: ReminderEngine,
     changes: DueChanges,
     clock: Clock,
-    server_config: ServerConfig | None = None,
+    guild_config: GuildConfig | None = None,
 ) -> Services:
     return build_services(
         db,
         clock=clock,
         on_change=changes.changed,
-        server_config=server_config,
+        guild_config=guild_config,
         open_dm_soon=engine.dm_channels.open_soon,
         send_now=engine.sender.submit,
         claimant=engine.sender.claimant,
@@ -153,7 +153,7 @@ def build_services(
     *,
     clock: Clock = utc_now,
     on_change: Callable[[], None] = lambda: None,
-    server_config: ServerConfig | None = None,
+    guild_config: GuildConfig | None = None,
     open_dm_soon: Callable[[int], None] = lambda user_id: None,
     send_now: SendNow | None = None,
     claimant: ledger.Claimant | None = None,
@@ -162,13 +162,13 @@ def build_services(
     """The services over ``db``. With an engine (:func:`build_core`), ``on_change`` re-plans
     its dispatcher, ``open_dm_soon`` and ``send_now`` are its DM-channel opener and sender;
     the cog and page tests build them alone, with fakes."""
-    server_config = server_config or ServerConfig(db, clock=clock, on_change=on_change)
+    guild_config = guild_config or GuildConfig(db, clock=clock, on_change=on_change)
     return Services(
         member_settings=MemberSettings(
             db,
             clock=clock,
             on_change=on_change,
-            reminder_channel_for=server_config.reminder_channel,
+            reminder_channel_for=guild_config.reminder_channel,
             open_dm_soon=open_dm_soon,
         ),
         subscriptions=Subscriptions(
@@ -183,7 +183,7 @@ def build_services(
         buttons=ReminderButtons(db, clock=clock, on_change=on_change),
         stats=ReminderStats(db, clock=clock),
         privacy=Privacy(db, clock=clock, on_change=on_change),
-        server_config=server_config,
+        guild_config=guild_config,
     )
 
 

@@ -3,10 +3,10 @@
 Two ways to run it. Inside the bot process (``DASHBOARD_PORT`` on ``python -m bot``, the small
 single-process install): a change made on a page goes through services whose ``on_change``
 wakes the same dispatcher at once, and the bot's own view of servers, roles and channels
-(:class:`BotServerAccess`) answers "may this member manage this server" and "can the bot post
+(:class:`BotGuildAccess`) answers "may this member manage this server" and "can the bot post
 in this channel". As a process of its own (``python -m bot dashboard``,
 :mod:`bot.web_process`): the same :func:`build_dashboard` and :class:`DashboardServer`, with
-Discord's REST API answering instead (:class:`services.server_facts.RestServerAccess`).
+Discord's REST API answering instead (:class:`services.guild_facts.RestGuildAccess`).
 Sessions are in the database either way (:mod:`services.web_sessions`).
 """
 
@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import discord
 from aiohttp import web
 
-from dashboard.app import Dashboard, ServerAccess, make_app
+from dashboard.app import Dashboard, GuildAccess, make_app
 from dashboard.discord_login import DiscordLogin
 from domain.errors import StartupError
-from services.server_config import ChannelAccess, channel_access
+from services.guild_config import ChannelAccess, channel_access
 from services.web_sessions import SessionStore
 from storage.database import Database
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class BotServerAccess:
+class BotGuildAccess:
     """Server questions answered from the running bot: its cache, plus one member fetch."""
 
     def __init__(self, bot: discord.Client) -> None:
@@ -86,7 +86,7 @@ def build_dashboard(
     settings: Settings,
     application_id: int,
     services: Services,
-    servers: ServerAccess,
+    servers: GuildAccess,
     db: Database,
 ) -> Dashboard:
     """The dashboard over ``services`` (built over the pages' reads), with ``DASHBOARD_*``;
@@ -97,7 +97,7 @@ def build_dashboard(
         subscriptions=services.subscriptions,
         stats=services.stats,
         privacy=services.privacy,
-        server_config=services.server_config,
+        guild_config=services.guild_config,
         servers=servers,
         login=DiscordLogin(
             client_id=settings.discord_client_id or application_id,

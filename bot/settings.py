@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, ge=1, le=10_000)
     # The dashboard as its own process (python -m bot dashboard): how long what Discord said
     # about a server (a member's roles, the server's roles and channels) is trusted. A member
-    # who loses Manage Server loses the page within it (services/server_facts.py).
+    # who loses Manage Server loses the page within it (services/guild_facts.py).
     dashboard_facts_ttl_s: float = Field(default=30.0, ge=1, le=300)
 
     @field_validator("discord_api_base", "dashboard_url")

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import compose, gateway, health
-from bot.dashboard_server import BotServerAccess, DashboardServer, build_dashboard
+from bot.dashboard_server import BotGuildAccess, DashboardServer, build_dashboard
 from bot.health import HealthServer
 from bot.settings import Settings
 from bot.shards import process_owns_guild
@@ -25,10 +25,10 @@ from services.buttons import ReminderButtons
 from services.engine.discord_transport import DiscordPyTransport
 from services.engine.policy import Deadlines
 from services.engine.shared_pacing import pacer_for
+from services.guild_config import GuildConfig
 from services.member_settings import MemberSettings
 from services.privacy import Privacy
 from services.ratelimit import RequestLimiter, limiter_trace
-from services.server_config import ServerConfig
 from services.stats import ReminderStats
 from services.subscriptions import Subscriptions
 from storage.database import Database
@@ -129,8 +129,8 @@ class SteadyBot(commands.Bot):
         return self.services.privacy
 
     @property
-    def server_config(self) -> ServerConfig:
-        return self.services.server_config
+    def guild_config(self) -> GuildConfig:
+        return self.services.guild_config
 
     async def setup_hook(self) -> None:
         url = await gateway.resolve_gateway(self.settings, self.http)
@@ -153,7 +153,7 @@ class SteadyBot(commands.Bot):
         services = self.core.services_over(self.page_db)
         self.dashboard = DashboardServer(
             build_dashboard(
-                self.settings, self.application_id, services, BotServerAccess(self), self.page_db
+                self.settings, self.application_id, services, BotGuildAccess(self), self.page_db
             ),
             host=self.settings.dashboard_host,
             port=port,
@@ -204,7 +204,7 @@ class SteadyBot(commands.Bot):
     async def on_ready(self) -> None:
         # Settings naming channels or servers that went away while the bot was offline are
         # cleared before the bot calls itself ready, so no command sees them.
-        await self.server_config.reconcile(
+        await self.guild_config.reconcile(
             {guild.id: None if guild.unavailable else channel_ids(guild) for guild in self.guilds},
             partial(process_owns_guild, self),
         )
@@ -217,16 +217,16 @@ class SteadyBot(commands.Bot):
                 len(self.guilds),
             )
 
-    # --- servers and channels changing under the bot: ServerConfig decides what it means ---
+    # --- servers and channels changing under the bot: GuildConfig decides what it means ---
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await self.server_config.channel_deleted(channel.guild.id, channel.id)
+        await self.guild_config.channel_deleted(channel.guild.id, channel.id)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
-        await self.server_config.guild_removed(guild.id)
+        await self.guild_config.guild_removed(guild.id)
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
-        await self.server_config.forget_missing_channels(guild.id, channel_ids(guild))
+        await self.guild_config.forget_missing_channels(guild.id, channel_ids(guild))
 
 
 def channel_ids(guild: discord.Guild) -> set[int]:

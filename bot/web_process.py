@@ -11,7 +11,7 @@ What differs from the dashboard inside the bot (``DASHBOARD_PORT`` on ``python -
 * **Stateless.** Sessions and pending logins live in the database
   (:mod:`services.web_sessions`), so any number of replicas run behind any load balancer,
   and a restart keeps members logged in.
-* **Server facts from Discord's REST API** (:class:`~services.server_facts.RestServerAccess`),
+* **Server facts from Discord's REST API** (:class:`~services.guild_facts.RestGuildAccess`),
   with the bot token, through the token's one request limiter — on PostgreSQL the schedule
   every bot process shares, so the web replicas get no second budget.
 * **Changes reach the engine at once** through PostgreSQL's ``NOTIFY steady_due``, which
@@ -34,7 +34,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from domain.errors import DatabaseUnavailable, StartupError
 from services.engine.shared_pacing import pacer_for
-from services.server_facts import DiscordUnavailable, RestServerAccess
+from services.guild_facts import DiscordUnavailable, RestGuildAccess
 from storage.database import Database
 
 log = logging.getLogger("bot.web")
@@ -64,7 +64,7 @@ class Announcer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def application_id(settings: Settings, servers: RestServerAccess) -> int:
+async def application_id(settings: Settings, servers: RestGuildAccess) -> int:
     """The OAuth2 client id: ``DISCORD_CLIENT_ID``, else the bot's application (one request)."""
     if settings.discord_client_id is not None:
         return settings.discord_client_id
@@ -90,7 +90,7 @@ async def run() -> None:
             "serves the dashboard itself (set DASHBOARD_PORT on python -m bot)."
         )
     log.info("Steady %s dashboard starting", __version__)
-    servers = RestServerAccess(
+    servers = RestGuildAccess(
         db,
         token=settings.discord_token.get_secret_value().strip(),
         api_base=settings.discord_api_base,

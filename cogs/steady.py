@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
     from content import Content
     from services.buttons import ReminderButtons
+    from services.guild_config import GuildConfig
     from services.member_settings import MemberSettings
     from services.privacy import Privacy
-    from services.server_config import ServerConfig
     from services.stats import ReminderStats
     from services.subscriptions import Subscriptions
 
@@ -44,7 +44,7 @@ class Steady(Protocol):
     def privacy(self) -> Privacy: ...
 
     @property
-    def server_config(self) -> ServerConfig: ...
+    def guild_config(self) -> GuildConfig: ...
 
     @property
     def tree(self) -> app_commands.CommandTree[Any]: ...

@@ -33,9 +33,9 @@ from markupsafe import Markup, escape
 from dashboard.discord_login import DiscordLogin
 from dashboard.sessions import PartialGuild, Session, SessionStore, csrf_matches
 from domain.errors import UserFacingError
+from services.guild_config import ChannelAccess, GuildConfig
 from services.member_settings import MemberSettings
 from services.privacy import Privacy
-from services.server_config import ChannelAccess, ServerConfig
 from services.stats import ReminderStats
 from services.subscriptions import Subscriptions
 
@@ -62,10 +62,10 @@ SECURITY_HEADERS = {
 STATIC_DIR = Path(str(resources.files("dashboard") / "static"))
 
 
-class ServerAccess(Protocol):
+class GuildAccess(Protocol):
     """What the dashboard asks about servers, from the bot's point of view: the bot's own
     cache inside the bot process (``bot/dashboard_server.py``), Discord's REST API with the
-    bot token in a web process of its own (:mod:`services.server_facts`)."""
+    bot token in a web process of its own (:mod:`services.guild_facts`)."""
 
     async def bot_is_in(self, guild_id: int) -> bool: ...
 
@@ -100,8 +100,8 @@ class Dashboard:
     subscriptions: Subscriptions
     stats: ReminderStats
     privacy: Privacy
-    server_config: ServerConfig
-    servers: ServerAccess
+    guild_config: GuildConfig
+    servers: GuildAccess
     login: DiscordLogin
     sessions: SessionStore
     secure_cookies: bool
@@ -349,14 +349,14 @@ def pop_flash(session: Session | None) -> str | None:
     return message
 
 
-async def guilds_with_bot(guilds: list[PartialGuild], servers: ServerAccess) -> list[PartialGuild]:
+async def guilds_with_bot(guilds: list[PartialGuild], servers: GuildAccess) -> list[PartialGuild]:
     """Those of ``guilds`` the bot is in, asked all at once (the web process asks Discord
     about each server it has not cached; the request limiter paces them)."""
     present = await asyncio.gather(*(servers.bot_is_in(g.id) for g in guilds))
     return [g for g, here in zip(guilds, present, strict=True) if here]
 
 
-async def managed_guilds(session: Session, servers: ServerAccess) -> list[PartialGuild]:
+async def managed_guilds(session: Session, servers: GuildAccess) -> list[PartialGuild]:
     """From the member's own server list: those they manage and the bot is in."""
     return await guilds_with_bot([g for g in session.guilds if has_manage_server(g)], servers)
 

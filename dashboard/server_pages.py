@@ -1,7 +1,7 @@
 """Pages for the servers a member manages: what ``/config`` does, on the same service.
 
 Who may see a server's page is asked again at every request
-(:meth:`ServerAccess.member_permissions`: the member's roles, the bot still in it) — of the
+(:meth:`GuildAccess.member_permissions`: the member's roles, the bot still in it) — of the
 bot's own view inside the bot process, of Discord's REST API in a web process of its own (a
 page within the facts' short cache, every form fresh) — and judged by ``check_can_manage``,
 the rule and wording ``/config`` uses. The server list comes from the member's own Discord server list (refreshed at most once a minute), so a
@@ -27,8 +27,8 @@ from dashboard.app import (
 )
 from dashboard.forms import Action, field, form_action
 from domain.errors import FieldError, UserFacingError
-from services.server_config import ChannelAccess, check_can_manage
-from services.server_facts import DiscordUnavailable
+from services.guild_config import ChannelAccess, check_can_manage
+from services.guild_facts import DiscordUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ async def server_page(
     servers = dashboard.servers
     names = await servers.channel_names(guild_id)
     accesses = await servers.channel_accesses(guild_id)
-    settings = await dashboard.server_config.settings(
+    settings = await dashboard.guild_config.settings(
         guild_id,
         lambda channel_id: (
             accesses.get(channel_id) or ChannelAccess(channel_id, exists=False, postable=False)
@@ -147,7 +147,7 @@ async def server(request: web.Request) -> web.StreamResponse:
     return await server_page(request)
 
 
-# --- actions: each one ServerConfig call ----------------------------------------------------
+# --- actions: each one GuildConfig call ----------------------------------------------------
 
 
 async def _channel(request: web.Request, guild_id: int, form: dict[str, str]) -> ChannelAccess:
@@ -163,7 +163,7 @@ async def _channel(request: web.Request, guild_id: int, form: dict[str, str]) ->
 
 async def reminder_channel(request: web.Request, user_id: int, form: dict[str, str]) -> str:
     guild_id = await require_manager(request)
-    config = dashboard_of(request).server_config
+    config = dashboard_of(request).guild_config
     if form.get("action") == "off":
         cleared = await config.clear_reminder_channel(guild_id)
         return "The reminder channel is off." if cleared else "No reminder channel was set."
@@ -176,7 +176,7 @@ async def reminder_channel(request: web.Request, user_id: int, form: dict[str, s
 
 async def daily_tip(request: web.Request, user_id: int, form: dict[str, str]) -> str:
     guild_id = await require_manager(request)
-    config = dashboard_of(request).server_config
+    config = dashboard_of(request).guild_config
     if form.get("action") == "off":
         stopped = await config.turn_off_daily_tip(guild_id)
         return (

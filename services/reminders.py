@@ -53,7 +53,7 @@ class MemberView:
     paused_until: datetime | None  # aware, in the member's zone (UTC if none set)
     # With delivery "server": that server's reminder channel now, or None when it has none
     # (its reminders then come by DM).
-    server_channel_id: int | None = None
+    guild_channel_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from services.engine.dispatcher import Dispatcher
 from services.engine.reminder_engine import ReminderEngine
 from services.engine.sender import Sender
 from services.engine.transport import DMsClosed, RateLimited, TransportError
+from services.guild_config import GuildConfig
 from services.member_settings import MemberSettings
 from services.privacy import Privacy
 from services.ratelimit import RequestLimiter, SlotPacer
-from services.server_config import ServerConfig
 from services.stats import ReminderStats
 from services.subscriptions import Subscriptions
 from storage import guild_settings, reminders
@@ -169,8 +169,8 @@ class Rig:
         return self.core.services.privacy
 
     @property
-    def server_config(self) -> ServerConfig:
-        return self.core.services.server_config
+    def guild_config(self) -> GuildConfig:
+        return self.core.services.guild_config
 
     async def run(self) -> None:
         """One dispatcher tick, then every queued send, inline."""

@@ -9,4 +9,4 @@ from cogs.steady import steady
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Config(steady(bot).server_config))
+    await bot.add_cog(Config(steady(bot).guild_config))

@@ -1,6 +1,6 @@
 """``/config …``: a server's reminder channel and daily tip (Manage Server only, servers only).
 
-Thin handlers over :class:`services.server_config.ServerConfig`, which holds the rules (and is
+Thin handlers over :class:`services.guild_config.GuildConfig`, which holds the rules (and is
 shared with the dashboard). The group is registered with ``default_member_permissions`` =
 Manage Server so Discord hides it from other members, and every handler checks again from
 the interaction's own permissions, because a server can override the default and a crafted
@@ -18,12 +18,12 @@ from discord.ext import commands
 from cogs.autocomplete import zone_autocomplete
 from domain.errors import UserFacingError
 from services.embeds import STEADY_COLOUR, discord_time
-from services.server_config import (
+from services.guild_config import (
     POSTABLE_CHANNEL_TYPES,
     ChannelProblem,
     ChannelSetting,
-    ServerConfig,
-    ServerSettings,
+    GuildConfig,
+    GuildSettings,
     channel_access,
     check_can_manage,
 )
@@ -72,7 +72,7 @@ def describe_channel(setting: ChannelSetting) -> str:
     return text
 
 
-def settings_embed(guild_name: str, settings: ServerSettings) -> discord.Embed:
+def settings_embed(guild_name: str, settings: GuildSettings) -> discord.Embed:
     embed = discord.Embed(title=f"Steady settings for {guild_name}", colour=STEADY_COLOUR)
     reminder_channel = (
         describe_channel(settings.reminder_channel)
@@ -101,7 +101,7 @@ class Config(
     group_name="config",
     group_description="Server settings for Steady (Manage Server)",
 ):
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: GuildConfig) -> None:
         self.config = config
 
     @app_commands.command(

@@ -40,10 +40,10 @@ def describe_subscription(view: SubscriptionView) -> str:
 def delivery_line(settings: MemberView) -> str:
     if settings.delivery == DeliveryMode.DM:
         return "**DM**"
-    if settings.server_channel_id is None:
+    if settings.guild_channel_id is None:
         # The server lost its reminder channel (or removed the bot): say where they go now.
         return "**server reminder channel**, but your server has none now, so by DM"
-    return f"**server reminder channel** (<#{settings.server_channel_id}>)"
+    return f"**server reminder channel** (<#{settings.guild_channel_id}>)"
 
 
 def list_embed(settings: MemberView, views: list[SubscriptionView]) -> discord.Embed:

@@ -4,7 +4,7 @@ stopped as one.
 The composition root (:mod:`bot.compose`) builds the parts and hands them in; this only runs
 them in order. What the sender posts is rendered beside it
 (:class:`~services.engine.messages.MessageRenderer`); which server channel it posts to, and
-what a broken one means, is decided by :class:`~services.server_config.ServerConfig`.
+what a broken one means, is decided by :class:`~services.guild_config.GuildConfig`.
 """
 
 from __future__ import annotations

@@ -100,8 +100,8 @@ TAKEN_OVER = "taken over"
 Render = Callable[[Occurrence], Awaitable[dict[str, Any]]]
 
 
-class ServerChannels(Protocol):
-    """The servers' settings as the sender sees them (``services.server_config.ServerConfig``)."""
+class GuildChannels(Protocol):
+    """The servers' settings as the sender sees them (``services.guild_config.GuildConfig``)."""
 
     async def reminder_channel(self, guild_id: int) -> int | None:
         """Where the server wants ``server``-delivered reminders and DM fall-backs."""
@@ -135,7 +135,7 @@ class Sender:
         db: Database,
         transport: DiscordTransport,
         render: Render,
-        channels: ServerChannels,
+        channels: GuildChannels,
         *,
         workers: int = 8,
         clock: Clock = utc_now,
@@ -403,24 +403,24 @@ class Sender:
         ):
             raise _Outcome(DeliveryState.CANCELLED, Reason.MEMBER_PAUSED)
         home_guild = member.home_guild_id or d.guild_id
-        server_channel_tried = False
+        guild_channel_tried = False
         if member.delivery == DeliveryMode.SERVER and home_guild is not None:
             channel = await self._reminder_channel(home_guild)
             if channel is not None:
-                server_channel_tried = True
+                guild_channel_tried = True
                 try:
-                    return await self._send_to_server(d, home_guild, channel, Via.SERVER)
+                    return await self._send_to_guild(d, home_guild, channel, Via.SERVER)
                 except ChannelBroken:
                     pass  # reported to the server's settings; the member gets a DM instead
         try:
             return await self._send_dm(d, member)
         except DMsClosed:
             pass
-        if home_guild is not None and not server_channel_tried:
+        if home_guild is not None and not guild_channel_tried:
             channel = await self._reminder_channel(home_guild)
             if channel is not None:
                 try:
-                    return await self._send_to_server(d, home_guild, channel, Via.FALLBACK)
+                    return await self._send_to_guild(d, home_guild, channel, Via.FALLBACK)
                 except ChannelBroken:
                     pass  # reported to the server's settings
         if d.source != Source.TEST:
@@ -435,7 +435,7 @@ class Sender:
         if sub is None or sub.channel_id is None or d.guild_id is None:
             raise _Outcome(DeliveryState.FAILED, Reason.NO_TARGET)
         try:
-            return await self._send_to_server(d, d.guild_id, sub.channel_id, Via.CHANNEL)
+            return await self._send_to_guild(d, d.guild_id, sub.channel_id, Via.CHANNEL)
         except ChannelBroken as error:
             raise _Outcome(DeliveryState.FAILED, f"channel_broken: {error.reason}") from None
 
@@ -459,7 +459,7 @@ class Sender:
                 raise _Outcome(DeliveryState.FAILED, f"dm: {error.reason}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send_to_server(
+    async def _send_to_guild(
         self, d: Delivery, guild_id: int, channel_id: int, via: Via
     ) -> DeliveryResult:
         """Post in a server channel (mentioning the member, if it is theirs) and tell the

@@ -25,9 +25,9 @@ from bot.compose import Services, build_services
 from content import Content, load_content
 from services.buttons import ReminderButtons
 from services.engine.sender import DeliveryResult
+from services.guild_config import GuildConfig
 from services.member_settings import MemberSettings
 from services.privacy import Privacy
-from services.server_config import ServerConfig
 from services.stats import ReminderStats
 from services.subscriptions import Subscriptions
 from storage import ledger
@@ -67,7 +67,7 @@ class FakeBot:
     reminder_buttons: ReminderButtons
     reminder_stats: ReminderStats
     privacy: Privacy
-    server_config: ServerConfig
+    guild_config: GuildConfig
 
 
 @dataclass
@@ -133,8 +133,8 @@ class Rig:
         return self.services.privacy
 
     @property
-    def server_config(self) -> ServerConfig:
-        return self.services.server_config
+    def guild_config(self) -> GuildConfig:
+        return self.services.guild_config
 
 
 async def open_db(tmp_path: Path) -> Database:
@@ -162,7 +162,7 @@ def make_rig(db: Database, clock: FixedClock | None = None, *, test_timeout: flo
         services.buttons,
         services.stats,
         services.privacy,
-        services.server_config,
+        services.guild_config,
     )
     return Rig(db, clock, sender, services, bot, changes)
 

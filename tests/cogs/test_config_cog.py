@@ -23,7 +23,7 @@ import pytest
 from cogs.config import Config
 from domain.errors import UserFacingError
 from services.engine.transport import MissingAccess
-from services.server_config import ChannelAccess
+from services.guild_config import ChannelAccess
 from storage import guild_settings, reminders
 from tests.cogs.fakes import (
     GUILD,
@@ -71,7 +71,7 @@ async def rig(tmp_path):
 
 @pytest.fixture
 def cog(rig) -> Config:
-    return Config(rig.server_config)
+    return Config(rig.guild_config)
 
 
 @pytest.fixture
@@ -322,7 +322,7 @@ async def test_show_with_everything_set(rig, cog, guild) -> None:
 async def test_show_names_what_broke_since(rig, cog, guild) -> None:
     # Permissions changed after the channels were set; the tip's last post failed.
     await guild_settings.set_reminder_channel(rig.db, GUILD, NO_EMBED)
-    await rig.server_config.set_daily_tip(GUILD, ChannelAccess(GONE), "9:00", "berlin")
+    await rig.guild_config.set_daily_tip(GUILD, ChannelAccess(GONE), "9:00", "berlin")
     fields = await show(cog, rig, guild)
     assert fields["Reminder channel"] == (f"<#{NO_EMBED}>\n⚠️ I'm missing **Embed Links** there.")
     assert "⚠️ This channel no longer exists; choose another." in fields["Daily tip"]
@@ -345,11 +345,11 @@ async def test_show_reports_a_failed_post_and_a_paused_tip(rig, cog, guild) -> N
 
 async def test_show_forgets_a_failed_post_once_a_later_post_worked(rig, cog, guild) -> None:
     await Config.reminder_channel.callback(cog, admin(rig, guild), channel=option_channel(OK))
-    await rig.server_config.post_failed(GUILD, OK, MissingAccess())
+    await rig.guild_config.post_failed(GUILD, OK, MissingAccess())
     assert (await show(cog, rig, guild))["Reminder channel"] == (
         f"<#{OK}>\n⚠️ The last post there failed: {MissingAccess.reason}"
     )
-    await rig.server_config.post_succeeded(GUILD, OK)
+    await rig.guild_config.post_succeeded(GUILD, OK)
     assert (await show(cog, rig, guild))["Reminder channel"] == f"<#{OK}>"
 
 
@@ -359,7 +359,7 @@ async def test_show_forgets_a_failed_post_once_a_later_post_worked(rig, cog, gui
 async def test_deleting_the_reminder_channel_clears_it(rig, cog, guild) -> None:
     await guild_settings.set_reminder_channel(rig.db, GUILD, OK)
     await set_tip(cog, rig, guild, channel=TIPS)
-    await rig.server_config.channel_deleted(GUILD, OK)
+    await rig.guild_config.channel_deleted(GUILD, OK)
     assert await guild_settings.reminder_channel(rig.db, GUILD) is None
     assert (await reminders.for_guild(rig.db, GUILD, "daily_tip")).channel_id == TIPS
 
@@ -367,7 +367,7 @@ async def test_deleting_the_reminder_channel_clears_it(rig, cog, guild) -> None:
 async def test_deleting_the_tip_channel_stops_the_tip(rig, cog, guild) -> None:
     await guild_settings.set_reminder_channel(rig.db, GUILD, OK)
     await set_tip(cog, rig, guild, channel=TIPS)
-    await rig.server_config.channel_deleted(GUILD, TIPS)
+    await rig.guild_config.channel_deleted(GUILD, TIPS)
     assert await reminders.for_guild(rig.db, GUILD, "daily_tip") is None
     assert await guild_settings.reminder_channel(rig.db, GUILD) == OK
 
@@ -376,7 +376,7 @@ async def test_deleting_another_channel_changes_nothing(rig, cog, guild) -> None
     await guild_settings.set_reminder_channel(rig.db, GUILD, OK)
     await set_tip(cog, rig, guild, channel=TIPS)
     before = await snapshot(rig.db)
-    await rig.server_config.channel_deleted(GUILD, NO_SEND)
+    await rig.guild_config.channel_deleted(GUILD, NO_SEND)
     assert await snapshot(rig.db) == before
 
 
@@ -385,7 +385,7 @@ async def test_removing_the_bot_clears_that_server_only(rig, cog, guild) -> None
     for g in (guild, other):
         await guild_settings.set_reminder_channel(rig.db, g.id, OK)
         await set_tip(cog, rig, g)
-    await rig.server_config.guild_removed(GUILD)
+    await rig.guild_config.guild_removed(GUILD)
     assert await guild_settings.reminder_channel(rig.db, GUILD) is None
     assert await reminders.for_guild(rig.db, GUILD, "daily_tip") is None
     assert await guild_settings.reminder_channel(rig.db, other.id) == OK

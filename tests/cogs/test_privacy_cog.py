@@ -20,7 +20,7 @@ import pytest
 
 from cogs.privacy import Privacy, PrivacyButton
 from cogs.reminders import ReminderButton
-from services.server_config import ChannelAccess
+from services.guild_config import ChannelAccess
 from storage import guild_settings, members, reminders
 from tests.cogs.fakes import (
     GUILD,
@@ -124,7 +124,7 @@ async def press(rig, action: str, owner: int = USER, presser: int = USER):
 async def test_confirming_deletes_everything_about_the_member_only(rig) -> None:
     await member_with_history(rig, USER)
     await member_with_history(rig, OTHER_USER)
-    await rig.server_config.set_daily_tip(GUILD, ChannelAccess(600), "9:00", "berlin")
+    await rig.guild_config.set_daily_tip(GUILD, ChannelAccess(600), "9:00", "berlin")
     await guild_settings.set_reminder_channel(rig.db, GUILD, 600)
     others_before = await rig.privacy.export(OTHER_USER)
 

@@ -33,8 +33,8 @@ def services(db, clock: FakeClock) -> Services:
 
 
 @pytest.fixture
-def server_config(services: Services):
-    return services.server_config
+def guild_config(services: Services):
+    return services.guild_config
 
 
 @pytest.fixture

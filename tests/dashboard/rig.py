@@ -19,7 +19,7 @@ from bot.compose import Services
 from dashboard.app import Dashboard, make_app
 from dashboard.discord_login import DiscordLogin
 from dashboard.sessions import SessionStore
-from services.server_config import ChannelAccess, missing_channel_permissions
+from services.guild_config import ChannelAccess, missing_channel_permissions
 from testkit.emulator import Emulator
 from testkit.emulator import permissions as perms
 from testkit.emulator.state import User
@@ -99,7 +99,7 @@ def make_dashboard(
         subscriptions=services.subscriptions,
         stats=services.stats,
         privacy=services.privacy,
-        server_config=services.server_config,
+        guild_config=services.guild_config,
         servers=options.pop("servers", None) or FakeServers(emulator),
         login=DiscordLogin(
             client_id=emulator.world.application_id,

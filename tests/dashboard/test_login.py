@@ -105,7 +105,7 @@ async def test_cookie_flags_on_http(client, emulator, alice):
 
 
 async def test_cookie_is_secure_when_the_dashboard_url_is_https(
-    emulator, services, server_config, clock
+    emulator, services, guild_config, clock
 ):
     dashboard = make_dashboard(emulator, services, clock, secure_cookies=True)
     client = await client_for(dashboard)

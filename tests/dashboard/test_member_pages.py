@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from dashboard.chart import history_svg
-from services.server_config import ChannelAccess
+from services.guild_config import ChannelAccess
 from services.stats import DayCounts
 from tests.dashboard.rig import log_in, logged_in, page, post
 
@@ -140,12 +140,12 @@ async def test_pause_and_resume(client, emulator, alice, services):
 
 
 async def test_delivery_to_one_of_my_servers_only(
-    client, emulator, driver, alice, services, server_config
+    client, emulator, driver, alice, services, guild_config
 ):
     mine = driver.add_guild("Calm <b>Muscles</b>", members=[alice])
     other = driver.add_guild("Not Alice's")
     for guild in (mine, other):
-        await server_config.set_reminder_channel(guild.id, ChannelAccess(guild.id + 1))
+        await guild_config.set_reminder_channel(guild.id, ChannelAccess(guild.id + 1))
     await logged_in(client, emulator, alice)
     html = await page(client)
     assert "Calm &lt;b&gt;Muscles&lt;/b&gt;" in html and "Not Alice" not in html

@@ -128,7 +128,7 @@ async def test_the_refresh_link_asks_discord_again_at_most_every_few_seconds(
 async def test_discord_not_answering_is_a_page_saying_try_again(
     client, emulator, alice, driver, services, clock
 ):
-    from services.server_facts import UNREACHABLE, DiscordUnavailable
+    from services.guild_facts import UNREACHABLE, DiscordUnavailable
 
     class Unreachable(FakeServers):
         async def member_permissions(self, guild_id, user_id, *, fresh=False):

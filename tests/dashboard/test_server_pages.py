@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from services.server_config import ChannelAccess
+from services.guild_config import ChannelAccess
 from testkit.emulator import Driver
 from testkit.emulator import permissions as perms
 from tests.dashboard.rig import csrf_of, log_in
@@ -41,7 +41,7 @@ async def test_my_servers_lists_only_what_i_manage_where_the_bot_is(
 
 
 async def test_an_admin_sets_the_reminder_channel(
-    client, emulator, driver, alice, place, server_config
+    client, emulator, driver, alice, place, guild_config
 ):
     reminders = driver.channel(place, "reminders")
     await log_in(client, emulator, alice)
@@ -52,14 +52,14 @@ async def test_an_admin_sets_the_reminder_channel(
     html = await (await client.get(f"/servers/{place.id}")).text()
     assert "Reminder channel set." in html
     assert 'id="reminder-state"><strong>#reminders</strong>' in html
-    assert await server_config.reminder_channel(place.id) == reminders.id
+    assert await guild_config.reminder_channel(place.id) == reminders.id
     off = await submit(client, place.id, "reminder-channel", {"action": "off"})
     assert off.status == 303
-    assert await server_config.reminder_channel(place.id) is None
+    assert await guild_config.reminder_channel(place.id) is None
 
 
 async def test_a_channel_the_bot_cannot_post_in_is_refused_with_what_is_missing(
-    client, emulator, driver, alice, place, server_config
+    client, emulator, driver, alice, place, guild_config
 ):
     general = driver.channel(place, "general")
     driver.deny_bot(general, perms.EMBED_LINKS)
@@ -69,11 +69,11 @@ async def test_a_channel_the_bot_cannot_post_in_is_refused_with_what_is_missing(
     assert response.status == 400
     assert 'id="reminder-channel-error">I can&#39;t use <strong>#general</strong>' in html
     assert "missing the <strong>Embed Links</strong> permission there" in html
-    assert await server_config.reminder_channel(place.id) is None
+    assert await guild_config.reminder_channel(place.id) is None
 
 
 async def test_ids_edited_in_the_form_or_the_url_are_refused(
-    client, emulator, driver, alice, bob, place, server_config
+    client, emulator, driver, alice, bob, place, guild_config
 ):
     elsewhere = driver.add_guild("Elsewhere", owner=bob, channels=("secret",))
     secret = driver.channel(elsewhere, "secret")
@@ -96,13 +96,13 @@ async def test_ids_edited_in_the_form_or_the_url_are_refused(
         allow_redirects=False,
     )
     assert post.status == 403
-    assert await server_config.reminder_channel(elsewhere.id) is None
-    assert await server_config.reminder_channel(place.id) is None
+    assert await guild_config.reminder_channel(elsewhere.id) is None
+    assert await guild_config.reminder_channel(place.id) is None
     assert (await client.get("/servers/not-a-number")).status == 404
 
 
 async def test_a_member_without_manage_server_is_refused(
-    client, emulator, driver, bob, place, server_config
+    client, emulator, driver, bob, place, guild_config
 ):
     await log_in(client, emulator, bob)
     page = await client.get(f"/servers/{place.id}")
@@ -116,7 +116,7 @@ async def test_a_member_without_manage_server_is_refused(
         allow_redirects=False,
     )
     assert post.status == 403 and REFUSAL in await post.text()
-    assert await server_config.reminder_channel(place.id) is None
+    assert await guild_config.reminder_channel(place.id) is None
 
 
 async def test_losing_manage_server_loses_the_page_at_the_next_request(
@@ -134,7 +134,7 @@ async def test_losing_manage_server_loses_the_page_at_the_next_request(
 
 
 async def test_a_deleted_channel_shows_as_broken(
-    client, emulator, driver, alice, place, server_config
+    client, emulator, driver, alice, place, guild_config
 ):
     reminders = driver.channel(place, "reminders")
     await log_in(client, emulator, alice)
@@ -213,7 +213,7 @@ async def test_every_page_is_small_labelled_and_free_of_inline_code(
 
 
 async def test_hostile_server_input_is_refused_and_escaped(
-    client, emulator, driver, alice, server_config
+    client, emulator, driver, alice, guild_config
 ):
     guild = driver.add_guild("<img src=x onerror=alert(1)>", owner=alice)
     general = driver.channel(guild, "general")
@@ -230,4 +230,4 @@ async def test_hostile_server_input_is_refused_and_escaped(
         response = await submit(client, guild.id, "daily-tip", form)
         text = await response.text()
         assert response.status == 400 and "<script>alert" not in text
-    assert (await server_config.settings(guild.id, ChannelAccess)).daily_tip is None
+    assert (await guild_config.settings(guild.id, ChannelAccess)).daily_tip is None

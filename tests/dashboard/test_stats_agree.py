@@ -111,7 +111,7 @@ async def test_the_command_and_the_page_give_the_same_numbers(
         services.buttons,
         services.stats,
         services.privacy,
-        services.server_config,
+        services.guild_config,
     )
     interaction = make_interaction(client=bot, user_id=alice.id)
     await Reminders.stats.callback(Reminders(bot), interaction)
@@ -163,7 +163,7 @@ async def test_a_reminder_skipped_for_capacity_shows_in_both_as_the_bots_not_the
 
     bot = FakeBot(
         db, CONTENT, services.member_settings, services.subscriptions, services.buttons,
-        services.stats, services.privacy, services.server_config,
+        services.stats, services.privacy, services.guild_config,
     )  # fmt: skip
     interaction = make_interaction(client=bot, user_id=alice.id)
     await Reminders.stats.callback(Reminders(bot), interaction)

@@ -2,7 +2,7 @@
 
 import discord
 
-from services.server_config import (
+from services.guild_config import (
     can_manage_server,
     describe_missing,
     missing_channel_permissions,

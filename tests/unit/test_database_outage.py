@@ -215,7 +215,7 @@ async def test_a_server_channel_unreadable_in_an_outage_waits_not_a_dm(db):
     which channel that is, the reminder waits rather than going to their DMs."""
     rig = await due_rig(db, workers=1)
     await rig.member_settings.set_delivery(USER, "server", GUILD)
-    read = rig.server_config.reminder_channel
+    read = rig.guild_config.reminder_channel
     outages = [DatabaseUnavailable("PostgreSQL connection lost")]
 
     async def reminder_channel(guild_id: int) -> int | None:
@@ -223,7 +223,7 @@ async def test_a_server_channel_unreadable_in_an_outage_waits_not_a_dm(db):
             raise outages.pop()
         return await read(guild_id)
 
-    rig.server_config.reminder_channel = reminder_channel  # type: ignore[method-assign]
+    rig.guild_config.reminder_channel = reminder_channel  # type: ignore[method-assign]
     await rig.dispatcher.start()
     queued = list(rig.sender._futures.values())
     await rig.sender.start()

@@ -30,7 +30,7 @@ from services.engine.transport import (
     MissingPermissions,
     UnknownChannel,
 )
-from services.server_config import ChannelAccess, ServerConfig
+from services.guild_config import ChannelAccess, GuildConfig
 from storage import guild_settings, ledger, members, reminders
 from storage.ledger import Claimant, Delivery, NewDelivery
 from tests.cogs.fakes import CONTENT, FixedClock
@@ -97,16 +97,16 @@ class Engine:
     """What these tests use of the engine and services the bot builds."""
 
     sender: Sender
-    server_config: ServerConfig
+    guild_config: GuildConfig
 
 
 def engine_for(db, clock, transport: FakeTransport) -> Engine:
     core = build_core(db, CONTENT, transport, clock=clock, waker=NoWaker())
-    return Engine(core.engine.sender, core.services.server_config)
+    return Engine(core.engine.sender, core.services.guild_config)
 
 
 async def set_tip(engine: Engine) -> None:
-    await engine.server_config.set_daily_tip(GUILD, ChannelAccess(TIPS), "9:00", "berlin")
+    await engine.guild_config.set_daily_tip(GUILD, ChannelAccess(TIPS), "9:00", "berlin")
 
 
 def nine_am(day: int) -> datetime:
@@ -283,7 +283,7 @@ async def test_tips_keep_rotating_after_old_ledger_rows_are_pruned(db, clock) ->
 
 
 async def settings_after(db, channel: int, error: ChannelBroken) -> guild_settings.GuildSettings:
-    await ServerConfig(db).post_failed(GUILD, channel, error)
+    await GuildConfig(db).post_failed(GUILD, channel, error)
     return await guild_settings.get(db, GUILD)
 
 
@@ -329,7 +329,7 @@ async def test_an_unrelated_channel_changes_nothing(db, clock) -> None:
 
 
 async def test_a_server_without_settings_stays_without(db) -> None:
-    await ServerConfig(db).post_failed(GUILD, REMINDERS, MissingAccess())
+    await GuildConfig(db).post_failed(GUILD, REMINDERS, MissingAccess())
     assert await guild_settings.get(db, GUILD) == guild_settings.GuildSettings(GUILD)
 
 

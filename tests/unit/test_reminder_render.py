@@ -215,7 +215,7 @@ def test_the_fullest_list_fits() -> None:
         view("stretching", [time(22)], active=False, paused_reason="channel_broken"),
     ]
     paused = datetime(2024, 6, 6, 12, tzinfo=BERLIN)
-    embed = list_embed(member(delivery="server", paused_until=paused, server_channel_id=600), views)
+    embed = list_embed(member(delivery="server", paused_until=paused, guild_channel_id=600), views)
     check_embed_limits(embed)
     fields = {f.name: f.value for f in embed.fields}
     assert "paused: your DMs were closed; `/remind resume` restarts it" in fields["Sleep wind-down"]
@@ -225,7 +225,7 @@ def test_the_fullest_list_fits() -> None:
 
 
 def test_server_delivery_without_a_channel_says_reminders_come_by_dm() -> None:
-    embed = list_embed(member(delivery="server", server_channel_id=None), [])
+    embed = list_embed(member(delivery="server", guild_channel_id=None), [])
     settings = {f.name: f.value for f in embed.fields}["Settings"]
     assert "Delivery: **server reminder channel**, but your server has none now, so by DM" in (
         settings

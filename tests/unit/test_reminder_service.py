@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.errors import FieldError, UserFacingError
-from services.server_config import ChannelAccess
+from services.guild_config import ChannelAccess
 from storage import guild_settings
 from testkit.fake_time import FakeClock
 from tests.reminder_rig import T0, make_rig, open_db, rows
@@ -269,11 +269,11 @@ async def test_notice_is_shown_once(rig):
 
 
 async def test_daily_tip_subscription(rig):
-    tip = await rig.server_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "berlin")
+    tip = await rig.guild_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "berlin")
     assert (tip.time, tip.zone, tip.channel.channel_id) == (time(9), "Europe/Berlin", 321)
     await rig.run_until(T0 + timedelta(days=1))
     assert [m.channel_id for m in rig.discord.messages] == [321]
-    assert await rig.server_config.turn_off_daily_tip(GUILD) is True
+    assert await rig.guild_config.turn_off_daily_tip(GUILD) is True
 
 
 # --- a refused value names its input ------------------------------------------------------
@@ -294,15 +294,15 @@ async def test_daily_tip_subscription(rig):
         (lambda rig: rig.member_settings.pause(USER, 99), "days"),
         (lambda rig: rig.member_settings.set_delivery(USER, "pigeon", GUILD), "where"),
         (
-            lambda rig: rig.server_config.set_daily_tip(GUILD, ChannelAccess(5), "noon-ish", "UTC"),
+            lambda rig: rig.guild_config.set_daily_tip(GUILD, ChannelAccess(5), "noon-ish", "UTC"),
             "time",
         ),
         (
-            lambda rig: rig.server_config.set_daily_tip(GUILD, ChannelAccess(5), "9:00", "mars"),
+            lambda rig: rig.guild_config.set_daily_tip(GUILD, ChannelAccess(5), "9:00", "mars"),
             "zone",
         ),
         (
-            lambda rig: rig.server_config.set_daily_tip(
+            lambda rig: rig.guild_config.set_daily_tip(
                 GUILD, ChannelAccess(5, exists=False, postable=False), "9:00", "UTC"
             ),
             "channel",

@@ -15,7 +15,7 @@ from services.engine.transport import (
     RequestRejected,
     UnknownChannel,
 )
-from services.server_config import ChannelAccess
+from services.guild_config import ChannelAccess
 from storage import guild_settings, members
 from testkit.fake_time import FakeClock
 from tests.reminder_rig import (
@@ -107,7 +107,7 @@ async def test_broken_server_channel_reports_and_falls_back_to_dm(db):
 async def test_a_daily_tip_channel_that_refuses_pauses_the_tip_and_is_recorded(db):
     discord = FakeDiscord(broken_channels={321: MissingAccess("no")})
     rig = await make_rig(db, FakeClock(DUE), discord)
-    await rig.server_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "UTC")
+    await rig.guild_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "UTC")
     await rig.run_until(DUE + timedelta(days=1))
     assert await rows(db, "SELECT state, error FROM deliveries") == [
         ("failed", f"channel_broken: {MissingAccess.reason}")
@@ -121,7 +121,7 @@ async def test_a_daily_tip_channel_that_refuses_pauses_the_tip_and_is_recorded(d
 async def test_a_deleted_daily_tip_channel_turns_the_tip_off(db):
     discord = FakeDiscord(broken_channels={321: UnknownChannel("gone")})
     rig = await make_rig(db, FakeClock(DUE), discord)
-    await rig.server_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "UTC")
+    await rig.guild_config.set_daily_tip(GUILD, ChannelAccess(321), "9am", "UTC")
     await rig.run_until(DUE + timedelta(days=2))
     assert await rows(db, "SELECT state, error FROM deliveries") == [
         ("failed", "channel_broken: channel deleted")

@@ -202,7 +202,7 @@ async def test_reconcile_keeps_guilds_of_shards_this_process_does_not_own(tmp_pa
             await guild_settings.set_reminder_channel(db, guild_id, 600)
         bot = ShardedFakeBot(shard_count=2, shard_ids=[0])
         # This process sees no guild at all.
-        await rig.server_config.reconcile({}, partial(process_owns_guild, bot))
+        await rig.guild_config.reconcile({}, partial(process_owns_guild, bot))
         assert await guild_settings.reminder_channel(db, ON_SHARD_0) is None  # its own: gone
         assert await guild_settings.reminder_channel(db, ON_SHARD_1) == 600  # another's: kept
     finally:

@@ -1,4 +1,4 @@
-"""RestServerAccess (services/server_facts.py) against the emulator: the same answers as the
+"""RestGuildAccess (services/guild_facts.py) against the emulator: the same answers as the
 bot's own view (FakeServers reads the emulator's world with Discord's algorithm), through
 the limiter, cached in the database for its expiry, and re-asked when ``fresh``."""
 
@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import discord
 import pytest
 
+from services.guild_facts import RestGuildAccess
 from services.ratelimit import SlotPacer
-from services.server_facts import RestServerAccess
 from storage.database import Database
 from testkit.emulator import Driver, Emulator
 from testkit.emulator import permissions as perms
@@ -49,8 +49,8 @@ def pacer() -> CountingPacer:
 @pytest.fixture
 async def rest(
     db: Database, emulator: Emulator, wall: Wall, pacer: CountingPacer
-) -> AsyncIterator[RestServerAccess]:
-    access = RestServerAccess(
+) -> AsyncIterator[RestGuildAccess]:
+    access = RestGuildAccess(
         db, token=emulator.world.token, api_base=emulator.api_base, limiter=pacer, clock=wall
     )
     yield access
@@ -58,7 +58,7 @@ async def rest(
 
 
 async def test_the_same_answers_as_the_bots_view(
-    rest: RestServerAccess, driver: Driver, emulator: Emulator
+    rest: RestGuildAccess, driver: Driver, emulator: Emulator
 ) -> None:
     owner, mod, member = driver.add_user("o"), driver.add_user("m"), driver.add_user("x")
     guild = driver.add_guild("Twitch", owner=owner, members=[mod, member], channels=("general",))
@@ -88,7 +88,7 @@ async def test_the_same_answers_as_the_bots_view(
     assert await rest.member_permissions(guild.id, stranger.id) is None
 
 
-async def test_a_server_without_the_bot(rest: RestServerAccess, driver: Driver) -> None:
+async def test_a_server_without_the_bot(rest: RestGuildAccess, driver: Driver) -> None:
     guild = driver.add_guild("Gone")
     await driver.remove_bot_from_guild(guild)
     assert not await rest.bot_is_in(guild.id)
@@ -98,7 +98,7 @@ async def test_a_server_without_the_bot(rest: RestServerAccess, driver: Driver) 
 
 
 async def test_facts_are_cached_for_their_expiry_and_fresh_asks_again(
-    rest: RestServerAccess, driver: Driver, emulator: Emulator, wall: Wall, pacer: CountingPacer
+    rest: RestGuildAccess, driver: Driver, emulator: Emulator, wall: Wall, pacer: CountingPacer
 ) -> None:
     mod = driver.add_user("m")
     guild = driver.add_guild("Twitch", members=[mod])
@@ -126,12 +126,12 @@ async def test_facts_are_cached_for_their_expiry_and_fresh_asks_again(
 
 
 async def test_a_second_replica_reads_the_first_ones_cache(
-    db: Database, rest: RestServerAccess, driver: Driver, emulator: Emulator, wall: Wall
+    db: Database, rest: RestGuildAccess, driver: Driver, emulator: Emulator, wall: Wall
 ) -> None:
     guild = driver.add_guild("Twitch")
     await rest.channel_accesses(guild.id)
     asked = emulator.stats.requests
-    other = RestServerAccess(
+    other = RestGuildAccess(
         db, token="unused", api_base=emulator.api_base, limiter=SlotPacer(45.0), clock=wall
     )
     other._bot_id = emulator.world.bot.id
@@ -143,7 +143,7 @@ async def test_a_second_replica_reads_the_first_ones_cache(
 
 
 async def test_pages_asking_at_once_share_one_question(
-    rest: RestServerAccess, driver: Driver, emulator: Emulator
+    rest: RestGuildAccess, driver: Driver, emulator: Emulator
 ) -> None:
     guild = driver.add_guild("Busy")
     await rest.bot_id()

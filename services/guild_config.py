@@ -12,9 +12,9 @@ and the web dashboard share one set of rules and wording. Nothing here takes a
   for a command and for a web page.
 
 It is also the one place that decides what a broken channel or a removed server means,
-whether Discord said so in an event (:meth:`ServerConfig.channel_deleted`,
-:meth:`ServerConfig.guild_removed`), in the guild list at start-up
-(:meth:`ServerConfig.reconcile`) or in a refused post (:meth:`ServerConfig.post_failed`,
+whether Discord said so in an event (:meth:`GuildConfig.channel_deleted`,
+:meth:`GuildConfig.guild_removed`), in the guild list at start-up
+(:meth:`GuildConfig.reconcile`) or in a refused post (:meth:`GuildConfig.post_failed`,
 which branches on the transport's exception types):
 
 * a channel that no longer exists (deleted; Discord's "Unknown Channel") is forgotten: the
@@ -183,7 +183,7 @@ class DailyTipSetting:
 
 
 @dataclass(frozen=True)
-class ServerSettings:
+class GuildSettings:
     guild_id: int
     reminder_channel: ChannelSetting | None = None
     daily_tip: DailyTipSetting | None = None
@@ -193,7 +193,7 @@ AccessOf = Callable[[int], ChannelAccess]
 
 
 @dataclass
-class ServerConfig:
+class GuildConfig:
     """The settings of every server, over the database; ``on_change`` re-plans the reminder
     dispatcher after the daily tip's schedule changed."""
 
@@ -261,7 +261,7 @@ class ServerConfig:
 
     # --- /config show ---------------------------------------------------------------------
 
-    async def settings(self, guild_id: int, access_of: AccessOf) -> ServerSettings:
+    async def settings(self, guild_id: int, access_of: AccessOf) -> GuildSettings:
         """Everything set for ``guild_id`` and what is wrong with it now; ``access_of`` gives
         the bot's access to a channel (e.g. ``functools.partial(channel_access, guild)``)."""
         stored = await guild_settings.get(self.db, guild_id)
@@ -276,7 +276,7 @@ class ServerConfig:
             if tip is not None and tip.channel_id is not None
             else None
         )
-        return ServerSettings(guild_id, reminder_channel, daily_tip)
+        return GuildSettings(guild_id, reminder_channel, daily_tip)
 
     @staticmethod
     def _tip_setting(

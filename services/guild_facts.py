@@ -47,8 +47,8 @@ import aiohttp
 import discord
 
 from domain.errors import UserFacingError
+from services.guild_config import ChannelAccess, missing_channel_permissions
 from services.ratelimit import RequestLimiter, limiter_trace
-from services.server_config import ChannelAccess, missing_channel_permissions
 from storage import dashboard_sessions as cache
 from storage.database import Database
 
@@ -135,8 +135,8 @@ class GuildFacts:
     roles: dict[int, int]  # role id -> permissions
 
 
-class RestServerAccess:
-    """The dashboard's :class:`~dashboard.app.ServerAccess` from Discord's REST API, through
+class RestGuildAccess:
+    """The dashboard's :class:`~dashboard.app.GuildAccess` from Discord's REST API, through
     the token's limiter, with a short cache in the database shared by every replica."""
 
     def __init__(
@@ -313,7 +313,7 @@ class RestServerAccess:
             for c in value
         ]
 
-    # --- ServerAccess --------------------------------------------------------------------------
+    # --- GuildAccess --------------------------------------------------------------------------
 
     async def bot_is_in(self, guild_id: int) -> bool:
         return await self._guild(guild_id) is not None
