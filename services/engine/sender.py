@@ -120,8 +120,9 @@ class _TakenOver(Exception):
     """Internal: the row belongs to another process now; leave it to that one."""
 
 
-class _Outcome(Exception):
-    """Internal: stop processing an occurrence with this final result."""
+class _NotSent(Exception):
+    """Internal: stop processing an occurrence; it ends unsent, in this state, for this reason
+    (not the ledger's Outcome, which is what the member did with a sent reminder)."""
 
     def __init__(self, state: str, error: str) -> None:
         super().__init__(error)
@@ -367,7 +368,7 @@ class Sender:
         """Send one claimed occurrence to wherever it should go; record the result."""
         try:
             result = await self._deliver(d)
-        except _Outcome as outcome:
+        except _NotSent as outcome:
             result = await self._finish(d, outcome.state, outcome.error)
         except _TakenOver:
             return DeliveryResult(d.id, TAKEN_OVER)  # the new owner reports its outcome
@@ -377,20 +378,20 @@ class Sender:
     async def _deliver(self, d: Delivery) -> DeliveryResult:
         now = self._now_ts()
         if d.source != Source.TEST and self.uptime.missed(d.kind, d.scheduled_at):
-            raise _Outcome(DeliveryState.MISSED, Reason.TOO_LATE)
+            raise _NotSent(DeliveryState.MISSED, Reason.TOO_LATE)
         if not self.uptime.caught_up(d.scheduled_at) and self.policy.too_late(
             d, self.clock().timestamp() + self._slot_wait_s
         ):
             # It waited in the queue past what its kind tolerates: not sent late (#21).
             self.busy_log.skipped(1)
-            raise _Outcome(DeliveryState.MISSED, Reason.TOO_BUSY)
+            raise _NotSent(DeliveryState.MISSED, Reason.TOO_BUSY)
         sub = await reminders.get(self.db, d.subscription_id) if d.subscription_id else None
         if (
             d.source != Source.TEST
             and d.subscription_id is not None
             and (sub is None or not sub.active)
         ):
-            raise _Outcome(DeliveryState.CANCELLED, Reason.UNSUBSCRIBED)
+            raise _NotSent(DeliveryState.CANCELLED, Reason.UNSUBSCRIBED)
 
         if d.user_id is None:
             return await self._deliver_to_guild_channel(d, sub)
@@ -401,7 +402,7 @@ class Sender:
             and member.paused_until is not None
             and member.paused_until > now
         ):
-            raise _Outcome(DeliveryState.CANCELLED, Reason.MEMBER_PAUSED)
+            raise _NotSent(DeliveryState.CANCELLED, Reason.MEMBER_PAUSED)
         home_guild = member.home_guild_id or d.guild_id
         guild_channel_tried = False
         if member.delivery == DeliveryMode.SERVER and home_guild is not None:
@@ -427,17 +428,17 @@ class Sender:
             # Nowhere to deliver: pause rather than fail every few hours, and say so once.
             await reminders.deactivate_member_dm(self.db, d.user_id, PauseReason.DMS_CLOSED, now)
             await members.set_notice(self.db, d.user_id, DMS_CLOSED_NOTICE, now)
-        raise _Outcome(DeliveryState.FAILED, Reason.DMS_CLOSED)
+        raise _NotSent(DeliveryState.FAILED, Reason.DMS_CLOSED)
 
     async def _deliver_to_guild_channel(
         self, d: Delivery, sub: reminders.Subscription | None
     ) -> DeliveryResult:
         if sub is None or sub.channel_id is None or d.guild_id is None:
-            raise _Outcome(DeliveryState.FAILED, Reason.NO_TARGET)
+            raise _NotSent(DeliveryState.FAILED, Reason.NO_TARGET)
         try:
             return await self._send_to_guild(d, d.guild_id, sub.channel_id, Via.CHANNEL)
         except ChannelBroken as error:
-            raise _Outcome(DeliveryState.FAILED, f"channel_broken: {error.reason}") from None
+            raise _NotSent(DeliveryState.FAILED, f"channel_broken: {error.reason}") from None
 
     async def _send_dm(self, d: Delivery, member: members.Member) -> DeliveryResult:
         user_id = d.user_id
@@ -453,10 +454,10 @@ class Sender:
                 # A stale cached DM channel: forget it and open a fresh one, once.
                 await members.set_dm_channel(self.db, user_id, None, self._now_ts())
                 if attempt == 1:
-                    raise _Outcome(DeliveryState.FAILED, Reason.DM_CHANNEL_UNKNOWN) from None
+                    raise _NotSent(DeliveryState.FAILED, Reason.DM_CHANNEL_UNKNOWN) from None
                 channel = None
             except ChannelBroken as error:
-                raise _Outcome(DeliveryState.FAILED, f"dm: {error.reason}") from None
+                raise _NotSent(DeliveryState.FAILED, f"dm: {error.reason}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send_to_guild(
@@ -515,13 +516,13 @@ class Sender:
                     await self.sleep(error.retry_after)
             except DiscordUnavailable as error:
                 if self.clock() - started >= self.retry_for:
-                    raise _Outcome(
+                    raise _NotSent(
                         DeliveryState.FAILED, f"discord unavailable: {error}"[:200]
                     ) from None
                 await self.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
             except RequestRejected as error:
-                raise _Outcome(DeliveryState.FAILED, f"rejected: {error}"[:200]) from None
+                raise _NotSent(DeliveryState.FAILED, f"rejected: {error}"[:200]) from None
 
     async def _reminder_channel(self, guild_id: int) -> int | None:
         """The server's reminder channel; a database outage is raised (the occurrence waits
