@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Self
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NETGUARD_DIR = Path(__file__).resolve().parent / "emulator" / "netguard"
@@ -21,6 +22,9 @@ READY_LINE = "Steady is ready"
 
 
 class BotProcess:
+    #: What follows ``python -m bot`` (a subcommand, e.g. ``dashboard``).
+    subcommand: tuple[str, ...] = ()
+
     def __init__(
         self, env: dict[str, str], *, on_output: Callable[[], None] = lambda: None
     ) -> None:
@@ -30,11 +34,12 @@ class BotProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._readers: list[asyncio.Task[None]] = []
 
-    async def start(self) -> BotProcess:
+    async def start(self) -> Self:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
+            *self.subcommand,
             cwd=REPO_ROOT,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,

@@ -8,7 +8,6 @@ Import ``start_web`` into a test module or conftest to use the fixture.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from testkit.bot_process import REPO_ROOT, BotProcess, bot_environment
+from testkit.bot_process import BotProcess, bot_environment
 from testkit.dashboard import CSRF_FIELD, dashboard_env
 from testkit.emulator import Emulator
 from testkit.emulator.state import User
@@ -30,24 +29,7 @@ FACTS_TTL_S = 3.0
 class WebProcess(BotProcess):
     """``python -m bot dashboard``: the web process, logged and stopped like the bot."""
 
-    async def start(self) -> WebProcess:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "dashboard",
-            cwd=REPO_ROOT,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert self._process.stdout is not None and self._process.stderr is not None
-        self._readers = [
-            asyncio.create_task(self._read(self._process.stdout)),
-            asyncio.create_task(self._read(self._process.stderr)),
-        ]
-        return self
+    subcommand = ("dashboard",)
 
 
 #: Start a dashboard replica; returns it and its base URL.
