@@ -23,6 +23,7 @@ pytestmark = pytest.mark.serial
 
 MEMBERS = 150
 
+
 async def test_a_burst_of_reminders_survives_a_kill_9_with_no_duplicates(
     driver: Driver, start_bot: StartBot, tmp_path: Path
 ) -> None:

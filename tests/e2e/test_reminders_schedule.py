@@ -52,9 +52,7 @@ async def subscribe_before(
     return reply.text
 
 
-async def assert_fires_once_at(
-    driver: Driver, member: User, clock: BotClock, at: datetime
-) -> None:
+async def assert_fires_once_at(driver: Driver, member: User, clock: BotClock, at: datetime) -> None:
     """Exactly one reminder, at ``at``."""
     [reminder] = await wait_for_reminders(
         driver, member, within=clock.real_seconds(at - clock.now()) + 10
