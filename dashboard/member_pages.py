@@ -248,10 +248,11 @@ async def delete_everything(request: web.Request) -> web.StreamResponse:
     if form_of(request).get("confirm") != "yes":
         return render(request, "privacy.html", title="Privacy", confirm=True)
     dashboard = dashboard_of(request)
+    # Every dashboard session of the member ends with their data, in the same transaction
+    # (storage.reminders.delete_member_data), in every browser and replica. Ending this
+    # request's session too keeps the request from writing it back afterwards.
     await dashboard.privacy.delete_all(session.user_id)
-    # The dashboard's sessions name the member too (their id, name and server list): every
-    # one of them ends, in every browser and replica.
-    await dashboard.sessions.end_all_for(session.user_id)
+    await dashboard.sessions.end(session)
     response = web.HTTPSeeOther("/?deleted=1")
     response.del_cookie(dashboard.cookie_name, path="/")
     raise response

@@ -38,6 +38,7 @@ class Privacy:
         }
 
     async def delete_all(self, user_id: int) -> None:
-        """Settings, caches, subscriptions, snoozes and ledger, at once."""
+        """Settings, caches, subscriptions, snoozes, ledger and dashboard sessions, at once
+        (one transaction): the member is logged out of the dashboard in every browser."""
         await reminders.delete_member_data(self.db, user_id, int(self.clock().timestamp()))
         self.on_change()

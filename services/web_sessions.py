@@ -17,6 +17,9 @@ HMAC-SHA256, authenticated, no hand-rolled crypto) under a key derived from
 ``DASHBOARD_SECRET`` with HKDF, so a copy of the database (a backup) does not hand out
 members' tokens. A token that cannot be decrypted (the secret changed) ends the session.
 
+A privacy deletion (``/privacy delete`` or the Privacy page) deletes every session of the
+member in the same transaction as the rest of their data (:mod:`services.privacy`).
+
 Expired rows are pruned at most once a minute by whichever replica is creating a session.
 Each session has a CSRF token that every state-changing form must echo back.
 """
@@ -240,9 +243,6 @@ class SessionStore:
         """Logout: the row goes, so every replica refuses the cookie from now on."""
         session.stored_as = None  # nothing to write back after the request
         await rows.delete(self.db, id_hash(session.id))
-
-    async def end_all_for(self, user_id: int) -> int:
-        return await rows.delete_for_user(self.db, user_id)
 
     async def _prune(self) -> None:
         now = self._clock()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.database import Database, Queries
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,12 @@ async def delete(db: Database, id_hash: str) -> None:
     await db.execute("DELETE FROM dashboard_sessions WHERE id_hash = ?", (id_hash,))
 
 
-async def delete_for_user(db: Database, user_id: int) -> int:
-    """End every session of a member (their data was deleted)."""
-    return await db.execute("DELETE FROM dashboard_sessions WHERE user_id = ?", (user_id,))
+async def delete_for_user(tx: Queries, user_id: int) -> int:
+    """End every session of a member: run inside their privacy deletion's transaction
+    (:func:`storage.reminders.delete_member_data`), since a session holds their id, name,
+    server list and encrypted Discord access token. A pending login holds none of these (no
+    member id until Discord answers), so it has nothing to match here."""
+    return await tx.execute("DELETE FROM dashboard_sessions WHERE user_id = ?", (user_id,))
 
 
 async def prune(db: Database, now: float) -> int:

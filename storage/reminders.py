@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from domain.enums import DeliveryState, Reason, Source
-from storage import ledger, tombstones
+from storage import dashboard_sessions, ledger, tombstones
 from storage.database import Database, record, records
 from storage.ledger import Claimant, Delivery, NewDelivery
 
@@ -523,12 +523,14 @@ async def claim_due_snoozes(
 
 
 async def delete_member_data(db: Database, user_id: int, now: int | None = None) -> None:
-    """Erase everything stored about a member: settings, caches, subscriptions, ledger, snoozes."""
+    """Erase everything stored about a member: settings, caches, subscriptions, ledger, snoozes,
+    and their dashboard sessions (logged out in every browser, their access token gone)."""
     async with db.transaction() as tx:
         await tx.execute("DELETE FROM snoozes WHERE user_id = ?", (user_id,))
         await tx.execute("DELETE FROM deliveries WHERE user_id = ?", (user_id,))
         await tx.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
         await tx.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
+        await dashboard_sessions.delete_for_user(tx, user_id)
         await tombstones.record(tx, user_id, now)  # so a restore of an older backup deletes again
 
 

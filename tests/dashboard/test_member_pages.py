@@ -255,6 +255,20 @@ async def test_delete_everything_asks_first(client, new_client, emulator, alice,
     assert (await phone.get("/reminders", allow_redirects=False)).status == 302
 
 
+async def test_privacy_delete_in_discord_logs_the_member_out_of_the_dashboard(
+    client, new_client, emulator, alice, bob, services
+):
+    other = await new_client()
+    await log_in(other, emulator, bob)
+    await logged_in(client, emulator, alice)
+    assert (await client.get("/reminders", allow_redirects=False)).status == 200
+    # What the "Delete everything" button of /privacy delete runs (cogs/privacy).
+    await services.privacy.delete_all(alice.id)
+    refused = await client.get("/reminders", allow_redirects=False)
+    assert refused.status == 302 and refused.headers["Location"] == "/login?next=/reminders"
+    assert (await other.get("/reminders", allow_redirects=False)).status == 200
+
+
 async def test_forms_without_a_csrf_token_change_nothing(client, emulator, alice, services):
     await logged_in(client, emulator, alice)
     for path, form in [

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from bot import backup as cli
+from services.privacy import Privacy
 from services.web_sessions import (
     LOGIN_LIFETIME,
     SESSION_LIFETIME,
@@ -38,14 +39,14 @@ class Wall:
         return self.now
 
 
-async def logged_in(store: SessionStore) -> str:
+async def logged_in(store: SessionStore, user_id: int = 42, username: str = "alice") -> str:
     pending = await store.new(next_path="/servers")
     pending.login_state, pending.code_verifier = "state-1", "verifier-1"
     await store.begin_login(pending)
     session = await store.log_in(
         pending,
-        user_id=42,
-        username="alice",
+        user_id=user_id,
+        username=username,
         access_token=TOKEN,
         guilds=[PartialGuild(7, "Seven", 1 << 5, owner=False)],
     )
@@ -122,6 +123,24 @@ async def test_expired_sessions_are_refused_and_pruned(db: Database) -> None:
     assert await store.from_cookie(cookie) is None
     await store.new()  # creating a session prunes what expired
     assert await store.count() == 0
+
+
+async def test_a_privacy_delete_ends_every_session_of_that_member_only(db: Database) -> None:
+    """``/privacy delete`` (and the Privacy page) log the member out in every browser: a
+    session holds their name, server list and Discord access token. Others stay logged in."""
+    wall = Wall()
+    store = SessionStore(db, SECRET, clock=wall)
+    laptop, phone = await logged_in(store), await logged_in(store)
+    bobs = await logged_in(store, user_id=43, username="bob")
+    pending = await store.new()  # somebody's login under way: no member id yet
+    await store.begin_login(pending)
+    await Privacy(db).delete_all(42)
+    assert await store.from_cookie(laptop) is None
+    assert await store.from_cookie(phone) is None
+    bob = await store.from_cookie(bobs)
+    assert bob is not None and bob.username == "bob" and bob.access_token == TOKEN
+    assert await store.from_cookie(store.cookie_value(pending)) is not None
+    assert await store.count() == 2
 
 
 async def test_a_pending_login_is_taken_once_across_replicas(db: Database) -> None:
