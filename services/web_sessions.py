@@ -206,35 +206,41 @@ class SessionStore:
 
     async def save(self, session: Session) -> None:
         """Write the session (all of it: a row is small, and a replica may have changed it)."""
+        await rows.put(self.db, self._row(session))
+        session.stored_as = _snapshot(session)
+
+    async def save_if_changed(self, session: Session) -> None:
+        """After a request: write the session if the request changed it (a flash, a fresh
+        server list); else nothing. An ended session is not written back — neither this
+        request's nor one ended meanwhile elsewhere (a logout at another replica, a privacy
+        deletion from Discord): only a row still there is updated, none is made again."""
+        if session.stored_as is None or session.stored_as == _snapshot(session):
+            return
+        if await rows.update(self.db, self._row(session)):
+            session.stored_as = _snapshot(session)
+        else:
+            session.stored_as = None
+
+    def _row(self, session: Session) -> rows.SessionRow:
         token = (
             None
             if session.access_token is None
             else self._fernet.encrypt(session.access_token.encode()).decode()
         )
-        await rows.put(
-            self.db,
-            rows.SessionRow(
-                id_hash=id_hash(session.id),
-                csrf=session.csrf,
-                expires_at=int(session.expires_at),
-                user_id=session.user_id,
-                username=session.username,
-                guilds=json.dumps([dataclasses.asdict(g) for g in session.guilds]),
-                guilds_fetched_at=session.guilds_fetched_at,
-                access_token=token,
-                login_state=session.login_state,
-                code_verifier=session.code_verifier,
-                next_path=session.next_path,
-                flash=session.flash,
-            ),
+        return rows.SessionRow(
+            id_hash=id_hash(session.id),
+            csrf=session.csrf,
+            expires_at=int(session.expires_at),
+            user_id=session.user_id,
+            username=session.username,
+            guilds=json.dumps([dataclasses.asdict(g) for g in session.guilds]),
+            guilds_fetched_at=session.guilds_fetched_at,
+            access_token=token,
+            login_state=session.login_state,
+            code_verifier=session.code_verifier,
+            next_path=session.next_path,
+            flash=session.flash,
         )
-        session.stored_as = _snapshot(session)
-
-    async def save_if_changed(self, session: Session) -> None:
-        """After a request: write the session if the request changed it (a flash, a fresh
-        server list); else nothing. An ended session is not written back."""
-        if session.stored_as is not None and session.stored_as != _snapshot(session):
-            await self.save(session)
 
     def now(self) -> float:
         return self._clock()

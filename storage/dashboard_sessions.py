@@ -61,6 +61,23 @@ async def get(db: Database, id_hash: str, now: float) -> SessionRow | None:
     )
 
 
+def _values(row: SessionRow) -> tuple[object, ...]:
+    return (
+        row.id_hash,
+        row.csrf,
+        row.expires_at,
+        row.user_id,
+        row.username,
+        row.guilds,
+        row.guilds_fetched_at,
+        row.access_token,
+        row.login_state,
+        row.code_verifier,
+        row.next_path,
+        row.flash,
+    )
+
+
 async def put(db: Database, row: SessionRow) -> None:
     """Insert the session, or replace every field of it."""
     await db.execute(
@@ -71,21 +88,20 @@ async def put(db: Database, row: SessionRow) -> None:
         "guilds_fetched_at = excluded.guilds_fetched_at, access_token = excluded.access_token, "
         "login_state = excluded.login_state, code_verifier = excluded.code_verifier, "
         "next_path = excluded.next_path, flash = excluded.flash",
-        (
-            row.id_hash,
-            row.csrf,
-            row.expires_at,
-            row.user_id,
-            row.username,
-            row.guilds,
-            row.guilds_fetched_at,
-            row.access_token,
-            row.login_state,
-            row.code_verifier,
-            row.next_path,
-            row.flash,
-        ),
+        _values(row),
     )
+
+
+async def update(db: Database, row: SessionRow) -> bool:
+    """Replace every field of the session if its row is still there; whether it was. A
+    session ended meanwhile (a logout elsewhere, a privacy deletion) is not made again."""
+    updated = await db.execute(
+        "UPDATE dashboard_sessions SET csrf = ?2, expires_at = ?3, user_id = ?4, username = ?5, "
+        "guilds = ?6, guilds_fetched_at = ?7, access_token = ?8, login_state = ?9, "
+        "code_verifier = ?10, next_path = ?11, flash = ?12 WHERE id_hash = ?1",
+        _values(row),
+    )
+    return updated == 1
 
 
 async def take_login(db: Database, id_hash: str, now: float) -> tuple[str, str] | None:

@@ -143,6 +143,28 @@ async def test_a_privacy_delete_ends_every_session_of_that_member_only(db: Datab
     assert await store.count() == 2
 
 
+async def test_a_request_under_way_does_not_bring_an_ended_session_back(db: Database) -> None:
+    """A page request read the session, then the member deleted their data from Discord (or
+    logged out at another replica) while the request changed it (a flash, a fresh server
+    list): its write-back must not log them in again."""
+    wall = Wall()
+    here, elsewhere = SessionStore(db, SECRET, clock=wall), SessionStore(db, SECRET, clock=wall)
+    for end in ("privacy delete", "logout elsewhere"):
+        cookie = await logged_in(here)
+        in_flight = await here.from_cookie(cookie)
+        assert in_flight is not None
+        if end == "privacy delete":
+            await Privacy(db).delete_all(42)
+        else:
+            other = await elsewhere.from_cookie(cookie)
+            assert other is not None
+            await elsewhere.end(other)
+        in_flight.flash, in_flight.guilds = "Saved.", []
+        await here.save_if_changed(in_flight)
+        assert await here.from_cookie(cookie) is None, end
+        assert await here.count() == 0, end
+
+
 async def test_a_pending_login_is_taken_once_across_replicas(db: Database) -> None:
     wall = Wall()
     a, b = SessionStore(db, SECRET, clock=wall), SessionStore(db, SECRET, clock=wall)
