@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
 
 from domain.enums import DeliveryMode
 from domain.kinds import DEFAULT_BED, DEFAULT_WAKE
-from storage.database import Database, Row
+from storage.database import Database, Queries, Row
 
 _COLUMNS = (
     "user_id, timezone, wake, bed, delivery, home_guild_id, paused_until, dm_channel_id, "
     "notice, created_at, updated_at"
 )
+_COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 _SETTABLE = {"timezone", "wake", "bed", "delivery", "home_guild_id", "paused_until"}
 
 
@@ -76,6 +78,17 @@ async def update(db: Database, user_id: int, now: int, **fields: object) -> None
         f"INSERT INTO members ({insert_cols}) VALUES ({placeholders}) "
         f"ON CONFLICT (user_id) DO UPDATE SET {updates}",
         (user_id, now, now, *values),
+    )
+
+
+async def insert_rows(tx: Queries, rows: Sequence[Member]) -> None:
+    """Write whole members as they are: a population written straight into storage
+    (``testkit.population``, the simulated day). Every column a read returns is written, from
+    the field of its name, so a column added here reaches that writer too."""
+    placeholders = ", ".join("?" for _ in _COLUMN_NAMES)
+    await tx.executemany(
+        f"INSERT INTO members ({_COLUMNS}) VALUES ({placeholders})",
+        [tuple(_sql_value(getattr(member, name)) for name in _COLUMN_NAMES) for member in rows],
     )
 
 

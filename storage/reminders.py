@@ -13,13 +13,14 @@ from dataclasses import dataclass, field, replace
 
 from domain.enums import DeliveryState, Reason, Source
 from storage import dashboard_sessions, ledger, tombstones
-from storage.database import Database, record, records
+from storage.database import Database, Queries, record, records
 from storage.ledger import Claimant, Delivery, NewDelivery
 
 _COLUMNS = (
     "id, kind, user_id, guild_id, channel_id, times, custom_time, every_hours, zone, "
     "next_fire_at, active, paused_reason, created_at, updated_at"
 )
+_COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 _SNOOZE_COLUMNS = (
     "id, subscription_id, kind, user_id, guild_id, from_delivery_id, fire_at, created_at"
 )
@@ -185,6 +186,24 @@ async def upsert_guild_subscription(
         )
     assert row is not None
     return record(Subscription, row)
+
+
+async def insert_rows(tx: Queries, subs: Sequence[Subscription]) -> None:
+    """Write whole subscriptions as they are, ids included: a population written straight
+    into storage (``testkit.population``, the simulated day). Every column a read returns is
+    written, from the field of its name, so a column added here reaches that writer too."""
+    placeholders = ", ".join("?" for _ in _COLUMN_NAMES)
+    await tx.executemany(
+        f"INSERT INTO subscriptions ({_COLUMNS}) VALUES ({placeholders})",
+        # ``active`` as 0/1: the column is an INTEGER on both engines.
+        [
+            tuple(
+                int(sub.active) if name == "active" else getattr(sub, name)
+                for name in _COLUMN_NAMES
+            )
+            for sub in subs
+        ],
+    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Rows are what ``/remind`` and ``/config daily-tip`` would have written (same columns, times
 from :func:`domain.schedule.default_times`), generated from a seeded random source so that
 two runs — and two engines — get the same population, and written straight into storage
-through the :class:`~storage.database.Database` interface (SQLite or PostgreSQL).
+with storage's own writers (``insert_rows`` of :mod:`storage.members` and
+:mod:`storage.reminders`, SQLite or PostgreSQL), so the columns written are storage's.
 
 Two populations:
 
@@ -29,8 +30,11 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
+from domain.enums import DeliveryMode
 from domain.kinds import DEFAULT_BED, DEFAULT_EVERY_HOURS, DEFAULT_WAKE, ReminderKind
 from domain.schedule import default_times, format_times, next_fire_ts
+from storage import members as member_storage
+from storage import reminders as subscription_storage
 from storage.database import Database
 from storage.ledger import nonce_for_schedule
 
@@ -97,43 +101,45 @@ class Population:
     async def write(self, db: Database, as_of: int) -> None:
         """Insert the rows into a migrated, empty database, each subscription due next after
         ``as_of`` (as the running bot would have left it)."""
-        member_sql = (
-            "INSERT INTO members (user_id, timezone, wake, bed, delivery, dm_channel_id, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, 'dm', ?, ?, ?)"
-        )
-        sub_sql = (
-            "INSERT INTO subscriptions (id, kind, user_id, guild_id, channel_id, times, "
-            "custom_time, every_hours, zone, next_fire_at, active, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
-        )
         chunk = 20_000
         for i in range(0, len(self.members), chunk):
             async with db.transaction() as tx:
-                await tx.executemany(
-                    member_sql,
+                await member_storage.insert_rows(
+                    tx,
                     [
-                        (user_id, zone, wake, bed, user_id + 1, as_of, as_of)
+                        member_storage.Member(
+                            user_id=user_id,
+                            timezone=zone,
+                            wake=time.fromisoformat(wake),
+                            bed=time.fromisoformat(bed),
+                            delivery=DeliveryMode.DM,
+                            dm_channel_id=user_id + 1,
+                            created_at=as_of,
+                            updated_at=as_of,
+                        )
                         for user_id, zone, wake, bed in self.members[i : i + chunk]
                     ],
                 )
         for i in range(0, len(self.subscriptions), chunk):
             async with db.transaction() as tx:
-                await tx.executemany(
-                    sub_sql,
+                await subscription_storage.insert_rows(
+                    tx,
                     [
-                        (
-                            s.id,
-                            s.kind,
-                            s.user_id,
-                            s.guild_id,
-                            s.channel_id,
-                            s.times,
-                            s.custom_time,
-                            s.every_hours,
-                            s.zone,
-                            next_fire_ts(s.times, s.zone, as_of),
-                            as_of,
-                            as_of,
+                        subscription_storage.Subscription(
+                            id=s.id,
+                            kind=s.kind,
+                            user_id=s.user_id,
+                            guild_id=s.guild_id,
+                            channel_id=s.channel_id,
+                            times=s.times,
+                            custom_time=s.custom_time,
+                            every_hours=s.every_hours,
+                            zone=s.zone,
+                            next_fire_at=next_fire_ts(s.times, s.zone, as_of),
+                            active=True,
+                            paused_reason=None,
+                            created_at=as_of,
+                            updated_at=as_of,
                         )
                         for s in self.subscriptions[i : i + chunk]
                     ],

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import dataclasses
+from datetime import time
 from pathlib import Path
 
 import pytest
 
 import storage
-from domain.enums import DeliveryState, PauseReason, Source
+from domain.enums import DeliveryMode, DeliveryState, PauseReason, Source
+from domain.schedule import next_fire_ts
 from storage import ledger, members, reminders
 from storage.database import Database, is_postgres, record, records
 from storage.ledger import Claimant, NewDelivery
+from testkit.population import realistic
 
 NOW = 1_717_000_000
 
@@ -161,6 +165,35 @@ async def test_rows_are_read_by_column_name_whatever_the_order(db: Database):
     in_order = await db.fetchall(f"SELECT {reminders._COLUMNS} FROM subscriptions")
     assert records(reminders.Subscription, in_order) == [sub]
     assert sub.active is True  # SQLite's 1, made a boolean
+
+
+async def test_a_population_written_through_storage_reads_back_as_the_bot_reads_it(db: Database):
+    """The simulated day writes its population with storage's own writers
+    (``testkit.population``), so every column it stores is one storage reads."""
+    population = realistic(300, seed=3)
+    await population.write(db, NOW)
+    for user_id, zone, wake, bed in population.members:
+        assert await members.get(db, user_id) == members.Member(
+            user_id=user_id,
+            timezone=zone,
+            wake=time.fromisoformat(wake),
+            bed=time.fromisoformat(bed),
+            delivery=DeliveryMode.DM,
+            dm_channel_id=user_id + 1,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+    for row in population.subscriptions:
+        assert await reminders.get(db, row.id) == reminders.Subscription(
+            **dataclasses.asdict(row),
+            next_fire_at=next_fire_ts(row.times, row.zone, NOW),
+            active=True,
+            paused_reason=None,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+    # The bot's next subscription takes an id of its own.
+    assert (await _subscribe(db, 7)).id == len(population.subscriptions) + 1
 
 
 async def test_only_postgresql_narrows_to_its_own_features(db: Database, database_url: str):
