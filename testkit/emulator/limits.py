@@ -309,17 +309,20 @@ def _options_errors(options: list[Any], path: Path, *, depth: int) -> list[Field
             continue
         at = (*path, i)
         kind = option.get("type")
-        errors += _name_errors(option.get("name"), (*at, "name"))
+        name = option.get("name")
+        errors += _name_errors(name, (*at, "name"))
         errors += _description_errors(option.get("description"), (*at, "description"))
-        if option.get("name") in names:
-            errors.append(
-                FieldError(
-                    (*at, "name"),
-                    "APPLICATION_COMMAND_OPTION_NAME_DUPLICATED",
-                    "Option names must be unique",
+        # A name that is not a string is invalid already (above), and may not be hashable.
+        if isinstance(name, str):
+            if name in names:
+                errors.append(
+                    FieldError(
+                        (*at, "name"),
+                        "APPLICATION_COMMAND_OPTION_NAME_DUPLICATED",
+                        "Option names must be unique",
+                    )
                 )
-            )
-        names.add(option.get("name"))
+            names.add(name)
         if kind in (SUB_COMMAND, SUB_COMMAND_GROUP):
             allowed_depth = 0 if kind == SUB_COMMAND_GROUP else 1
             if depth > allowed_depth:

@@ -168,7 +168,7 @@ def _command(**overrides: Any) -> dict[str, Any]:
     return {"name": "nutrient", "description": "Facts about a nutrient", "type": 1, **overrides}
 
 
-def _option(name: str = "name", **overrides: Any) -> dict[str, Any]:
+def _option(name: object = "name", **overrides: Any) -> dict[str, Any]:
     return {"type": 3, "name": name, "description": "A nutrient", **overrides}
 
 
@@ -199,6 +199,11 @@ def _option(name: str = "name", **overrides: Any) -> dict[str, Any]:
             ],
             "BASE_TYPE_MAX_LENGTH",
         ),
+        (
+            [_command(options=[_option("a"), _option("a")])],
+            "APPLICATION_COMMAND_OPTION_NAME_DUPLICATED",
+        ),
+        ([_command(options=[_option(["a"])])], "APPLICATION_COMMAND_INVALID_NAME"),
         ([_command(contexts=[5])], "BASE_TYPE_CHOICES"),
         ([_command(), _command()], "APPLICATION_COMMANDS_DUPLICATE_NAME"),
     ],
