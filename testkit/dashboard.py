@@ -55,7 +55,9 @@ class DashboardBrowser:
         response = await self.http.get(path)
         return await response.text()
 
-    async def submit(self, path: str, form: dict[str, str], *, from_page: str = "/reminders"):
+    async def submit(
+        self, path: str, form: dict[str, str], *, from_page: str = "/reminders"
+    ) -> aiohttp.ClientResponse:
         match = CSRF_FIELD.search(await self.page(from_page))
         assert match, f"no form on {from_page}"
         return await self.http.post(

@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from storage.database import Database, Migration, Params, Queries, Row
+from storage.database import Database, Migration, Params, Row, Transaction
 
 
 class Stalled(RuntimeError):
@@ -151,7 +151,7 @@ class TrackedDatabase(Database):
             await self.inner.executemany(sql, rows)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Queries]:
+    async def transaction(self) -> AsyncIterator[Transaction]:
         # The whole transaction is in flight: between its statements the loop runs the
         # caller's own Python (which takes real time anyway), and the database is held.
         with self.flight:

@@ -23,7 +23,7 @@ from testkit.emulator import permissions as perms
 from testkit.emulator.errors import CANNOT_DM_USER, MISSING_ACCESS, MISSING_PERMISSIONS
 from testkit.emulator.faults import InjectedFault
 from testkit.emulator.ratelimit import BucketRule
-from testkit.emulator.server import Emulator
+from testkit.emulator.server import Emulator, Stats
 from testkit.emulator.state import Channel, Guild, Message, Overwrite, Role, User
 from testkit.emulator.validation import Rejection
 
@@ -415,7 +415,7 @@ class Driver:
         )
 
     @property
-    def stats(self):  # noqa: ANN201 - Stats, re-exported for tests
+    def stats(self) -> Stats:
         return self.emulator.stats
 
     @property

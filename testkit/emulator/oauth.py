@@ -19,6 +19,7 @@ import hmac
 import html
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -241,7 +242,7 @@ def add_routes(app: web.Application, oauth: OAuth, api_prefix: str) -> None:
     app.router.add_get(f"{api_prefix}/users/@me/guilds", _bearer(oauth, "/users/@me/guilds"))
 
 
-def _bearer(oauth: OAuth, path: str):
+def _bearer(oauth: OAuth, path: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         return await oauth.bearer_call(request, path)
 

@@ -19,8 +19,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+# jsonschema ships no type information, and its stub package (types-jsonschema) is not a
+# test dependency: the two imports are untyped, nothing else.
+import jsonschema  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 

@@ -135,8 +135,9 @@ async def _json_body(request: web.Request) -> Any:
 
 
 def _attach_uploads(request: web.Request, message: Message | None) -> None:
-    if message is not None and request.get(UPLOADS):
-        message.attachments = list(request[UPLOADS])
+    uploads: list[Attachment] = request.get(UPLOADS, [])
+    if message is not None and uploads:
+        message.attachments = list(uploads)
 
 
 def _reject(emu: Emulator, request: web.Request, body: Any, problems: list) -> web.Response:
