@@ -17,11 +17,16 @@ CODE_CANNOT_DM = 50007
 CODE_MISSING_PERMISSIONS = 50013
 
 
-class DiscordTransport(Protocol):
+class OpensDms(Protocol):
+    """The half the DM-channel opener needs; a process that sends nothing (the web process)
+    has only this (:class:`~services.engine.rest_dms.RestDms`)."""
+
     async def open_dm(self, user_id: int) -> int:
         """The id of the DM channel with ``user_id`` (created if needed)."""
         ...
 
+
+class DiscordTransport(OpensDms, Protocol):
     async def send_message(self, channel_id: int, payload: dict[str, Any], nonce: str) -> int:
         """POST the message with ``nonce`` and ``enforce_nonce``; returns the message id.
 
