@@ -13,6 +13,9 @@ with :func:`build_core`. The order:
 4. the member services over the database (:func:`build_services`);
 5. at start-up, over SQLite's own read connection (:func:`page_database`), the dashboard's
    services and the dashboard.
+
+The web process (``python -m bot dashboard``) has no engine: :func:`build_web` gives it the
+services and a DM-channel opener of its own.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from services.engine.messages import MessageRenderer
 from services.engine.policy import Deadlines, SendPolicy
 from services.engine.reminder_engine import ReminderEngine
 from services.engine.sender import Sender
-from services.engine.transport import DiscordTransport
+from services.engine.transport import DiscordTransport, OpensDms
 from services.engine.uptime import Uptime
 from services.guild_config import GuildConfig
 from services.member_settings import MemberSettings
@@ -146,6 +149,34 @@ def _services(
         send_now=engine.sender.submit,
         claimant=engine.sender.claimant,
     )
+
+
+@dataclass(frozen=True)
+class Web:
+    """What the web process runs: the services, and the opener of the DM channels of the
+    members who subscribe on its pages (start it, and stop it before closing ``dms``)."""
+
+    services: Services
+    dm_channels: DmChannelOpener
+
+
+def build_web(
+    db: Database,
+    dms: OpensDms,
+    *,
+    clock: Clock = utc_now,
+    on_change: Callable[[], None] = lambda: None,
+) -> Web:
+    """The web process's services over ``db``: ``on_change`` tells the bot processes a fire
+    time moved (``NOTIFY``); a member who subscribes here has their DM channel opened here,
+    through ``dms`` (already paced by the token's limiter), not by the bot processes — a page
+    is served by one process, while every bot process hears the ``NOTIFY``
+    (:mod:`services.engine.dm_channels`). It leaves the start-up sweep to the bot."""
+    dm_channels = DmChannelOpener(db, dms, clock, sweep_at_start=False)
+    services = build_services(
+        db, clock=clock, on_change=on_change, open_dm_soon=dm_channels.open_soon
+    )
+    return Web(services, dm_channels)
 
 
 def build_services(

@@ -17,6 +17,9 @@ What differs from the dashboard inside the bot (``DASHBOARD_PORT`` on ``python -
 * **Changes reach the engine at once** through PostgreSQL's ``NOTIFY steady_due``, which
   every bot process's dispatcher listens to (:meth:`storage.database.Database.announce_due_change`):
   the services' ``on_change`` sends it.
+* **DM channels opened here**: a member who subscribes on a page has their DM channel
+  opened by this process, in the background, through the same limiter
+  (:func:`bot.compose.build_web`), so their first reminder costs one request.
 
 It needs PostgreSQL: a SQLite file has one process, the bot, which serves the dashboard
 itself.
@@ -33,6 +36,7 @@ from bot.dashboard_server import DashboardServer, build_dashboard
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from domain.errors import DatabaseUnavailable, StartupError
+from services.engine.rest_dms import RestDms
 from services.engine.shared_pacing import pacer_for
 from services.guild_facts import DiscordUnavailable, RestGuildAccess
 from storage.database import Database
@@ -90,20 +94,24 @@ async def run() -> None:
             "serves the dashboard itself (set DASHBOARD_PORT on python -m bot)."
         )
     log.info("Steady %s dashboard starting", __version__)
+    token = settings.discord_token.get_secret_value().strip()
+    limiter = pacer_for(db, settings.send_rate_per_s)
     servers = RestGuildAccess(
         db,
-        token=settings.discord_token.get_secret_value().strip(),
+        token=token,
         api_base=settings.discord_api_base,
-        limiter=pacer_for(db, settings.send_rate_per_s),
+        limiter=limiter,
         facts_ttl=settings.dashboard_facts_ttl_s,
     )
+    dms = RestDms(token=token, api_base=settings.discord_api_base, limiter=limiter)
     announcer = Announcer(db)
+    web = compose.build_web(db, dms, on_change=announcer.changed)
     server: DashboardServer | None = None
     try:
         await db.migrate()  # under the migration lock, whoever starts first
-        services = compose.build_services(db, on_change=announcer.changed)
+        await web.dm_channels.start()
         dashboard = build_dashboard(
-            settings, await application_id(settings, servers), services, servers, db
+            settings, await application_id(settings, servers), web.services, servers, db
         )
         server = DashboardServer(
             dashboard,
@@ -120,7 +128,9 @@ async def run() -> None:
     finally:
         if server is not None:
             await server.stop()
+        await web.dm_channels.stop()  # what it has not opened yet, the sender opens when due
         await announcer.drain()
+        await dms.close()
         await servers.close()
         await db.close()
     log.info("Steady dashboard stopped cleanly")

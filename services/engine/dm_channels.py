@@ -10,8 +10,20 @@ thousand requests at the worst moment. So the id is learnt early:
 * for a member who subscribes from a server, by opening the channel right then, in the
   background: :class:`DmChannelOpener`, one at a time, each open paced by the request
   limiter like any request, long before the reminder is due;
+* for a member who subscribes (or chooses DMs) on the web dashboard, the same way, by the
+  opener of the process that served the page: the bot's own for the dashboard inside the
+  bot, and in the web process (``python -m bot dashboard``) one of its own over plain REST
+  (:class:`~services.engine.rest_dms.RestDms`), paced by the token's shared schedule like
+  the web's other requests. Why there and not in the bot processes that hear the web's
+  ``NOTIFY``: a page is served by exactly one process, so the channel is opened exactly
+  once with nothing to coordinate; every bot process hears the ``NOTIFY``, which names no
+  member, and electing one of them per member would take a payload and a claim in the
+  database;
 * for members who subscribed before channel ids were stored (or whose open ahead failed),
-  by the same opener at start-up, the soonest reminder first, once the bot is running.
+  by the bot's opener at start-up, the soonest reminder first, once the bot is running (not
+  the web process's: ``sweep_at_start``). Every bot process sweeps, so two starting
+  together may both open the same channel: one request wasted each, at start-up, not at
+  the due moment.
 
 If that open fails (Discord down, the member's account gone) nothing is lost: the sender
 opens the channel when the reminder is due, as it does when Discord says a known channel is
@@ -26,7 +38,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from domain.errors import DatabaseUnavailable
-from services.engine.transport import DiscordTransport, TransportError
+from services.engine.transport import OpensDms, TransportError
 from storage import members
 from storage.database import Database
 
@@ -35,11 +47,19 @@ log = logging.getLogger(__name__)
 
 class DmChannelOpener:
     def __init__(
-        self, db: Database, transport: DiscordTransport, clock: Callable[[], datetime]
+        self,
+        db: Database,
+        transport: OpensDms,
+        clock: Callable[[], datetime],
+        *,
+        sweep_at_start: bool = True,
     ) -> None:
+        """``sweep_at_start``: when started, look for every subscribed DM member whose channel
+        is unknown (:meth:`queue_unknown`) — the bot processes' job, not the web's."""
         self.db = db
         self.transport = transport
         self.clock = clock
+        self.sweep_at_start = sweep_at_start
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._queued: set[int] = set()
         self._task: asyncio.Task[None] | None = None
@@ -80,7 +100,8 @@ class DmChannelOpener:
         return len(user_ids)
 
     async def _run(self) -> None:
-        await self.queue_unknown()
+        if self.sweep_at_start:
+            await self.queue_unknown()
         while True:
             await self._open(await self._queue.get())
 

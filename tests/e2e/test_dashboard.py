@@ -39,6 +39,10 @@ async def test_a_time_changed_on_the_page_is_when_the_bot_sends_it(
         await browser.log_in(server.member)
         await browser.submit("/settings/timezone", {"zone": "Europe/Lisbon"})
         await browser.submit("/reminders/start", {"kind": "sleep", "time": "23:55"})
+        # The member's DM channel is opened ahead, as after /remind start in a server.
+        await emulator.wait_until(
+            lambda: driver.stats.dm_channel_creates == 1, within=5, what="the DM opened ahead"
+        )
         soon = local_time_ahead(clock, "Europe/Lisbon", minutes=3)
         response = await browser.submit(
             "/reminders/start", {"kind": "sleep", "time": soon.strftime("%H:%M")}
@@ -49,6 +53,7 @@ async def test_a_time_changed_on_the_page_is_when_the_bot_sends_it(
         [reminder] = await wait_for_reminders(driver, server.member, within=15)
         assert title(reminder).startswith("🌙")
         assert clock.now() >= soon  # not before the new time
+        assert driver.stats.dm_channel_creates == 1  # the reminder itself was one request
     finally:
         await browser.close()
 

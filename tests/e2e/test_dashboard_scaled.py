@@ -8,6 +8,8 @@ processes (shards 0 and 1 of 2) on one throwaway PostgreSQL, against the emulato
   (``DASHBOARD_FACTS_TTL_S``), and a form is refused at once.
 * A change reaches the engine at once: the web process sends ``NOTIFY steady_due``.
 * Every request of the web process takes its slot from the token's one shared schedule.
+* A member who subscribes on the web has their DM channel opened ahead, by the web process:
+  their reminder is one request when it is due.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from storage import send_rate
 from storage.database import Database
@@ -24,6 +29,7 @@ from testkit.dashboard import dashboard_env
 from testkit.emulator import Driver, Emulator
 from testkit.emulator import permissions as perms
 from tests.e2e.conftest import StartBot
+from tests.e2e.reminder_helpers import local_time_ahead, start_bot_at, wait_for_reminders
 from tests.e2e.web_helpers import FACTS_TTL_S, Browser, StartWeb, WebProcess, notified
 
 
@@ -89,6 +95,37 @@ async def test_two_replicas_beside_two_shards_share_sessions_and_wake_the_engine
         assert refused.status == 302 and refused.headers["Location"].startswith("/login")
     finally:
         await listener.close()
+        await browser.http.close()
+
+
+@pytest.mark.serial  # a bot on a faked clock: when the channel is opened is what it asserts
+async def test_a_member_who_subscribes_on_the_web_has_their_dm_channel_opened_ahead(
+    postgres_url: str, driver: Driver, start_bot: StartBot, start_web: StartWeb
+) -> None:
+    member = driver.add_user("mika")
+    # The bot's clock starts at the real time (the web process keeps it), 60x fast.
+    _, clock = await start_bot_at(start_bot, datetime.now(UTC), speed=60, DATABASE_URL=postgres_url)
+    _, web = await start_web()
+    browser = Browser(driver.emulator)
+    try:
+        await browser.log_in(web, member)
+        csrf = await browser.csrf(f"{web}/reminders")
+        await browser.post(f"{web}/settings/timezone", {"zone": "Europe/Lisbon"}, csrf=csrf)
+        due = local_time_ahead(clock, "Europe/Lisbon", minutes=3)
+        started = await browser.post(
+            f"{web}/reminders/start", {"kind": "sleep", "time": f"{due:%H:%M}"}, csrf=csrf
+        )
+        assert started.status == 303
+        await driver.emulator.wait_until(
+            lambda: driver.stats.dm_channel_creates == 1, within=5, what="the DM opened ahead"
+        )
+        assert clock.now() < due, "opened only when the reminder was due"
+        [reminder] = await wait_for_reminders(driver, member, within=15)
+        assert reminder.channel_id == driver.dm_channel(member).id
+        # The reminder itself was one request: no second open when it was due.
+        assert driver.stats.dm_channel_creates == 1
+        assert driver.stats.by_route["POST /channels/{channel_id}/messages"] == 1
+    finally:
         await browser.http.close()
 
 

@@ -1,6 +1,6 @@
 """A member's DM channel is known before their first reminder, so a due reminder costs one
 request: learnt from their DM interactions, or opened in the background when they subscribe
-from a server."""
+from a server or on the web dashboard."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.compose import build_web
 from services.engine.transport import DiscordUnavailable
-from storage import members
+from storage import guild_settings, members
 from testkit.fake_time import FakeClock
 from tests.reminder_rig import FakeDiscord, make_rig, open_db
 
@@ -90,6 +91,66 @@ async def test_nothing_is_stored_for_someone_who_only_asked_for_facts(db) -> Non
     rig = await make_rig(db, FakeClock(DUE))
     await rig.member_settings.learn_dm_channel(999, 12345)
     assert await members.get(db, 999) is None
+
+
+# --- members who subscribe in the web process (python -m bot dashboard) -------------------
+
+
+async def web_process(db, clock: FakeClock):
+    """The web process's services and opener, as ``bot.web_process`` builds them, over a
+    Discord of their own (the bot processes' requests are the rig's)."""
+    discord = FakeDiscord(clock)
+    web = build_web(db, discord, clock=clock)
+    await web.services.member_settings.set_timezone(USER, "Europe/Berlin")
+    return web, discord
+
+
+async def test_subscribing_on_the_web_opens_the_channel_ahead_in_the_web_process(db) -> None:
+    """The web process has no engine and the bot processes only hear "something changed":
+    the web process opens it, so the bot's reminder is one request."""
+    clock = FakeClock(DUE - timedelta(hours=1))
+    web, web_discord = await web_process(db, clock)
+    await web.services.subscriptions.start(USER, None, "sleep")  # the page's form
+    await web.dm_channels.run_pending()  # in the web process: a background task, right away
+    assert [what for what, _ in web_discord.requests] == ["open_dm"]
+    assert (await members.get(db, USER)).dm_channel_id == DM
+    bot = await make_rig(db, clock)
+    assert await due(bot) == ["send"]
+
+
+async def test_choosing_dms_on_the_web_opens_the_channel_ahead(db) -> None:
+    clock = FakeClock(DUE - timedelta(hours=1))
+    web, web_discord = await web_process(db, clock)
+    await guild_settings.set_reminder_channel(db, GUILD, 55)
+    await web.services.member_settings.set_delivery(USER, "server", GUILD)
+    await web.services.subscriptions.start(USER, None, "sleep")
+    await web.dm_channels.run_pending()
+    assert web_discord.requests == []  # reminders go to the server's channel: no DM needed
+    await web.services.member_settings.set_delivery(USER, "dm", None)
+    await web.dm_channels.run_pending()
+    assert [what for what, _ in web_discord.requests] == ["open_dm"]
+    assert await due(await make_rig(db, clock)) == ["send"]
+
+
+async def test_the_web_process_leaves_the_start_up_sweep_to_the_bot(db) -> None:
+    """Only what its own pages start: the bot processes open the earlier subscribers'."""
+    await subscribe(db, guild_id=None, dm_channel_id=DM)
+    await forget_dm_channels(db, USER)
+    web, web_discord = await web_process(db, FakeClock(DUE - timedelta(hours=1)))
+    other = USER + 1
+    await members.set_dm_channel(db, other, None, 0)
+    await web.dm_channels.start()
+    try:
+        web.dm_channels.open_soon(other)  # queued behind a sweep, if there were one
+        for _ in range(200):  # a bounded wait for the background task
+            if (await members.get(db, other)).dm_channel_id is not None:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await web.dm_channels.stop()
+    assert (await members.get(db, other)).dm_channel_id == FakeDiscord.dm_channel_of(other)
+    assert web_discord.dm_opens == 1
+    assert (await members.get(db, USER)).dm_channel_id is None
 
 
 # --- members who subscribed before DM channel ids were stored --------------------------------
