@@ -101,6 +101,18 @@ async def set_dm_channel(db: Database, user_id: int, channel_id: int | None, now
     )
 
 
+async def remember_dm_channel(db: Database, user_id: int, channel_id: int | None, now: int) -> None:
+    """Cache (or forget) the DM channel of a member who still has a row, and only then.
+
+    For the engine (the opener ahead, the sender), whose Discord request was under way while
+    the member may have run ``/privacy delete``: an upsert would bring a row back for them.
+    """
+    await db.execute(
+        "UPDATE members SET dm_channel_id = ?, updated_at = ? WHERE user_id = ?",
+        (channel_id, now, user_id),
+    )
+
+
 async def dm_channels_unknown(db: Database) -> list[int]:
     """Members subscribed by DM whose DM channel is not known, the soonest reminder first.
 

@@ -112,7 +112,7 @@ class DmChannelOpener:
             if member is None or member.dm_channel_id is not None:
                 return  # erased meanwhile, or learnt from a DM interaction
             channel_id = await self.transport.open_dm(user_id)
-            await members.set_dm_channel(
+            await members.remember_dm_channel(
                 self.db, user_id, channel_id, int(self.clock().timestamp())
             )
         except (TransportError, DatabaseUnavailable) as error:

@@ -447,12 +447,12 @@ class Sender:
         for attempt in range(2):
             if channel is None:
                 channel = await self._call(d, lambda: self.transport.open_dm(user_id))
-                await members.set_dm_channel(self.db, user_id, channel, self._now_ts())
+                await members.remember_dm_channel(self.db, user_id, channel, self._now_ts())
             try:
                 return await self._send(d, channel, Via.DM)
             except UnknownChannel:
                 # A stale cached DM channel: forget it and open a fresh one, once.
-                await members.set_dm_channel(self.db, user_id, None, self._now_ts())
+                await members.remember_dm_channel(self.db, user_id, None, self._now_ts())
                 if attempt == 1:
                     raise _NotSent(DeliveryState.FAILED, Reason.DM_CHANNEL_UNKNOWN) from None
                 channel = None

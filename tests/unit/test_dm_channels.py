@@ -221,3 +221,22 @@ async def test_start_up_does_not_wait_for_the_opens(db) -> None:
         assert (await members.get(db, USER)).dm_channel_id == DM
     finally:
         await opener.stop()
+
+
+async def test_a_member_who_deletes_their_data_while_the_open_is_under_way_stays_deleted(
+    db,
+) -> None:
+    """``/privacy delete`` lands while Discord is answering the open ahead: the answer must
+    not bring back a row with their id and DM channel (delete means delete)."""
+    rig = await subscribe(db, guild_id=GUILD)
+    opening = rig.discord.open_dm
+
+    async def open_while_they_delete(user_id: int) -> int:
+        channel = await opening(user_id)
+        await rig.privacy.delete_all(user_id)  # between Discord's answer and the save
+        return channel
+
+    rig.discord.open_dm = open_while_they_delete  # type: ignore[method-assign]
+    await rig.engine.dm_channels.run_pending()
+    assert [what for what, _ in rig.discord.requests] == ["open_dm"]
+    assert await members.get(db, USER) is None
