@@ -161,6 +161,10 @@ def main() -> int:
         from bot import backup
 
         return backup.main(sys.argv[1], sys.argv[2:])
+    if sys.argv[1:2] == ["capacity"]:
+        from bot import capacity
+
+        return capacity.main(sys.argv[2:])
     # The dashboard as a web process of its own (several replicas, on PostgreSQL).
     entry = run
     if sys.argv[1:2] == ["dashboard"]:

@@ -50,6 +50,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from domain.kinds import ReminderKind
 from domain.schedule import next_fire_ts
@@ -277,9 +278,9 @@ def predict(
             n = min(remaining[i], room)
             if d.at < counted_until:
                 sent[d.kind] += n
-                pieces[d.kind].append(
-                    (leaves + n / capacity_per_s / 2 - d.at, leaves + n / capacity_per_s - d.at, n)
-                )
+                # Its sends leave 1/capacity apart: the first at ``leaves``.
+                spread = max(n - 1, 0.0) / capacity_per_s
+                pieces[d.kind].append((leaves + spread / 2 - d.at, leaves + spread - d.at, n))
             remaining[i] -= n
             used += n
             if remaining[i] <= _EPS:
@@ -412,12 +413,26 @@ class CapacityPlan:
     today: Prediction
     headroom: Headroom
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         """Every figure, for ``--json`` (instants as unix seconds)."""
         out = asdict(self)
         out["minutes"] = [[at, n] for at, n in self.minutes.items()]
         out["load"]["peak_minute_due"] = self.load.peak_minute_due
-        return out
+        rounded = _rounded(out)
+        assert isinstance(rounded, dict)
+        return rounded
+
+
+def _rounded(value: object) -> object:
+    """Figures to the millisecond or thousandth of an occurrence (a count after a fractional
+    capacity is fractional: 1088.1999999997 is 1088.2)."""
+    if isinstance(value, float):
+        return value if math.isinf(value) else round(value, 3)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    return value
 
 
 async def plan_next_day(
