@@ -18,7 +18,10 @@ tolerance (``domain.kinds``, ``docs/timing.md``) and ``outside_tolerance``, late
 / max (arrival at Discord minus the due instant), sent early (and how early), skipped (recorded
 in the ledger and not sent, by reason), lost and duplicated; the peak minute of the due
 load against the send capacity; token requests per reminder; 429s; CPU seconds for the
-simulated day. ``--json PATH`` writes them all.
+simulated day. ``--json PATH`` writes them all. Beside them, the capacity planner's
+prediction (``python -m bot capacity``, :mod:`services.capacity`), made on the same
+population's database before the day runs: per kind, predicted against simulated skips and
+lateness (p99, max), and whether they agree within 10 %.
 
 Engines: ``today`` is the engine as it is (due order, no tolerance).
 """
@@ -33,8 +36,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +46,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from benchmarks.scale import machine
+from benchmarks.scale import fmt, machine
 from benchmarks.sim_discord import PacedTransport, SimDiscord
 from bot.compose import build_core
 from bot.settings import Settings
 from content import load_content
 from domain.enums import DeliveryState
 from domain.kinds import ReminderKind, timing_for
+from services.capacity import CapacityPlan, plan_next_day
 from services.engine.dispatcher import Wake
 from services.engine.policy import Deadlines, DueOrder, SendPolicy
 from services.ratelimit import SlotPacer
@@ -139,8 +144,10 @@ async def run_engine(
     options: argparse.Namespace,
     report: Report,
     first: bool,
+    before_day: Callable[[Database], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
-    """One engine over one simulated day; returns its figures."""
+    """One engine over one simulated day; returns its figures. ``before_day`` reads the
+    population's database once it is written, before the engine starts (the planner)."""
     loop = asyncio.get_running_loop()
     assert isinstance(loop, VirtualClockLoop)
     day_start = int(datetime.combine(options.date, datetime.min.time(), UTC).timestamp())
@@ -150,6 +157,8 @@ async def run_engine(
     with loop.real_time():
         raw_db = await _open_empty(url, first)
         await population.write(raw_db, warm_start - 1)
+        if before_day is not None:
+            await before_day(raw_db)
         content = load_content()
     db = tracked(raw_db, loop.flight)
     origin = loop.time()
@@ -381,6 +390,94 @@ def _figures(
     }
 
 
+# --- the capacity planner beside the day ----------------------------------------------------
+
+#: The planner agrees with the day when its figure is within this share of the day's.
+AGREEMENT = 0.10
+#: Lateness below this counts as on time on both sides: the model's step is one second, and
+#: the engine's sub-second costs (claims, the network's 25 ms) are not in it.
+ON_TIME_S = 10.0
+
+
+async def plan_before_day(into: dict[str, Any], start: int, rate: float, db: Database) -> None:
+    """The capacity planner on the population's database, before the day runs."""
+    started = time.perf_counter()
+    made = await plan_next_day(db, now=start, capacity_per_s=rate)
+    into.update(planner_figures(made), plan_s=time.perf_counter() - started)
+
+
+def planner_figures(plan: CapacityPlan) -> dict[str, Any]:
+    """``python -m bot capacity``'s figures for the day, without its per-minute series."""
+    figures = plan.as_dict()
+    del figures["minutes"]
+    return figures
+
+
+def _close(predicted: float, simulated: float, floor: float) -> bool:
+    return abs(predicted - simulated) <= max(AGREEMENT * max(predicted, simulated), floor)
+
+
+def agreement(predicted: dict[str, Any], simulated: dict[str, Any]) -> dict[str, Any]:
+    """Per kind and in all, the planner's prediction for an engine beside what the engine
+    did in the day: skips, and lateness past the due second (p99, max; early is 0)."""
+
+    def positive(value: float) -> float:
+        return 0.0 if value != value else max(value, 0.0)  # nan: nothing sent
+
+    def compare(p: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "skipped": {"predicted": p["skipped"], "simulated": s["skipped"]},
+        }
+        out["skipped"]["agrees"] = _close(p["skipped"], s["skipped"], 1.0)
+        for key in ("late_p99_s", "late_max_s"):
+            day = positive(s[key])
+            out[key] = {
+                "predicted": p[key],
+                "simulated": day,
+                "agrees": max(p[key], day) < ON_TIME_S or _close(p[key], day, 0.0),
+            }
+        return out
+
+    kinds = {
+        kind: compare(predicted["kinds"][kind], values)
+        for kind, values in simulated["kinds"].items()
+        if kind in predicted["kinds"]
+    }
+    everything = compare(predicted["all"], simulated["all"])
+    agrees = all(f["agrees"] for k in [*kinds.values(), everything] for f in k.values())
+    return {"kinds": kinds, "all": everything, "agrees": agrees}
+
+
+def planner_table(name: str, engine_name: str, group: dict[str, Any]) -> Table:
+    planner, compared = group["planner"], group[engine_name]["planner"]
+    room = planner["headroom"]
+    table = Table(
+        title=(
+            f"{name} population, {engine_name} engine: the capacity planner's prediction, made "
+            f"before the day in {planner['plan_s']:.1f} s, beside the day "
+            f"({'agrees' if compared['agrees'] else 'DISAGREES'} within "
+            f"{AGREEMENT:.0%}; lateness under {ON_TIME_S:g} s is on time); headroom "
+            f"{room['members']:,} members (× {room['factor']:.2f})"
+        ),
+        title_justify="left",
+    )
+    table.add_column("kind", no_wrap=True)
+    for header in ("skipped: plan", "day", "late p99: plan", "day", "latest: plan", "day"):
+        table.add_column(header, justify="right", no_wrap=True)
+    rows = list(compared["kinds"].items()) + [("all", compared["all"])]
+    due = group[engine_name]["kinds"]
+    for kind, values in rows:
+        if kind != "all" and not due[kind]["due"]:
+            continue
+        skipped = values["skipped"]
+        cells = [fmt(round(skipped["predicted"])), fmt(round(skipped["simulated"]))]
+        for key in ("late_p99_s", "late_max_s"):
+            cells += [fmt(float(values[key]["predicted"])), fmt(float(values[key]["simulated"]))]
+        agrees = all(v["agrees"] for v in values.values())
+        table.add_row(kind, *cells, style=None if agrees else "bold red")
+    return table
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
@@ -460,6 +557,8 @@ async def _run_all(
             group: dict[str, Any] = {
                 "population": due_figures(population, day_start, day_start + DAY, options.send_rate)
             }
+        planner: dict[str, Any] = {}
+        plan = partial(plan_before_day, planner, day_start, options.send_rate)
         for engine_name in options.engine_names:
             url = options.database or f"sqlite:///{workdir / f'{name}-{engine_name}.sqlite3'}"
             task = None
@@ -473,27 +572,14 @@ async def _run_all(
                     progress.update(task, completed=simulated_s / 3600)
 
             group[engine_name] = await run_engine(
-                engine_name, population, url, options, report, first
-            )
+                engine_name, population, url, options, report, first,
+                before_day=None if planner else plan,
+            )  # fmt: skip
+            group[engine_name]["planner"] = agreement(planner[engine_name], group[engine_name])
             first = False
+        group["planner"] = planner
         results[name] = group
     return results
-
-
-def fmt(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value != value:
-            return "–"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        if abs(value) >= 10:
-            return f"{value:.1f}"
-        return f"{value:.2f}"
-    return str(value)
 
 
 KIND_COLUMNS = (
@@ -550,6 +636,7 @@ def tables(results: dict[str, Any], options: argparse.Namespace) -> list[Table]:
             )
             table.caption_justify = "left"
             out.append(table)
+            out.append(planner_table(name, engine_name, group))
     return out
 
 

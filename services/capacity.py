@@ -18,7 +18,8 @@ at ``due − early`` (never early: a snooze; never earlier than the engine looks
 peak, ``horizon_s``), is sent in deadline order (``due + late``) at ``capacity`` a second
 (fractional: 4.9 a second sends 4.9 units of count), and a bucket whose deadline can no
 longer be met — its next send plus the policy's ``margin_s`` past its deadline — is skipped,
-as the sender skips it.
+as the sender skips it. Buckets with the same deadline are a tie, which the engine interleaves
+(by ``tie_rank``, a hash of the subscription id): they are sent together, each by its share.
 
 The engine sends early only when a peak needs it (just in time: ``fill_from`` starts a busy
 stretch ``work ÷ capacity`` before its first due second); this model sends whatever is
@@ -39,7 +40,8 @@ cost, the network, which member of a tie is skipped (the tie order, ``tie_rank``
 a stopped bot catches up (the downtime grace).
 
 :class:`~services.engine.policy.DueOrder` (today's engine before #21, ``--engines today``) is
-the same loop with nothing early, nothing skipped, in due order: first in, first out.
+the same loop with nothing early, nothing skipped, in due order: first in, first out (a
+second's burst interleaved, as the claim's ``ORDER BY next_fire_at, id`` mixes the kinds).
 """
 
 from __future__ import annotations
@@ -251,40 +253,55 @@ def predict(
     # Lateness of what is sent, in pieces: (lateness at the middle of the piece, at its end,
     # how many) — a piece is one bucket's share of one second.
     pieces: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    ready: list[tuple[float, int, int]] = []  # (deadline or due, due, index): the send order
+    # The send order: the policy's key (deadline, or due in due order), smallest first. The
+    # buckets of one key are a tie, which the engine interleaves (by a hash of the
+    # subscription id, or by id): they are sent together, each by its share.
+    keys: list[float] = []
+    ties: dict[float, list[int]] = {}
     nxt = 0
     t = rules.release(by_release[0]) if by_release else 0
-    while nxt < len(by_release) or ready:
-        if not ready:
+    while nxt < len(by_release) or keys:
+        if not keys:
             t = max(t, rules.release(by_release[nxt]))
         while nxt < len(by_release) and rules.release(by_release[nxt]) <= t:
-            d = by_release[nxt]
-            key = deadlines[nxt] if rules.late_s is not None else d.at
-            heapq.heappush(ready, (key, d.at, nxt))
+            key = deadlines[nxt] if rules.late_s is not None else by_release[nxt].at
+            if key not in ties:
+                ties[key] = []
+                heapq.heappush(keys, key)
+            ties[key].append(nxt)
             nxt += 1
         used = 0.0  # sends made in second t
-        while ready and capacity_per_s - used > _EPS:
-            _, _, i = ready[0]
-            d = by_release[i]
-            leaves = t + used / capacity_per_s  # when the bucket's next send leaves
+        while keys and capacity_per_s - used > _EPS:
+            key = keys[0]
+            tie = ties[key]
+            leaves = t + used / capacity_per_s  # when the tie's next send leaves
             room = capacity_per_s - used
-            if rules.late_s is not None:
-                room = min(room, (deadlines[i] - rules.margin_s - leaves) * capacity_per_s)
+            if rules.late_s is not None:  # one deadline for the whole tie: the key
+                room = min(room, (key - rules.margin_s - leaves) * capacity_per_s)
             if room <= _EPS:  # it can no longer reach Discord by its deadline
-                if d.at < counted_until:
-                    skipped[d.kind] += remaining[i]
-                heapq.heappop(ready)
+                for i in tie:
+                    if by_release[i].at < counted_until:
+                        skipped[by_release[i].kind] += remaining[i]
+                heapq.heappop(keys)
+                del ties[key]
                 continue
-            n = min(remaining[i], room)
-            if d.at < counted_until:
-                sent[d.kind] += n
-                # Its sends leave 1/capacity apart: the first at ``leaves``.
-                spread = max(n - 1, 0.0) / capacity_per_s
-                pieces[d.kind].append((leaves + spread / 2 - d.at, leaves + spread - d.at, n))
-            remaining[i] -= n
+            left = sum(remaining[i] for i in tie)
+            n = min(left, room)
+            # Its sends leave 1/capacity apart, the first at ``leaves``, interleaved.
+            spread = max(n - 1, 0.0) / capacity_per_s
+            for i in tie:
+                d = by_release[i]
+                share = n * remaining[i] / left
+                remaining[i] -= share
+                if d.at < counted_until and share > 0:
+                    sent[d.kind] += share
+                    pieces[d.kind].append(
+                        (leaves + spread / 2 - d.at, leaves + spread - d.at, share)
+                    )
             used += n
-            if remaining[i] <= _EPS:
-                heapq.heappop(ready)
+            if left - n <= _EPS:
+                heapq.heappop(keys)
+                del ties[key]
         t += 1
     due: dict[str, float] = defaultdict(float)
     for d in load:

@@ -66,6 +66,16 @@ def test_a_tight_kind_goes_before_a_loose_one_and_the_loose_one_is_skipped() -> 
     assert plan.all.skipped == pytest.approx(22_498)
 
 
+def test_kinds_due_at_the_same_second_are_interleaved_as_the_engine_interleaves_a_tie() -> None:
+    # Today's engine sends a second's burst in id order, whatever the kind: both kinds'
+    # last reminders go out at the end of the 20 s it takes.
+    load = [Due(T, "caffeine", 49 * 10), Due(T, "sleep", 49 * 10)]
+    today = predict(load, CAPACITY, DueOrder())
+    for kind in ("caffeine", "sleep"):
+        assert today.kinds[kind].late_max_s == pytest.approx(20, abs=0.05)
+        assert today.kinds[kind].late_p50_s == pytest.approx(10, abs=0.6)
+
+
 def test_a_snooze_never_goes_early() -> None:
     snoozed = predict([Due(T, "sleep", 49 * 100, snooze=True)], CAPACITY)
     scheduled = predict([Due(T, "sleep", 49 * 100)], CAPACITY)

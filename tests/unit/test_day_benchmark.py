@@ -150,6 +150,7 @@ def test_a_small_day_end_to_end(tmp_path: Path) -> None:
         assert group["population"]["peak_minute_due"] > 0
         for engine in ("today", "new"):
             _check_engine(group, engine, figures["options"]["limit"])
+            _check_planner(group, engine)
 
 
 def _check_engine(group: dict, engine: str, limit: int) -> None:
@@ -186,6 +187,24 @@ def _check_engine(group: dict, engine: str, limit: int) -> None:
     assert run_figures["clock_skipped_s"] > 0.95 * run_figures["simulated_h"] * 3600
 
 
+def _check_planner(group: dict, engine: str) -> None:
+    """The capacity planner's prediction, made on the same database before the day, is
+    reported beside the day's figures: far below capacity, nothing skipped and nothing late
+    on either side, so they agree."""
+    planner = group["planner"]
+    assert planner["plan_s"] > 0
+    assert planner["load"]["due"] == group["population"]["due"]
+    assert planner["load"]["peak_minute_due"] == group["population"]["peak_minute_due"]
+    assert planner["headroom"]["members"] > 0
+    predicted = planner[engine]["all"]
+    assert predicted["due"] == group["population"]["due"] and predicted["skipped"] == 0
+    compared = group[engine]["planner"]
+    for key in ("skipped", "late_p99_s", "late_max_s"):
+        assert set(compared["all"][key]) == {"predicted", "simulated", "agrees"}, key
+    assert set(compared["kinds"]) >= {"hydration", "sleep", "stretching", "caffeine"}
+    assert compared["agrees"], compared
+
+
 def test_a_day_over_capacity_sheds_within_tolerance_and_accounts_for_every_one(
     tmp_path: Path,
 ) -> None:
@@ -204,3 +223,7 @@ def test_a_day_over_capacity_sheds_within_tolerance_and_accounts_for_every_one(
     reasons = {r for k in group["new"]["kinds"].values() for r in k["skipped_by_reason"]}
     assert reasons == {"missed: skipped: too busy"}
     assert today["outside_tolerance"] > 0 and today["skipped"] == 0
+    # The planner saw the shedding coming.
+    assert group["planner"]["new"]["all"]["skipped"] > 0
+    assert group["planner"]["headroom"]["members"] == 0
+    assert group["new"]["planner"]["all"]["skipped"]["simulated"] == new["skipped"]
