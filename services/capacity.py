@@ -15,8 +15,9 @@ Two parts:
 
 **The model of** :class:`~services.engine.policy.Deadlines`. An occurrence becomes sendable
 at ``due − early`` (never early: a snooze; never earlier than the engine looks ahead for a
-peak, ``horizon_s``), is sent in deadline order (``due + late``) at ``capacity`` a second
-(fractional: 4.9 a second sends 4.9 units of count), and a bucket whose deadline can no
+peak, ``horizon_s``), is sent in deadline order (``due + late``) at the limiter's paced rate
+(``capacity`` less the limiter's margin, as ``SlotPacer`` paces it: 0.2 %, 0.75 % on
+PostgreSQL's shared schedule; fractional: 4.9 a second sends 4.9 units of count), and a bucket whose deadline can no
 longer be met — its next send plus the policy's ``margin_s`` past its deadline — is skipped,
 as the sender skips it. Buckets with the same deadline are a tie, which the engine interleaves
 (by ``tie_rank``, a hash of the subscription id): they are sent together, each by its share.
@@ -57,8 +58,10 @@ from typing import Any
 from domain.kinds import ReminderKind
 from domain.schedule import next_fire_ts
 from services.engine.policy import Deadlines, DueOrder, SendPolicy
+from services.engine.shared_pacing import SHARED_MARGIN
+from services.ratelimit import DEFAULT_MARGIN
 from storage import due_plan
-from storage.database import Database
+from storage.database import Database, is_postgres
 from storage.due_plan import ScheduleGroup, SnoozeGroup
 
 #: The kinds in the order reports list them.
@@ -236,14 +239,17 @@ def predict(
     *,
     until: int | None = None,
     scale: float = 1.0,
+    limiter_margin: float = DEFAULT_MARGIN,
 ) -> Prediction:
     """What ``policy`` (default: the engine, ``Deadlines`` at ``capacity_per_s``) does with
     ``load`` (every count times ``scale``): per kind, due, sent, skipped and lateness, for
     what is due before ``until`` (what is due after it is sent too, in its place, but not
     counted: a window's last minutes compete with what follows).
 
-    A per-second simulation on counts (see the module for why it agrees with the engine)."""
+    A per-second simulation on counts (see the module for why it agrees with the engine), at
+    ``capacity_per_s`` less ``limiter_margin``: what the limiter really sends."""
     rules = _Rules.of(policy or Deadlines(capacity_per_s=capacity_per_s))
+    rate = capacity_per_s * (1 - limiter_margin)
     counted_until: float = math.inf if until is None else until
     by_release = sorted(load, key=rules.release)
     remaining = [d.count * scale for d in by_release]
@@ -271,13 +277,13 @@ def predict(
             ties[key].append(nxt)
             nxt += 1
         used = 0.0  # sends made in second t
-        while keys and capacity_per_s - used > _EPS:
+        while keys and rate - used > _EPS:
             key = keys[0]
             tie = ties[key]
-            leaves = t + used / capacity_per_s  # when the tie's next send leaves
-            room = capacity_per_s - used
+            leaves = t + used / rate  # when the tie's next send leaves
+            room = rate - used
             if rules.late_s is not None:  # one deadline for the whole tie: the key
-                room = min(room, (key - rules.margin_s - leaves) * capacity_per_s)
+                room = min(room, (key - rules.margin_s - leaves) * rate)
             if room <= _EPS:  # it can no longer reach Discord by its deadline
                 for i in tie:
                     if by_release[i].at < counted_until:
@@ -288,7 +294,7 @@ def predict(
             left = sum(remaining[i] for i in tie)
             n = min(left, room)
             # Its sends leave 1/capacity apart, the first at ``leaves``, interleaved.
-            spread = max(n - 1, 0.0) / capacity_per_s
+            spread = max(n - 1, 0.0) / rate
             for i in tie:
                 d = by_release[i]
                 share = n * remaining[i] / left
@@ -371,12 +377,15 @@ def headroom(
     until: int | None = None,
     policy: SendPolicy | None = None,
     progress: Progress | None = None,
+    limiter_margin: float = DEFAULT_MARGIN,
 ) -> Headroom:
     """The largest scale of ``load`` that ``policy`` (default: the engine) sends without a
     skip, by bisection; and how many more ``members`` that is."""
 
     def fits(scale: float) -> bool:
-        skipped = predict(load, capacity_per_s, policy, until=until, scale=scale).skipped
+        skipped = predict(
+            load, capacity_per_s, policy, until=until, scale=scale, limiter_margin=limiter_margin
+        ).skipped
         return skipped < _FIRST_SKIP
 
     if not load:
@@ -483,11 +492,21 @@ async def plan_next_day(
     if progress is not None:
         progress("predict", 0, 2)
     policy = Deadlines(capacity_per_s=capacity_per_s)
-    new = predict(load, capacity_per_s, policy, until=end)
-    today = predict(load, capacity_per_s, DueOrder(), until=end)
+    # Several processes share one schedule of slots on PostgreSQL, with a wider margin.
+    margin = SHARED_MARGIN if is_postgres(db) else DEFAULT_MARGIN
+    new = predict(load, capacity_per_s, policy, until=end, limiter_margin=margin)
+    today = predict(load, capacity_per_s, DueOrder(), until=end, limiter_margin=margin)
     if progress is not None:
         progress("predict", 2, 2)
-    room = headroom(load, capacity_per_s, who.members, until=end, policy=policy, progress=progress)
+    room = headroom(
+        load,
+        capacity_per_s,
+        who.members,
+        until=end,
+        policy=policy,
+        progress=progress,
+        limiter_margin=margin,
+    )
     return CapacityPlan(
         start=start,
         end=end,

@@ -1,22 +1,29 @@
 """The capacity planner's model (``services.capacity.predict``, ``headroom``): what the engine
 does with a due load against its send capacity, checked against counts worked out by hand.
 
-Capacity 49 a second throughout. The kinds' tolerances are the engine's own
-(``domain.kinds``): hydration may go 10 min early and 30 min late, sleep wind-down 5 and 10;
-an occurrence is skipped when its send would leave less than the policy's 2 s margin before
-its deadline.
+Capacity 49 a second throughout, sent at exactly 49 a second (the limiter's 0.2 % margin set
+to 0 for round numbers; one test checks that it is applied by default). The kinds'
+tolerances are the engine's own (``domain.kinds``): hydration may go 10 min early and 30 min
+late, sleep wind-down 5 and 10; an occurrence is skipped when its send would leave less than
+the policy's 2 s margin before its deadline.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
-from services.capacity import Due, expand, headroom, load_figures, predict
+from services import capacity
+from services.capacity import Due, expand, load_figures
 from services.engine.policy import DueOrder
+from services.ratelimit import DEFAULT_MARGIN
 from storage.due_plan import ScheduleGroup, SnoozeGroup
 
 T = 1_781_049_600  # a due second (2026-06-10 00:00 UTC)
 CAPACITY = 49.0
+predict = partial(capacity.predict, limiter_margin=0.0)
+headroom = partial(capacity.headroom, limiter_margin=0.0)
 
 
 def test_a_peak_under_the_capacity_is_sent_on_time() -> None:
@@ -50,6 +57,14 @@ def test_beyond_the_allowances_the_skips_are_what_cannot_leave_before_the_deadli
     # Today's engine skips nothing: the last one goes 1,000 s late.
     today = predict([Due(T, "sleep", 49_000)], CAPACITY, DueOrder())
     assert today.all.skipped == 0 and today.all.late_max_s == pytest.approx(1000, abs=0.05)
+
+
+def test_the_limiter_sends_a_little_under_the_capacity() -> None:
+    # SlotPacer paces 49 a second less its 0.2 % margin: 48.902 a second, 43,914 in the
+    # 898 s sleep may use.
+    plan = capacity.predict([Due(T, "sleep", 49_000)], CAPACITY)
+    assert plan.all.sent == pytest.approx(898 * 49 * (1 - DEFAULT_MARGIN))
+    assert plan.all.skipped == pytest.approx(49_000 - 898 * 49 * (1 - DEFAULT_MARGIN))
 
 
 def test_a_tight_kind_goes_before_a_loose_one_and_the_loose_one_is_skipped() -> None:
