@@ -325,28 +325,37 @@ def predict(
 def _kind(
     due: float, sent: float, skipped: float, pieces: list[tuple[float, float, float]]
 ) -> KindPrediction:
+    p50, p99 = _percentiles(pieces, (50, 99))
     return KindPrediction(
         due=due,
         sent=sent,
         skipped=skipped,
-        late_p50_s=_percentile(pieces, 50),
-        late_p99_s=_percentile(pieces, 99),
+        late_p50_s=p50,
+        late_p99_s=p99,
         late_max_s=max((max(end, 0.0) for _, end, _ in pieces), default=0.0),
     )
 
 
-def _percentile(pieces: list[tuple[float, float, float]], q: float) -> float:
-    """Nearest-rank percentile of the pieces' lateness (positive part), weighted by count."""
+def _percentiles(pieces: list[tuple[float, float, float]], qs: Sequence[float]) -> list[float]:
+    """Nearest-rank percentiles (ascending ``qs``) of the pieces' lateness, positive part,
+    weighted by count; one sort for all of them."""
     total = sum(n for _, _, n in pieces)
     if total <= 0:
-        return 0.0
-    rank = q / 100 * total
+        return [0.0 for _ in qs]
+    out: list[float] = []
     seen = 0.0
-    for middle, _, n in sorted(pieces):
-        seen += n
-        if seen >= rank - _EPS:
-            return max(middle, 0.0)
-    return max(max(middle for middle, _, _ in pieces), 0.0)
+    ordered = iter(sorted(pieces))
+    middle = 0.0
+    for q in qs:
+        rank = q / 100 * total - _EPS
+        while seen < rank:
+            piece = next(ordered, None)
+            if piece is None:  # a rank past the last piece, by rounding
+                break
+            middle, _, n = piece
+            seen += n
+        out.append(max(middle, 0.0))
+    return out
 
 
 # --- headroom --------------------------------------------------------------------------------
