@@ -10,8 +10,8 @@ Two parts:
   its count: the due load, per second and kind.
 * :func:`predict` is pure: from that load and the capacity it predicts what the send policy
   does, second by second, on counts (a bucket is "these many of this kind due at this
-  second"), never one occurrence at a time — a day at a million subscriptions takes a
-  fraction of a second.
+  second"), never one occurrence at a time — a day at a million subscriptions takes
+  under two seconds.
 
 **The model of** :class:`~services.engine.policy.Deadlines`. An occurrence becomes sendable
 at ``due − early`` (never early: a snooze; never earlier than the engine looks ahead for a
