@@ -208,6 +208,7 @@ def kinds_table(plan: CapacityPlan) -> Table:
 
 def headroom_line(plan: CapacityPlan) -> str:
     room = plan.headroom
+    assert room is not None  # the command always asks for it
     if math.isinf(room.factor):
         return "Headroom: nothing is due, so no load to scale."
     if room.factor < 1:
@@ -277,7 +278,7 @@ def as_json(plan: CapacityPlan, where: str) -> dict[str, Any]:
     out = plan.as_dict()
     out["database"] = where
     out["verdict"] = verdict(plan)
-    if math.isinf(plan.headroom.factor):
+    if plan.headroom is not None and math.isinf(plan.headroom.factor):
         out["headroom"] = {"factor": None, "members": 0}
     return out
 

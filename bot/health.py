@@ -6,7 +6,12 @@ the same JSON either way so a person can see which part failed::
 
     {"status": "ok", "shards": {"count": 2, "owned": [0, 1], "connected": [0, 1]},
      "dispatcher": {"last_tick_age_s": 3.2, "max_age_s": 90.0},
-     "database": {"reachable": true}}
+     "database": {"reachable": true},
+     "plan": {"planned_at": "…", "hours": 24.0, "peak_to_capacity": 0.72, "predicted_skips": 0}}
+
+``plan`` is the capacity plan of the coming day (services/plan_watch.py), in the process
+that keeps it (shard 0's); it never makes the answer 503 — a bot that will be over capacity
+tonight is working now — but when it predicts skips, ``notes`` says so.
 
 It runs on aiohttp.web (which discord.py already depends on) on its own port, started in
 ``setup_hook`` and stopped in ``close``; it never touches Discord, so it stays cheap to poll.
@@ -26,6 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from domain.errors import StartupError
 from services import metrics
+from services.plan_watch import PlanSummary
 from storage import health as storage_health
 
 if TYPE_CHECKING:
@@ -49,6 +55,7 @@ class Health:
     database_reachable: bool
     max_tick_age_s: float = MAX_TICK_AGE_S
     database_write_problem: str | None = None  # e.g. a full SQLite disk
+    plan: PlanSummary | None = None  # the coming day's capacity plan, where it is kept
 
     @property
     def problems(self) -> list[str]:
@@ -70,6 +77,12 @@ class Health:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def notes(self) -> list[str]:
+        """Worth knowing, not a failure: the answer stays 200."""
+        note = self.plan.note if self.plan is not None else None
+        return [note] if note else []
+
     def as_json(self) -> dict[str, Any]:
         age = self.last_tick_age_s
         return {
@@ -82,7 +95,7 @@ class Health:
             },
             "database": {"reachable": self.database_reachable}
             | ({"writes": self.database_write_problem} if self.database_write_problem else {}),
-        }
+        } | ({"plan": self.plan.as_json(), "notes": self.notes} if self.plan is not None else {})
 
 
 def connected_shards(bot: SteadyBot) -> list[int]:
@@ -107,6 +120,7 @@ async def bot_health(bot: SteadyBot, now: Callable[[], datetime] | None = None) 
         last_tick_age_s=None if last_tick is None else (clock() - last_tick).total_seconds(),
         database_reachable=await storage_health.reachable(bot.db),
         database_write_problem=bot.db.write_problem,
+        plan=bot.plan_watch.latest if bot.plan_watch is not None else None,
     )
 
 

@@ -27,6 +27,7 @@ from services.engine.policy import Deadlines
 from services.engine.shared_pacing import pacer_for
 from services.guild_config import GuildConfig
 from services.member_settings import MemberSettings
+from services.plan_watch import PlanWatch
 from services.privacy import Privacy
 from services.ratelimit import RequestLimiter, limiter_trace
 from services.stats import ReminderStats
@@ -103,6 +104,13 @@ class SteadyBot(commands.Bot):
         self.engine = core.engine
         self.services = core.services
         self.health: HealthServer | None = None
+        # The coming day's capacity plan for /metrics and /healthz: the deployment's, so
+        # kept by one process, the one with shard 0 (services/plan_watch.py).
+        self.plan_watch = (
+            PlanWatch(db, settings.send_rate_per_s, core.clock)
+            if keeps_the_plan(settings)
+            else None
+        )
         self.dashboard: DashboardServer | None = None
         self.page_db: Database | None = None
 
@@ -141,6 +149,8 @@ class SteadyBot(commands.Bot):
         assert self.application_id is not None  # set by login()
         await sync_if_changed(self.tree, self.db, self.application_id, self.settings.dev_guild_id)
         await self.engine.start()
+        if self.plan_watch is not None:
+            await self.plan_watch.start()
         self.health = await health.start_for(self)  # HEALTH_PORT only
         if self.settings.dashboard_port is not None:
             await self._start_dashboard(self.settings.dashboard_port)
@@ -171,6 +181,8 @@ class SteadyBot(commands.Bot):
             self.page_db = None
         if self.health is not None:
             await self.health.stop()
+        if self.plan_watch is not None:
+            await self.plan_watch.stop()
         await self.engine.stop()
         await super().close()
 
@@ -227,6 +239,12 @@ class SteadyBot(commands.Bot):
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         await self.guild_config.forget_missing_channels(guild.id, channel_ids(guild))
+
+
+def keeps_the_plan(settings: Settings) -> bool:
+    """Whether this process keeps the capacity plan: the only one, or the one with shard 0."""
+    plan = settings.shard_plan
+    return plan is None or 0 in plan.ids
 
 
 def channel_ids(guild: discord.Guild) -> set[int]:

@@ -47,6 +47,7 @@ second's burst interleaved, as the claim's ``ORDER BY next_fire_at, id`` mixes t
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import math
 from collections import defaultdict
@@ -446,7 +447,7 @@ class CapacityPlan:
     load: LoadFigures
     new: Prediction
     today: Prediction
-    headroom: Headroom
+    headroom: Headroom | None  # None: not asked for (with_headroom=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Every figure, for ``--json`` (instants as unix seconds)."""
@@ -477,9 +478,15 @@ async def plan_next_day(
     capacity_per_s: float,
     hours: float = 24,
     progress: Progress | None = None,
+    with_headroom: bool = True,
+    offload: bool = False,
 ) -> CapacityPlan:
     """Read the database and plan the ``hours`` from ``now`` against ``capacity_per_s``
-    (``SEND_RATE_PER_S``; on PostgreSQL, the capacity of all processes together)."""
+    (``SEND_RATE_PER_S``; on PostgreSQL, the capacity of all processes together).
+
+    ``with_headroom=False`` skips the headroom's bisection (a few dozen predictions);
+    ``offload=True`` runs the CPU part in a worker thread, so that a running bot's event loop
+    keeps sending meanwhile (services/plan_watch.py)."""
     start = int(now.timestamp()) if isinstance(now, datetime) else int(now)
     end = start + int(hours * 3600)
     # What is due just after the window competes with the window's last minutes.
@@ -497,35 +504,42 @@ async def plan_next_day(
         if progress is not None:
             progress("expand", done, total)
 
-    load = expand(groups, snoozes, lookahead, expanding)
-    if progress is not None:
-        progress("predict", 0, 2)
-    policy = Deadlines(capacity_per_s=capacity_per_s)
+    def compute() -> CapacityPlan:
+        load = expand(groups, snoozes, lookahead, expanding)
+        if progress is not None:
+            progress("predict", 0, 2)
+        policy = Deadlines(capacity_per_s=capacity_per_s)
+        new = predict(load, capacity_per_s, policy, until=end, limiter_margin=margin)
+        today = predict(load, capacity_per_s, DueOrder(), until=end, limiter_margin=margin)
+        if progress is not None:
+            progress("predict", 2, 2)
+        room = (
+            headroom(
+                load,
+                capacity_per_s,
+                who.members,
+                until=end,
+                policy=policy,
+                progress=progress,
+                limiter_margin=margin,
+            )
+            if with_headroom
+            else None
+        )
+        return CapacityPlan(
+            start=start,
+            end=end,
+            capacity_per_s=capacity_per_s,
+            members=who.members,
+            subscriptions=who.subscriptions,
+            snoozes=sum(s.count for s in snoozes if s.fire_at < end),
+            minutes=per_minute(load, start, end),
+            load=load_figures(load, capacity_per_s, start, end),
+            new=new,
+            today=today,
+            headroom=room,
+        )
+
     # Several processes share one schedule of slots on PostgreSQL, with a wider margin.
     margin = SHARED_MARGIN if is_postgres(db) else DEFAULT_MARGIN
-    new = predict(load, capacity_per_s, policy, until=end, limiter_margin=margin)
-    today = predict(load, capacity_per_s, DueOrder(), until=end, limiter_margin=margin)
-    if progress is not None:
-        progress("predict", 2, 2)
-    room = headroom(
-        load,
-        capacity_per_s,
-        who.members,
-        until=end,
-        policy=policy,
-        progress=progress,
-        limiter_margin=margin,
-    )
-    return CapacityPlan(
-        start=start,
-        end=end,
-        capacity_per_s=capacity_per_s,
-        members=who.members,
-        subscriptions=who.subscriptions,
-        snoozes=sum(s.count for s in snoozes if s.fire_at < end),
-        minutes=per_minute(load, start, end),
-        load=load_figures(load, capacity_per_s, start, end),
-        new=new,
-        today=today,
-        headroom=room,
-    )
+    return await asyncio.to_thread(compute) if offload else compute()

@@ -52,6 +52,19 @@ DISPATCHER_TICK_AGE = Gauge(
     "steady_dispatcher_last_tick_age_seconds", "Seconds since the dispatcher last woke up."
 )
 
+# The capacity plan of the next 24 hours (services/plan_watch.py), kept by one process only.
+PLAN_PEAK_TO_CAPACITY = Gauge(
+    "steady_plan_peak_to_capacity",
+    "The next 24 hours' busiest minute of due reminders against a minute of SEND_RATE_PER_S.",
+)
+PLAN_PREDICTED_SKIPS = Gauge(
+    "steady_plan_predicted_skips",
+    "Reminder occurrences the capacity plan predicts will be skipped as too busy in the next "
+    "24 hours, by kind.",
+    ["kind"],
+)
+PLAN_AGE = Gauge("steady_plan_age_seconds", "Seconds since the capacity plan was made.")
+
 
 def observe_delivery(outcome: str, source: str, lateness_s: float | None) -> None:
     """One occurrence finished (``outcome`` is its final ledger state)."""

@@ -28,12 +28,16 @@ async def test_healthz_follows_the_gateway_and_metrics_count_reminders(
     assert status == 200
     assert 'steady_reminder_deliveries_total{outcome="sent"} 1.0' in text
     assert "steady_shards_connected 1.0" in text
+    # The coming day's capacity plan (made at start): nothing due, nothing to skip.
+    assert 'steady_plan_predicted_skips{kind="sleep"} 0.0' in text
+    assert "steady_plan_peak_to_capacity 0.0" in text
 
     # Discord's gateway goes away and does not come back yet: the process is unhealthy.
     driver.hold_gateway()
     await driver.gateway_close(4000)
     body = await health_becomes(healthz, 503)
     assert body["problems"] == ["shards not connected: [0]"]
+    assert body["plan"]["predicted_skips"] == 0 and body["notes"] == []
     driver.release_gateway()
     await health_becomes(healthz, 200)
     assert bot.logged(f"health and metrics on http://127.0.0.1:{port}/healthz")
