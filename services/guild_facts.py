@@ -47,8 +47,9 @@ import aiohttp
 import discord
 
 from domain.errors import UserFacingError
+from services.bot_rest import BotRest
 from services.guild_config import ChannelAccess, missing_channel_permissions
-from services.ratelimit import RequestLimiter, limiter_trace
+from services.ratelimit import RequestLimiter
 from storage import dashboard_sessions as cache
 from storage.database import Database
 
@@ -152,12 +153,10 @@ class RestGuildAccess:
     ) -> None:
         self.db = db
         self.api_base = api_base.rstrip("/")
-        self._token = token
-        self._limiter = limiter
         self._clock = clock
         self.facts_ttl = facts_ttl
         self.absent_ttl = absent_ttl
-        self._http: aiohttp.ClientSession | None = None
+        self._rest = BotRest(token, limiter, TIMEOUT_S)
         self._bot_id: int | None = None
         # One question to Discord per fact at a time: pages asking for the same server at
         # once wait for the one answer (and its row in the cache) instead of asking again.
@@ -166,29 +165,15 @@ class RestGuildAccess:
 
     # --- HTTP --------------------------------------------------------------------------------
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(
-                headers={
-                    "Authorization": f"Bot {self._token}",
-                    "User-Agent": "DiscordBot (https://github.com/steady, 0.1) Steady-dashboard",
-                },
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
-                trace_configs=[limiter_trace(self._limiter)],
-            )
-        return self._http
-
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self._rest.close()
 
     async def _get(self, path: str) -> Any:
         """The JSON Discord answers, or ``None`` for 403/404 (not in it, no such thing)."""
         for _ in range(MAX_RETRIES + 1):
             self.requests += 1
             try:
-                async with self._session().get(f"{self.api_base}{path}") as response:
+                async with self._rest.session().get(f"{self.api_base}{path}") as response:
                     if response.status in (403, 404):
                         return None
                     if response.status == 429:

@@ -253,3 +253,15 @@ async def due_rig(db, discord=None, users=(USER,), channels=None, **options):
         await rig.subscriptions.start(user, GUILD, "sleep")
     rig.clock.now = DUE
     return rig
+
+
+class CountingPacer(SlotPacer):
+    """The token's limiter (45/s), counting every request that asked it for a slot."""
+
+    def __init__(self) -> None:
+        super().__init__(45.0)
+        self.acquired = 0
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+        await super().acquire()

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from services.bot_rest import BotRest
 from services.engine.transport import (
     CODE_CANNOT_DM,
     CODE_UNKNOWN_USER,
@@ -25,7 +26,7 @@ from services.engine.transport import (
     RequestRejected,
     TransportError,
 )
-from services.ratelimit import RequestLimiter, is_global_limit, limiter_trace
+from services.ratelimit import RequestLimiter, is_global_limit
 
 #: A 429 is waited out this many times before the open is left to the sender.
 MAX_RETRIES = 3
@@ -46,27 +47,11 @@ class RestDms:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.api_base = api_base.rstrip("/")
-        self._token = token
-        self._limiter = limiter
         self._sleep = sleep
-        self._http: aiohttp.ClientSession | None = None
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(
-                headers={
-                    "Authorization": f"Bot {self._token}",
-                    "User-Agent": "DiscordBot (https://github.com/steady, 0.1) Steady-dashboard",
-                },
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
-                trace_configs=[limiter_trace(self._limiter)],
-            )
-        return self._http
+        self._rest = BotRest(token, limiter, TIMEOUT_S)
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self._rest.close()
 
     async def open_dm(self, user_id: int) -> int:
         # The DM-open route's bucket (about 10/s) is the token's, shared with the bot
@@ -82,7 +67,7 @@ class RestDms:
 
     async def _open_dm(self, user_id: int) -> int:
         try:
-            async with self._session().post(
+            async with self._rest.session().post(
                 f"{self.api_base}/users/@me/channels", json={"recipient_id": str(user_id)}
             ) as response:
                 body = await _json(response)

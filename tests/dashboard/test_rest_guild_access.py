@@ -16,6 +16,7 @@ from storage.database import Database
 from testkit.emulator import Driver, Emulator
 from testkit.emulator import permissions as perms
 from tests.dashboard.rig import FakeServers
+from tests.reminder_rig import CountingPacer
 
 
 class Wall:
@@ -24,16 +25,6 @@ class Wall:
 
     def __call__(self) -> float:
         return self.now
-
-
-class CountingPacer(SlotPacer):
-    def __init__(self) -> None:
-        super().__init__(45.0)
-        self.acquired = 0
-
-    async def acquire(self) -> None:
-        self.acquired += 1
-        await super().acquire()
 
 
 @pytest.fixture

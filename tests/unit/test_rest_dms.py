@@ -10,18 +10,8 @@ import pytest
 
 from services.engine.rest_dms import MAX_RETRIES, RestDms
 from services.engine.transport import DiscordUnavailable, DMsClosed, RateLimited
-from services.ratelimit import SlotPacer
 from testkit.emulator import Driver, Emulator
-
-
-class CountingPacer(SlotPacer):
-    def __init__(self) -> None:
-        super().__init__(45.0)
-        self.acquired = 0
-
-    async def acquire(self) -> None:
-        self.acquired += 1
-        await super().acquire()
+from tests.reminder_rig import CountingPacer
 
 
 @pytest.fixture
