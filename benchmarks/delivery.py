@@ -32,18 +32,28 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.dashboard_load import DashboardLoad
-from benchmarks.seed import fill_due
+from benchmarks.seed import fill_due, load_into_postgres
+from services.engine.shared_pacing import SHARED_MARGIN
+from services.ratelimit import DEFAULT_MARGIN
 from testkit.bot_process import READY_LINE, BotProcess, bot_environment
-from testkit.dashboard import dashboard_env
+from testkit.dashboard import WebProcess, dashboard_env
 from testkit.emulator import Driver, Emulator
 from testkit.emulator.state import User
 from testkit.ports import PortTaken, on_a_free_port_async
 
 COMMAND = "remind list"
+#: The bot's SEND_RATE_PER_S when it is not told one (bot/settings.py).
+DEFAULT_SEND_RATE = 49.0
 # Members who subscribe at the same time in the cold case (as a busy server's members do).
 SUBSCRIBE_CONCURRENCY = 10
 
 Report = Callable[[str, int, int], None]
+
+
+def paced_rate(send_rate: float, *, shared: bool) -> float:
+    """Sends a second the bot schedules at ``SEND_RATE_PER_S`` = ``send_rate``: its limiter
+    runs a margin under it, wider on PostgreSQL, whose schedule processes share."""
+    return send_rate * (1 - (SHARED_MARGIN if shared else DEFAULT_MARGIN))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -88,6 +98,12 @@ async def start_ready(
     return process, time.monotonic() - started
 
 
+#: Where the dashboard runs during the warm burst: inside the bot (``DASHBOARD_PORT`` on
+#: ``python -m bot``, as on SQLite), as its own process (``python -m bot dashboard``, on the
+#: bot's PostgreSQL), or not at all.
+DASHBOARD_MODES = ("in-process", "separate", "none")
+
+
 async def measure_delivery(
     m: int,
     limit: int,
@@ -99,13 +115,25 @@ async def measure_delivery(
     command_interval: float = 0.2,
     command_users: int = 50,
     dashboard_members: int = 50,
+    dashboard: str = "in-process",
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """``delivery.*``: M members with known DM channels due at once, while some of them
-    browse the dashboard."""
+    browse the dashboard.
+
+    ``database_url``: the bot runs on that PostgreSQL database (emptied, then seeded by
+    ``migrate-db``'s copy) instead of a SQLite file. ``dashboard``: one of
+    :data:`DASHBOARD_MODES`; ``separate`` needs ``database_url`` (the web process shares the
+    bot's database, as in production) and its members browse the web process."""
+    if dashboard not in DASHBOARD_MODES:
+        raise ValueError(f"dashboard must be one of {DASHBOARD_MODES}, not {dashboard!r}")
+    if dashboard == "separate" and database_url is None:
+        raise ValueError("the dashboard as its own process needs a PostgreSQL database_url")
     emulator = await Emulator().start()
     driver = Driver(emulator)
     driver.set_global_rate_limit(limit)
     process: BotProcess | None = None
+    web: WebProcess | None = None
     pages: DashboardLoad | None = None
     try:
         users = add_members(emulator, m, report)
@@ -113,38 +141,66 @@ async def measure_delivery(
         ids = {u.id for u in users} | {c.id for c in channels}
         assert len(ids) == 2 * m, "emulator snowflakes collided"
 
-        db_path = workdir / "delivery.sqlite3"
+        def environment(extra: dict[str, str]) -> dict[str, str]:
+            if database_url is not None:
+                extra = {"DATABASE_URL": database_url, **extra}
+            return bot_environment(
+                api_base=emulator.api_base,
+                token=emulator.world.token,
+                database_path=workdir / "delivery.sqlite3",
+                netguard_log=workdir / "netguard.log",
+                extra={**extra, **(bot_env or {})},
+            )
+
+        web_url = None
+        if dashboard == "separate":
+            # Started first, on the empty database (it migrates it, as whichever process
+            # starts first does): its start-up and its one request (the application id) are
+            # over before the burst is seeded and counted.
+            report("dashboard: web process listening", 0, 1)
+            web, web_port = await on_a_free_port_async(
+                lambda port: WebProcess(
+                    environment(dashboard_env(emulator, port)), on_output=emulator.notify
+                ).start_listening(emulator)
+            )
+            web_url = f"http://127.0.0.1:{web_port}"
+            report("dashboard: web process listening", 1, 1)
+
+        seeded = workdir / "delivery.sqlite3"
         launched = time.time()
         due_ts = math.ceil(launched + lead)
         fill_due(
-            db_path,
+            seeded,
             [(u.id, c.id) for u, c in zip(users, channels, strict=True)],
             due_ts,
             int(launched),
         )
+        if database_url is not None:
+            report("PostgreSQL: burst copied in", 0, 1)
+            await load_into_postgres(database_url, seeded)
+            report("PostgreSQL: burst copied in", 1, 1)
         due_mono = due_ts - time.time() + time.monotonic()
-
-        def env_on(port: int) -> dict[str, str]:
-            return bot_environment(
-                api_base=emulator.api_base,
-                token=emulator.world.token,
-                database_path=db_path,
-                netguard_log=workdir / "netguard.log",
-                extra={**dashboard_env(emulator, port), **(bot_env or {})},
-            )
 
         # Counted from the bot's start: the engine may send the burst's first reminders as
         # soon as it is ready, within their early allowance (its few start-up requests count).
         since = Counts.at(emulator)
-        (process, ready_s), port = await on_a_free_port_async(
-            lambda port: start_ready(emulator, env_on(port), max(60.0, lead * 3), report)
-        )
-        ready_before_due = time.monotonic() < due_mono
-        browsers = users[: min(dashboard_members, m)]
-        report("dashboard: members log in", 0, len(browsers))
-        pages = await DashboardLoad.log_in(emulator, f"http://127.0.0.1:{port}", browsers)
-        report("dashboard: members log in", len(browsers), len(browsers))
-        # (With no members the dashboard still runs, idle: the same bot either way.)
+        ready_within = max(60.0, lead * 3)
+        if dashboard == "in-process":
+            (process, ready_s), port = await on_a_free_port_async(
+                lambda port: start_ready(
+                    emulator, environment(dashboard_env(emulator, port)), ready_within, report
+                )
+            )
+            web_url = f"http://127.0.0.1:{port}"
+        else:
+            process, ready_s = await start_ready(emulator, environment({}), ready_within, report)
+        ready_mono = time.monotonic()
+        if web_url is not None:
+            browsers = users[: min(dashboard_members, m)]
+            report("dashboard: members log in", 0, len(browsers))
+            pages = await DashboardLoad.log_in(emulator, web_url, browsers)
+            report("dashboard: members log in", len(browsers), len(browsers))
+            # (With no members the dashboard still runs, idle: the same processes either way.)
         figures = await measure_burst(
             emulator,
             driver,
@@ -157,14 +213,27 @@ async def measure_delivery(
             command_interval=command_interval,
             pages=pages,
             since=since,
+            paced_rate=paced_rate(
+                float((bot_env or {}).get("SEND_RATE_PER_S", DEFAULT_SEND_RATE)),
+                shared=database_url is not None,
+            ),
         )
         process = None
-        return {**figures, "bot_ready_s": ready_s, "bot_ready_before_due": ready_before_due}
+        web_exit = await web.terminate(within=30) if web is not None else None
+        return {
+            **figures,
+            "dashboard": dashboard,
+            "database": "sqlite" if database_url is None else "postgresql",
+            "bot_ready_s": ready_s,
+            "bot_ready_before_due": ready_mono < due_mono,
+            **({"web_exit_code": web_exit} if web is not None else {}),
+        }
     finally:
         if pages is not None:
             await pages.close()
-        if process is not None and process.running:
-            await process.kill()
+        for child in (process, web):
+            if child is not None and child.running:
+                await child.kill()
         await emulator.stop()
 
 
@@ -301,15 +370,33 @@ async def measure_burst(
     command_interval: float,
     pages: DashboardLoad | None = None,
     since: Counts | None = None,
+    paced_rate: float | None = None,
 ) -> dict[str, Any]:
-    """From now (or ``since``) until every one of ``channels`` got its reminder: the figures, counted at
-    the emulator; stops the bot at the end. ``pages``: members browsing the dashboard
-    meanwhile.
+    """From now (or ``since``) until every one of ``channels`` got its reminder: the figures,
+    counted at the emulator; stops the bot at the end. ``pages``: members browsing the
+    dashboard meanwhile.
 
     Counting starts now, not at ``due_mono``: the engine may send a peak's reminders a
     little before they are due, within their kind's early allowance (docs/timing.md), and
-    those are the burst's too (``sent_before_due`` says how many; their lateness is
-    negative)."""
+    those are the burst's too (``sent_before_due`` says how many).
+
+    Lateness is that of each channel's first message at the emulator (on loopback: when the
+    bot sent it), ``i`` its rank in the order they arrived:
+
+    * raw, ``send − due`` (negative: early); ``first_send_after_due_s`` is the first one's;
+    * queue-adjusted, ``send_i − (start + i/R)``: behind the earliest moment it could have
+      gone at R a second from the burst's ``start``, the due second — or the first send, if
+      that came before it. A burst the engine began early, counted from the due second,
+      would read seconds *ahead* of the queue from the first send to the last, hiding every
+      slot it lost on the way; counted from its own start, what remains is what the bot lost
+      against R (slots missed, stalls, and its limiter's margin under R). A burst that began
+      on time or late keeps ``start`` = due, so the wait for its first send counts in every
+      send, as it always did;
+    * paced, the same against ``paced_rate`` (the bot's own schedule: ``SEND_RATE_PER_S`` less
+      its limiter's margin): what the bot lost beyond that deliberate margin, which alone
+      puts the 10,000th send of a 50/s burst 0.4 s (SQLite, 0.2 %) or 1.5 s (PostgreSQL's
+      shared schedule, 0.75 %) behind R.
+    """
     m = len(channels)
     start = since or Counts.at(emulator)
     requests_before = start.requests
@@ -380,7 +467,9 @@ async def measure_burst(
     duplicated = sum(count - 1 for count in per_channel.values())
     times = sorted(first_send.values())
     raw = [t - due_mono for t in times]
-    adjusted = [t - (due_mono + i / limit) for i, t in enumerate(times)]
+    start_mono = min(due_mono, times[0]) if times else due_mono
+    adjusted = [t - (start_mono + i / limit) for i, t in enumerate(times)]
+    paced = [t - (start_mono + i / paced_rate) for i, t in enumerate(times)] if paced_rate else []
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     rate = (len(times) - 1) / span if span > 0 else 0.0
     dashboard = (
@@ -417,6 +506,15 @@ async def measure_burst(
         "lateness_p99_s": percentile(raw, 99),
         "lateness_adjusted_p50_s": percentile(adjusted, 50),
         "lateness_adjusted_p99_s": percentile(adjusted, 99),
+        **(
+            {
+                "bot_paced_rate_per_s": paced_rate,
+                "lateness_paced_p50_s": percentile(paced, 50),
+                "lateness_paced_p99_s": percentile(paced, 99),
+            }
+            if paced_rate
+            else {}
+        ),
         "first_send_after_due_s": raw[0] if raw else float("nan"),
         "drain_s": times[-1] - due_mono if times else float("nan"),
         "slash_commands": len(answers),

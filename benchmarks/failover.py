@@ -23,27 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.delivery import READY_LINE, Report, percentile
-from benchmarks.seed import fill_due
+from benchmarks.seed import fill_due, load_into_postgres
 from storage.database import Database
 from storage.ledger import Claimant
-from storage.postgres import PostgresDatabase
-from storage.transfer import TABLES, copy_sqlite_to_postgres
 from testkit.bot_process import BotProcess, bot_environment
 from testkit.emulator import Driver, Emulator
-
-
-async def _load(url: str, sqlite_path: Path) -> None:
-    """The benchmark's database, emptied (it is the one ``--database`` names) and refilled."""
-    source = await Database.open(f"sqlite:///{sqlite_path}")
-    target = await Database.open(url)
-    assert isinstance(target, PostgresDatabase)
-    try:
-        await target.migrate()
-        await target.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
-        await copy_sqlite_to_postgres(source, target)
-    finally:
-        await source.close()
-        await target.close()
 
 
 async def _pending_by_owner(url: str) -> dict[str, list[int]]:
@@ -77,7 +61,7 @@ async def measure_failover(
         launched = time.time()
         due_ts = math.ceil(launched + lead)
         fill_due(workdir / "failover.sqlite3", list(channel_of.items()), due_ts, int(launched))
-        await _load(url, workdir / "failover.sqlite3")
+        await load_into_postgres(url, workdir / "failover.sqlite3")
         due_mono = due_ts - time.time() + time.monotonic()
 
         report("failover: processes ready", 0, processes)

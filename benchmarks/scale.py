@@ -9,23 +9,30 @@ Steps (each long one has a progress bar):
    subscription), for the ratios;
 4. delivery: M reminders due at the same instant, sent by the real bot (``python -m bot``)
    to the local Discord emulator with a global limit of R requests/s, while members run
-   ``/remind list`` and 50 logged-in members browse the dashboard;
+   ``/remind list`` and 50 logged-in members browse the dashboard — inside the bot on SQLite
+   by default; ``--dashboard separate`` runs it as its own process (``python -m bot
+   dashboard``) beside the bot on one PostgreSQL, ``--bot-database postgresql`` puts the
+   bot on PostgreSQL whatever the dashboard (a throwaway server the benchmark starts and
+   removes, or ``--database``);
 5. delivery_cold: C new members subscribe through ``/remind start`` (half in DMs, half in a
    server), all to the same minute, no DM channel known beforehand, the bot at its defaults.
 
-Prints a table and, with ``--json PATH``, writes every figure.
+``--delivery-only`` runs step 4 alone (a few minutes for M = 10,000). Prints a table and,
+with ``--json PATH``, writes every figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +41,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from benchmarks.child import run_child
-from benchmarks.delivery import measure_cold_delivery, measure_delivery
+from benchmarks.delivery import DASHBOARD_MODES, measure_cold_delivery, measure_delivery
 from benchmarks.failover import measure_failover
 from benchmarks.pg_figures import measure_postgres
 from benchmarks.seed import fill
+from testkit.pg_server import start_or_skip_reason
 
 # (json key, goal text, check) — check is None for "report".
 GOALS: dict[str, tuple[str, Any]] = {
@@ -62,6 +70,8 @@ GOALS: dict[str, tuple[str, Any]] = {
     "delivery.lateness_p99_s": ("report (raw)", None),
     "delivery.lateness_adjusted_p50_s": ("report", None),
     "delivery.lateness_adjusted_p99_s": ("< 1 s", lambda v: v < 1),
+    "delivery.lateness_paced_p99_s": ("report (beyond the limiter's margin)", None),
+    "delivery.first_send_after_due_s": ("report (negative: early)", None),
     "delivery.slash_p99_ms": ("< 100 ms", lambda v: v < 100),
     "delivery.dashboard_page_p50_ms": ("report", None),
     "delivery.dashboard_page_p99_ms": ("< 200 ms", lambda v: v < 200),
@@ -126,6 +136,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="logged-in members browsing the dashboard during the burst (0: no dashboard)",
     )
     parser.add_argument(
+        "--dashboard",
+        choices=DASHBOARD_MODES,
+        default="in-process",
+        help="where the dashboard runs during the burst: inside the bot (the default), as its "
+        "own process (python -m bot dashboard; the bot on PostgreSQL), or not at all",
+    )
+    parser.add_argument(
+        "--bot-database",
+        choices=("sqlite", "postgresql"),
+        default=None,
+        help="the burst's bot on SQLite (the default) or PostgreSQL (with --dashboard "
+        "separate): --database, else a throwaway server started and removed here",
+    )
+    parser.add_argument(
+        "--delivery-only",
+        action="store_true",
+        help="only the delivery.* figures (M, R, D): no fill, engine, naive, cold or pg.* step",
+    )
+    parser.add_argument(
         "--send-rate",
         type=float,
         default=None,
@@ -166,7 +195,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.bot_database is None:
+        options.bot_database = "postgresql" if options.dashboard == "separate" else "sqlite"
+    if options.dashboard == "separate" and options.bot_database != "postgresql":
+        parser.error("--dashboard separate needs the bot on PostgreSQL (--bot-database postgresql)")
+    return options
 
 
 def machine() -> dict[str, Any]:
@@ -220,12 +254,17 @@ def fmt(value: Any) -> str:
 
 def table(figures: dict[str, dict[str, Any]], options: argparse.Namespace) -> Table:
     flat = flatten(figures)
-    result = Table(
-        title=(
-            f"Steady reminder engine at scale — N={options.subscriptions:,} "
-            f"K={options.naive_subscriptions:,} M={options.burst:,} R={options.limit}/s"
-        )
+    title = (
+        f"Steady reminder engine at scale — N={options.subscriptions:,} "
+        f"K={options.naive_subscriptions:,} M={options.burst:,} R={options.limit}/s"
     )
+    if options.delivery_only:
+        title = (
+            f"Steady's burst — M={options.burst:,} R={options.limit}/s, the bot on "
+            f"{options.bot_database}, dashboard {options.dashboard} "
+            f"({options.dashboard_members if options.dashboard != 'none' else 0} browsing)"
+        )
+    result = Table(title=title)
     result.add_column("figure", no_wrap=True)
     result.add_column("value", justify="right", no_wrap=True, min_width=12)
     result.add_column("goal", no_wrap=True)
@@ -239,9 +278,48 @@ def table(figures: dict[str, dict[str, Any]], options: argparse.Namespace) -> Ta
     return result
 
 
+@contextlib.contextmanager
+def burst_database(options: argparse.Namespace) -> Iterator[str | None]:
+    """The PostgreSQL URL the burst's bot runs on (``None``: a SQLite file): ``--database``,
+    else a throwaway server (:mod:`testkit.pg_server`: loopback, fsync off) removed after."""
+    if options.bot_database == "sqlite":
+        yield None
+        return
+    if options.database:
+        yield options.database
+        return
+    server, reason = start_or_skip_reason()
+    if server is None:
+        raise SystemExit(f"--bot-database postgresql without --database: {reason}")
+    try:
+        yield server.url()
+    finally:
+        server.remove()
+
+
+def run_delivery(options: argparse.Namespace, workdir: Path, report: Any) -> dict[str, Any]:
+    """Step 4, ``delivery.*``: the burst through the real bot (see the module)."""
+    send_rate = options.send_rate if options.send_rate is not None else float(options.limit)
+    with burst_database(options) as url:
+        delivery = asyncio.run(
+            measure_delivery(
+                options.burst,
+                options.limit,
+                workdir,
+                report=report,
+                lead=options.lead,
+                bot_env={"SEND_RATE_PER_S": f"{send_rate:g}"},
+                dashboard_members=options.dashboard_members,
+                dashboard=options.dashboard,
+                database_url=url,
+            )
+        )
+    delivery["bot_send_rate_per_s"] = send_rate
+    return delivery
+
+
 def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
-    n, k, m, r = options.subscriptions, options.naive_subscriptions, options.burst, options.limit
-    send_rate = options.send_rate if options.send_rate is not None else float(r)
+    n, k, r = options.subscriptions, options.naive_subscriptions, options.limit
     workdir_ctx = (
         tempfile.TemporaryDirectory(prefix="steady-bench-") if options.workdir is None else None
     )
@@ -268,6 +346,9 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
                     tasks[label] = progress.add_task(label, total=total)
                 progress.update(tasks[label], completed=done, total=total)
 
+            if options.delivery_only:
+                figures["delivery"] = run_delivery(options, workdir, report)
+                return figures
             if options.database:
                 figures["pg"] = measure_postgres(
                     options.database,
@@ -323,24 +404,12 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
             )
 
             # 4. delivery
-
-            delivery = asyncio.run(
-                measure_delivery(
-                    m,
-                    r,
-                    workdir,
-                    report=report,
-                    lead=options.lead,
-                    bot_env={"SEND_RATE_PER_S": f"{send_rate:g}"},
-                    dashboard_members=options.dashboard_members,
-                )
-            )
+            delivery = run_delivery(options, workdir, report)
             if options.cold_burst:
                 cold = asyncio.run(
                     measure_cold_delivery(options.cold_burst, r, workdir, report=report)
                 )
                 figures["delivery_cold"] = cold
-        delivery["bot_send_rate_per_s"] = send_rate
 
         figures["engine"] = {"fill_s": fill_n, **engine_n}
         figures["naive"] = {"fill_s": fill_k, **naive_k}
@@ -377,6 +446,11 @@ def main(argv: list[str] | None = None) -> int:
             "cold_burst": options.cold_burst,
             "limit": options.limit,
             "processes": options.processes if options.database else None,
+            "dashboard": options.dashboard,
+            "dashboard_members": options.dashboard_members,
+            "bot_database": options.bot_database,
+            "delivery_only": options.delivery_only,
+            "lead": options.lead,
         },
         "machine": host,
         "elapsed_s": time.perf_counter() - started,

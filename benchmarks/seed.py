@@ -20,6 +20,8 @@ from pathlib import Path
 
 from domain.schedule import default_times, format_times, next_fire_ts, zone_named
 from storage.database import Database
+from storage.postgres import PostgresDatabase
+from storage.transfer import TABLES, copy_sqlite_to_postgres
 
 # 50 IANA zones across every offset people live in, with and without daylight saving.
 ZONES: tuple[str, ...] = (
@@ -179,3 +181,19 @@ def fill_due(
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+async def load_into_postgres(url: str, sqlite_path: Path) -> None:
+    """A PostgreSQL database (the one ``--database`` names, or a throwaway one) migrated,
+    emptied and filled with the rows of the SQLite file at ``sqlite_path``, by
+    ``migrate-db``'s own copy."""
+    source = await Database.open(f"sqlite:///{sqlite_path}")
+    target = await Database.open(url)
+    assert isinstance(target, PostgresDatabase)
+    try:
+        await target.migrate()
+        await target.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+        await copy_sqlite_to_postgres(source, target)
+    finally:
+        await source.close()
+        await target.close()

@@ -1,8 +1,10 @@
-"""Running the bot with its dashboard on, and a plain HTTP "browser" for it.
+"""Running the bot with its dashboard on, the dashboard as its own process, and a plain HTTP
+"browser" for either.
 
 The browser tests (tests/browser/) drive Debian's chromium; the end-to-end tests and the
-benchmark use aiohttp's client so the dashboard inside the real bot process is covered where
-no browser is installed. Pick the dashboard's port with :func:`testkit.ports.on_a_free_port_async`.
+benchmark use aiohttp's client so the dashboard inside the real bot process (and
+``python -m bot dashboard``, :class:`WebProcess`) is covered where no browser is installed.
+Pick the dashboard's port with :func:`testkit.ports.on_a_free_port_async`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from testkit.bot_process import BotProcess
 from testkit.emulator import Emulator
 from testkit.emulator.state import User
+from testkit.ports import PortTaken
 
 DASHBOARD_SECRET = "e2e-dashboard-secret-" + "k" * 40
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
@@ -30,6 +34,27 @@ def dashboard_env(emulator: Emulator, port: int) -> dict[str, str]:
         "DISCORD_CLIENT_SECRET": emulator.oauth.client_secret,
         "DISCORD_AUTHORIZE_URL": emulator.authorize_url,
     }
+
+
+class WebProcess(BotProcess):
+    """``python -m bot dashboard``: the web process, logged and stopped like the bot."""
+
+    subcommand = ("dashboard",)
+
+    async def start_listening(self, emulator: Emulator, within: float = 20.0) -> WebProcess:
+        """Start it and wait until it listens. :class:`~testkit.ports.PortTaken` if its
+        ``DASHBOARD_PORT`` was in use (try another), ``RuntimeError`` if it stopped otherwise."""
+        await self.start()
+        await emulator.wait_until(
+            lambda: self.logged("dashboard at") or not self.running,
+            within=within,
+            what="the dashboard to listen",
+        )
+        if not self.running:
+            if self.port_was_taken:
+                raise PortTaken(self.output)
+            raise RuntimeError(f"the web process exited during start-up:\n{self.output[-4000:]}")
+        return self
 
 
 class DashboardBrowser:

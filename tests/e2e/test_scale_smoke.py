@@ -1,13 +1,16 @@
 """Smoke test: the scale benchmark still runs end to end and counts every reminder.
 
 A small run (``--subscriptions 20000 --burst 500 --naive-subscriptions 5000``) as a
-subprocess, and its cold case (60 new members subscribing through slash commands) on its
-own (``--cold-only``), also as a subprocess: the tests never import ``benchmarks`` (both
-import ``testkit``). Timings are not asserted here (they are figures, not tests); only that every figure is
-written and that the bursts lost and duplicated nothing.
+subprocess, its cold case (60 new members subscribing through slash commands) on its
+own (``--cold-only``), and its burst alone with the dashboard as its own process on
+PostgreSQL (``--delivery-only --dashboard separate``, 50 due, 2 members browsing), also as
+subprocesses: the tests never import ``benchmarks`` (both import ``testkit``). Timings are not
+asserted here (they are figures, not tests); only that every figure is written and that the
+bursts lost and duplicated nothing.
 
-The run is ``serial`` (alone on the machine): its burst paces the bot at exactly the
-emulator's limit, so a test beside it could push a request into the next second's window.
+The small run is ``serial`` (alone on the machine): its burst paces the bot at exactly the
+emulator's limit and the test checks that pace, so a test beside it could push a request into
+the next second's window. The burst with the web process checks no pace and runs beside others.
 The cold case waits for the next whole minute (members pick a time of day), up to 85 s of
 idling, so it runs beside other tests instead, with the emulator allowing 60 requests a
 second: the bot still paces itself at its default 49/s, and the margin keeps a late request
@@ -103,6 +106,34 @@ def test_small_scale_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -
     assert delivery["rate_limited"] <= delivery["requests"] * 0.01, delivery
     assert figures["machine"]["cores"] == os.cpu_count()
     assert "delivery_cold" not in figures and "delivery_cold.lost" not in run.stdout
+
+
+def test_burst_alone_with_the_dashboard_as_its_own_process_on_postgresql(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """``--delivery-only --dashboard separate``: the bot and ``python -m bot dashboard`` on one
+    PostgreSQL, members browsing the web process while the burst is sent. Not ``serial``:
+    nothing here is about timing (a request pushed into the next window is only retried)."""
+    output = tmp_path / "separate.json"
+    run = run_scale(
+        output,
+        *("--delivery-only", "--burst", "50", "--dashboard-members", "2"),
+        *("--dashboard", "separate", "--database", postgres_url),
+    )
+    figures = json.loads(output.read_text())
+    assert set(figures) >= {"delivery", "options", "machine"}
+    assert not {"engine", "naive", "pg", "delivery_cold"} & set(figures)
+    delivery = figures["delivery"]
+    assert [key for key in EXPECTED["delivery"] if key not in delivery] == []
+    assert (delivery["dashboard"], delivery["database"]) == ("separate", "postgresql")
+    assert (delivery["due"], delivery["delivered"], delivery["lost"]) == (50, 50, 0), delivery
+    assert delivery["duplicated"] == 0, delivery
+    assert delivery["dashboard_members"] == 2 and delivery["dashboard_pages"] > 0, delivery
+    assert delivery["dashboard_failed"] == 0, delivery
+    assert delivery["slash_failed"] == 0 and delivery["bot_exit_code"] == 0, delivery
+    assert delivery["web_exit_code"] == 0, delivery
+    assert delivery["rejected_bodies"] == 0 and delivery["unknown_routes"] == 0
+    assert "delivery.dashboard_page_p99_ms" in run.stdout
 
 
 def test_cold_case_new_members_cost_one_request_each_and_lose_nothing(tmp_path: Path) -> None:

@@ -16,21 +16,16 @@ import aiohttp
 import asyncpg
 import pytest
 
-from testkit.bot_process import BotProcess, bot_environment
-from testkit.dashboard import CSRF_FIELD, dashboard_env
+from testkit.bot_process import bot_environment
+from testkit.dashboard import CSRF_FIELD, WebProcess, dashboard_env
 from testkit.emulator import Emulator
 from testkit.emulator.state import User
-from testkit.ports import PortTaken, on_a_free_port_async
+from testkit.ports import on_a_free_port_async
+
+__all__ = ["FACTS_TTL_S", "Browser", "StartWeb", "WebProcess", "notified", "start_web"]
 
 #: How long the web processes of these tests trust a server fact (DASHBOARD_FACTS_TTL_S).
 FACTS_TTL_S = 3.0
-
-
-class WebProcess(BotProcess):
-    """``python -m bot dashboard``: the web process, logged and stopped like the bot."""
-
-    subcommand = ("dashboard",)
-
 
 #: Start a dashboard replica; returns it and its base URL.
 StartWeb = Callable[[], Awaitable[tuple[WebProcess, str]]]
@@ -60,17 +55,8 @@ async def start_web(
             ),
             on_output=emulator.notify,
         )
-        await web.start()
         processes.append(web)
-        await emulator.wait_until(
-            lambda: web.logged("dashboard at") or not web.running,
-            within=20,
-            what="the dashboard to listen",
-        )
-        if not web.running and web.port_was_taken:
-            raise PortTaken(web.output)
-        assert web.running, web.output
-        return web
+        return await web.start_listening(emulator)
 
     async def start() -> tuple[WebProcess, str]:
         web, port = await on_a_free_port_async(start_on)
