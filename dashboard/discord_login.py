@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,8 +81,15 @@ class DiscordLogin:
         self.authorize_url = authorize_url
         self.api_base = api_base.rstrip("/")
         self.redirect_uri = redirect_uri
+        self._tls: ssl.SSLContext | None = None
 
     def _client(self, token: dict | None = None) -> AsyncOAuth2Client:
+        # Every client gets the same TLS context: a client builds its own by default, loading
+        # the CA bundle — 20 ms of CPU on the event loop, and a login makes three clients.
+        # Inside the bot that held up the reminder sender: 50 members logging in during a
+        # burst cost it 3 s of sends (docs/benchmarks.md).
+        if self._tls is None:
+            self._tls = httpx2.create_ssl_context()
         return AsyncOAuth2Client(
             client_id=str(self.client_id),
             client_secret=self._client_secret,
@@ -90,6 +98,7 @@ class DiscordLogin:
             code_challenge_method="S256",
             token=token,
             timeout=TIMEOUT_S,
+            verify=self._tls,
         )
 
     def begin(self, session: Session) -> str:
