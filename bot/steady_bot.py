@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import compose, gateway, health
+from bot import compose, discord_internals, gateway, health
 from bot.dashboard_server import BotGuildAccess, DashboardServer, build_dashboard
 from bot.health import HealthServer
 from bot.settings import Settings
@@ -71,6 +71,9 @@ class SteadyBot(commands.Bot):
         # Steady never joins voice: don't warn at every start that voice libraries are missing.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
+        # Every reminder has a channel, so a rate-limit bucket, of its own: prune them at a
+        # constant cost each, not by a scan of all of them at every new one.
+        discord_internals.prune_buckets_when_doubled()
         super().__init__(
             command_prefix=commands.when_mentioned,  # no text commands; slash commands only
             intents=intents(),

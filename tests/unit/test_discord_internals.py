@@ -11,7 +11,7 @@ import discord
 import pytest
 from aiohttp import web
 from discord.gateway import DiscordWebSocket
-from discord.http import Route
+from discord.http import HTTPClient, Ratelimit, Route
 
 from bot import discord_internals
 
@@ -23,6 +23,9 @@ def restore_discord_globals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", DiscordWebSocket.DEFAULT_GATEWAY)
     monkeypatch.setattr(discord.VoiceClient, "warn_nacl", discord.VoiceClient.warn_nacl)
     monkeypatch.setattr(discord.VoiceClient, "warn_dave", discord.VoiceClient.warn_dave)
+    monkeypatch.setattr(
+        HTTPClient, "_try_clear_expired_ratelimits", HTTPClient._try_clear_expired_ratelimits
+    )
 
 
 @pytest.fixture
@@ -93,3 +96,38 @@ async def test_voice_warning_flags_decide_the_start_up_warning(
     setattr(discord.VoiceClient, flag, False)
     discord.Client(intents=discord.Intents.none())
     assert not any(library in record.getMessage() for record in caplog.records)
+
+
+async def test_buckets_are_pruned_when_their_count_doubles_not_at_every_new_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new channel's request makes a bucket; discord.py checks every bucket for idleness
+    each time. After the hook, a burst to 4,000 new channels checks each bucket a few times,
+    and the idle ones (5 minutes without a request) are still dropped."""
+    checks = 0
+    is_inactive = Ratelimit.is_inactive
+
+    def counted(bucket: Ratelimit) -> bool:
+        nonlocal checks
+        checks += 1
+        return is_inactive(bucket)
+
+    monkeypatch.setattr(Ratelimit, "is_inactive", counted)
+    discord_internals.prune_buckets_when_doubled()
+    http = HTTPClient(asyncio.get_running_loop())
+    try:
+        for channel in range(4000):
+            http.get_ratelimit(f"POST /channels/{{channel_id}}/messages:{channel}")
+        assert len(http._buckets) == 4000
+        assert checks < 3 * 4000  # discord.py's own: ~7.5 million (every bucket, every time)
+
+        for bucket in http._buckets.values():  # all idle for 5 minutes now
+            bucket._last_request -= 301
+        for channel in range(4000, 8000):
+            http.get_ratelimit(f"POST /channels/{{channel_id}}/messages:{channel}")
+        # The idle ones went, the new ones stay.
+        assert set(http._buckets) == {
+            f"POST /channels/{{channel_id}}/messages:{channel}" for channel in range(4000, 8000)
+        }
+    finally:
+        await http.close()
