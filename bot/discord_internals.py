@@ -52,8 +52,8 @@ def prune_buckets_when_doubled() -> None:
     Why: discord.py keeps a bucket per route and channel, and each new bucket makes it scan
     every bucket for one idle 5 minutes (``_try_clear_expired_ratelimits``). Every reminder
     goes to a channel of its own, so a burst of 10,000 scanned 5,000 buckets a send on
-    average, 50 million checks — 7 s of the event loop's CPU, up to 1.4 ms a send at the end
-    (docs/benchmarks.md); a bot sending 50 a second for 5 minutes holds 15,000. Scanning
-    when the count has doubled since the last scan does the same pruning at a constant cost
-    a bucket, and holds at most twice the live buckets."""
+    average, 50 million checks: the bot process used 58 s of CPU for the burst, 31–35 s
+    without them (docs/benchmarks.md); a bot sending 50 a second for 5 minutes holds 15,000
+    buckets. Scanning when the count has doubled since the last scan does the same pruning
+    at a constant cost a bucket, and holds at most twice the live buckets."""
     HTTPClient._try_clear_expired_ratelimits = _prune_when_doubled  # type: ignore[method-assign, assignment]
