@@ -185,6 +185,7 @@ def kinds_table(plan: CapacityPlan) -> Table:
     for kind, new in [*plan.new.kinds.items(), ("all", plan.new.all)]:
         if not new.due and kind != "all":
             continue
+        assert plan.today is not None  # the command asks for the whole report
         today = plan.today.all if kind == "all" else plan.today.kinds[kind]
         label = "all"
         if kind != "all":

@@ -446,8 +446,8 @@ class CapacityPlan:
     minutes: dict[int, float]  # due per UTC minute (its first second), where any is due
     load: LoadFigures
     new: Prediction
-    today: Prediction
-    headroom: Headroom | None  # None: not asked for (with_headroom=False)
+    today: Prediction | None  # None: not asked for (for_report=False)
+    headroom: Headroom | None  # None: not asked for (for_report=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Every figure, for ``--json`` (instants as unix seconds)."""
@@ -478,13 +478,14 @@ async def plan_next_day(
     capacity_per_s: float,
     hours: float = 24,
     progress: Progress | None = None,
-    with_headroom: bool = True,
+    for_report: bool = True,
     offload: bool = False,
 ) -> CapacityPlan:
     """Read the database and plan the ``hours`` from ``now`` against ``capacity_per_s``
     (``SEND_RATE_PER_S``; on PostgreSQL, the capacity of all processes together).
 
-    ``with_headroom=False`` skips the headroom's bisection (a few dozen predictions);
+    ``for_report=False`` leaves out what only the report prints — today's due order (the
+    slower prediction: a backlog all day) and the headroom's bisection (a dozen predictions);
     ``offload=True`` runs the CPU part in a worker thread, so that a running bot's event loop
     keeps sending meanwhile (services/plan_watch.py)."""
     start = int(now.timestamp()) if isinstance(now, datetime) else int(now)
@@ -510,7 +511,11 @@ async def plan_next_day(
             progress("predict", 0, 2)
         policy = Deadlines(capacity_per_s=capacity_per_s)
         new = predict(load, capacity_per_s, policy, until=end, limiter_margin=margin)
-        today = predict(load, capacity_per_s, DueOrder(), until=end, limiter_margin=margin)
+        today = (
+            predict(load, capacity_per_s, DueOrder(), until=end, limiter_margin=margin)
+            if for_report
+            else None
+        )
         if progress is not None:
             progress("predict", 2, 2)
         room = (
@@ -523,7 +528,7 @@ async def plan_next_day(
                 progress=progress,
                 limiter_margin=margin,
             )
-            if with_headroom
+            if for_report
             else None
         )
         return CapacityPlan(

@@ -2,7 +2,7 @@
 ``/healthz`` (issue #21): an operator sees a day that will skip reminders before it comes.
 
 Every :attr:`PlanWatch.EVERY_S` the watch runs the planner (:func:`services.capacity.plan_next_day`,
-what ``python -m bot capacity`` prints, without the headroom's bisection) and publishes:
+what ``python -m bot capacity`` prints, without what only the report needs) and publishes:
 
 * ``steady_plan_peak_to_capacity`` — the next 24 hours' busiest minute against a minute of
   ``SEND_RATE_PER_S``;
@@ -86,7 +86,7 @@ class PlanWatch:
             now=now,
             capacity_per_s=self.capacity_per_s,
             hours=self.HOURS,
-            with_headroom=False,
+            for_report=False,
             offload=True,
         )
         self.latest = summary = summarise(plan, now, self.HOURS)

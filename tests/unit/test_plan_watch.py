@@ -82,7 +82,11 @@ async def test_a_day_over_capacity_is_in_metrics_and_a_healthz_note_but_stays_20
     assert gauge("steady_plan_age_seconds") == pytest.approx(300)
 
 
-async def test_a_plan_read_after_the_peak_no_longer_counts_it(db) -> None:
+async def test_a_plan_made_after_today_s_peak_sees_tomorrow_s_and_follows_the_capacity(
+    db,
+) -> None:
+    """At 10:00 the next 24 h hold tomorrow's 09:00 peak: skipped at one send per 100 s,
+    all sent at one a second."""
     watch = PlanWatch(db, capacity_per_s=0.01, clock=lambda: NOW + timedelta(hours=2))
     summary = await watch.refresh()
     # The stretching reminders come back tomorrow at 09:00, inside the next 24 h.
