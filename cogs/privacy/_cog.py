@@ -56,7 +56,10 @@ class PrivacyButton(
                 raise UserFacingError("This button belongs to someone else's request.")
             if self.action == "delete":
                 await steady(interaction.client).privacy.delete_all(self.user_id)
-                text = "🗑️ Done: everything Steady stored about you is deleted."
+                text = (
+                    "🗑️ Done: everything Steady stored about you is deleted, "
+                    "and any web dashboard login of yours has ended."
+                )
             else:
                 text = "Nothing was deleted."
             # Replace the question, so its buttons can't be pressed again.
@@ -98,7 +101,8 @@ class Privacy(
     )
     async def delete(self, interaction: Interaction) -> None:
         await interaction.response.send_message(
-            "This deletes your reminders, settings, stats and delivery records. Backups taken "
+            "This deletes your reminders, settings, stats and delivery records, and logs you "
+            "out of the web dashboard if you use it. Backups taken "
             "before now still hold them until they rotate out (the bot's operator keeps the "
             "newest few, BACKUP_KEEP); restoring one deletes them again. "
             "It can't be undone. Delete everything?",

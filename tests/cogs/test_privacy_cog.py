@@ -130,7 +130,9 @@ async def test_confirming_deletes_everything_about_the_member_only(rig) -> None:
 
     interaction = await press(rig, "delete")
     interaction.response.edit_message.assert_awaited_once_with(
-        content="🗑️ Done: everything Steady stored about you is deleted.", view=None
+        content="🗑️ Done: everything Steady stored about you is deleted, "
+        "and any web dashboard login of yours has ended.",
+        view=None,
     )
     mine = await rig.privacy.export(USER)
     assert mine["settings"] is None
