@@ -436,7 +436,7 @@ async def measure_burst(
         await asyncio.sleep(wait)
 
     counted = sends_before
-    delivered: set[int] = set()
+    reached: set[int] = set()
 
     def sent() -> int:
         # Only the sends since the last look: a scan of all of them four times a second kept
@@ -444,8 +444,8 @@ async def measure_burst(
         nonlocal counted
         new = emulator.stats.sends[counted:]
         counted += len(new)
-        delivered.update(ch for _, ch in new if ch in channels)
-        return len(delivered)
+        reached.update(ch for _, ch in new if ch in channels)
+        return len(reached)
 
     answers: list[float] = []
     failures: list[str] = []
