@@ -90,6 +90,7 @@ def build_core(
     clock_jump: timedelta = timedelta(seconds=90),
     lease_s: int = ledger.Claimant.lease_s,
     policy: SendPolicy | None = None,
+    sweeps_dm_channels: bool = True,
 ) -> Core:
     """Tests and benchmarks inject ``clock``, ``waker`` (instead of APScheduler) and
     ``sleep``; the other options are the sender's and dispatcher's tuning (see there), and
@@ -97,6 +98,8 @@ def build_core(
     ``policy`` how what is due is ordered, paced and shed (:mod:`services.engine.policy`;
     by default :class:`Deadlines` at 49 sends a second — the bot passes its
     ``SEND_RATE_PER_S``; only the day benchmark builds the old ``DueOrder``).
+    ``sweeps_dm_channels``: whether this process opens, at start-up, the DM channels not yet
+    known (one process of a deployment does: :func:`bot.steady_bot.is_lead_process`).
     ``transport`` is already paced: every request it makes goes through the bot's request
     limiter (:mod:`services.ratelimit`)."""
     changes = DueChanges()
@@ -127,7 +130,7 @@ def build_core(
         max_backlog=max_backlog,
         clock_jump=clock_jump,
     )
-    dm_channels = DmChannelOpener(db, transport, clock)
+    dm_channels = DmChannelOpener(db, transport, clock, sweep_at_start=sweeps_dm_channels)
     engine = ReminderEngine(db, sender, dispatcher, dm_channels, scheduler)
     services = _services(db, engine, changes, clock, guild_config)
     return Core(engine, changes, services, clock)

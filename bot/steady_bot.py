@@ -102,6 +102,7 @@ class SteadyBot(commands.Bot):
             workers=settings.send_workers,
             lease_s=settings.claim_lease_s,
             policy=Deadlines(capacity_per_s=settings.send_rate_per_s),
+            sweeps_dm_channels=is_lead_process(settings),
         )
         self.core = core
         self.engine = core.engine
@@ -111,7 +112,7 @@ class SteadyBot(commands.Bot):
         # kept by one process, the one with shard 0 (services/plan_watch.py).
         self.plan_watch = (
             PlanWatch(db, settings.send_rate_per_s, core.clock)
-            if keeps_the_plan(settings)
+            if is_lead_process(settings)
             else None
         )
         self.dashboard: DashboardServer | None = None
@@ -244,8 +245,11 @@ class SteadyBot(commands.Bot):
         await self.guild_config.forget_missing_channels(guild.id, channel_ids(guild))
 
 
-def keeps_the_plan(settings: Settings) -> bool:
-    """Whether this process keeps the capacity plan: the only one, or the one with shard 0."""
+def is_lead_process(settings: Settings) -> bool:
+    """Whether this process does the deployment's once-only jobs — keeping the capacity plan
+    and the start-up sweep of unknown DM channels: the only process, or the one with shard 0.
+    (Every process would do the same work on the same database: the plan reported twice,
+    each channel opened once per process.)"""
     plan = settings.shard_plan
     return plan is None or 0 in plan.ids
 

@@ -20,10 +20,11 @@ thousand requests at the worst moment. So the id is learnt early:
   member, and electing one of them per member would take a payload and a claim in the
   database;
 * for members who subscribed before channel ids were stored (or whose open ahead failed),
-  by the bot's opener at start-up, the soonest reminder first, once the bot is running (not
-  the web process's: ``sweep_at_start``). Every bot process sweeps, so two starting
-  together may both open the same channel: one request wasted each, at start-up, not at
-  the due moment.
+  by the bot's opener at start-up, the soonest reminder first, once the bot is running —
+  in one process of a deployment only, the one with shard 0 (``sweep_at_start``; not the
+  web process): two processes sweeping the same database in the same order would open
+  each channel twice. With that process down, the others still open these channels, when
+  the reminder is due.
 
 If that open fails (Discord down, the member's account gone) nothing is lost: the sender
 opens the channel when the reminder is due, as it does when Discord says a known channel is

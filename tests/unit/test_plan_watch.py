@@ -10,7 +10,8 @@ from prometheus_client import REGISTRY
 
 from bot.health import Health
 from bot.settings import Settings
-from bot.steady_bot import keeps_the_plan
+from bot.steady_bot import SteadyBot, is_lead_process
+from content import load_content
 from services.plan_watch import PlanWatch
 from services.subscriptions import Subscriptions
 from tests.reminder_rig import open_db
@@ -103,12 +104,25 @@ async def test_a_plan_made_after_today_s_peak_sees_tomorrow_s_and_follows_the_ca
         ({"SHARD_COUNT": "2", "SHARD_IDS": "1"}, False),
     ],
 )
-def test_one_process_keeps_the_plan_the_one_with_shard_0(
+def test_one_process_does_the_deployments_once_only_jobs_the_one_with_shard_0(
     shards: dict[str, str], keeps: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every process reads the same database against the same shared rate: the plan is the
-    deployment's, and two processes reporting it would be summed twice by Prometheus."""
+    deployment's, and two processes reporting it would be summed twice by Prometheus; two
+    processes sweeping unknown DM channels at start-up would open each one twice."""
     monkeypatch.setenv("DISCORD_TOKEN", "x")
     for name, value in shards.items():
         monkeypatch.setenv(name, value)
-    assert keeps_the_plan(Settings(_env_file=None)) is keeps  # type: ignore[call-arg]
+    assert is_lead_process(Settings(_env_file=None)) is keeps  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(("shard_ids", "lead"), [("0", True), ("1", False)])
+async def test_only_the_lead_process_plans_and_sweeps_dm_channels(
+    db, shard_ids: str, lead: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "x")
+    monkeypatch.setenv("SHARD_COUNT", "2")
+    monkeypatch.setenv("SHARD_IDS", shard_ids)
+    bot = SteadyBot(settings=Settings(_env_file=None), db=db, content=load_content())  # type: ignore[call-arg]
+    assert (bot.plan_watch is not None) is lead
+    assert bot.engine.dm_channels.sweep_at_start is lead
