@@ -97,6 +97,8 @@ def main(argv: list[str]) -> int:
     elif design == "naive":
         from benchmarks.naive import measure_naive
 
+        if not isinstance(db_path, Path):
+            raise SystemExit("the naive design runs on a SQLite file, not a database URL")
         figures = asyncio.run(measure_naive(db_path, seed_ts, emit))
     else:
         raise SystemExit(f"unknown design {design!r}")

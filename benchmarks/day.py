@@ -94,9 +94,14 @@ class LoopWaker:
         self._handle = asyncio.get_running_loop().call_later(delay, self._fire, wake)
 
     def _fire(self, wake: Wake) -> None:
-        task = asyncio.get_running_loop().create_task(wake())
+        task = asyncio.get_running_loop().create_task(self._run(wake))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _run(wake: Wake) -> None:
+        # create_task takes a coroutine; ``Wake`` promises only an awaitable.
+        await wake()
 
     def close(self) -> None:
         if self._handle is not None:

@@ -282,15 +282,14 @@ async def measure_cold_delivery(
         server_members = {user.id for user in in_server}
 
         async def subscribe(user: User) -> None:
-            where = {"guild": guild} if user.id in server_members else {}
             reply = await driver.slash(
                 "remind start",
                 user=user,
+                guild=guild if user.id in server_members else None,
                 within=30,
                 kind="stretching",
                 time=at,
                 zone="UTC",
-                **where,
             )
             if not reply.text.startswith("✅"):
                 log = process.output[-4000:] if process is not None else ""

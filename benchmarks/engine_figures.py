@@ -68,7 +68,7 @@ async def sample_rows(db: Database, limit: int) -> list[tuple[str, str, int]]:
         "ORDER BY random() LIMIT ?",
         (limit,),
     )
-    return [(row[0], row[1], row[2]) for row in rows]
+    return [(row["times"], row["zone"], row["next_fire_at"]) for row in rows]
 
 
 def next_fire_rate(rows: list[tuple[str, str, int]], seconds: float) -> float:

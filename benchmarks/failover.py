@@ -22,11 +22,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.delivery import READY_LINE, Report, percentile
+from benchmarks.delivery import Report, percentile
 from benchmarks.seed import fill_due, load_into_postgres
 from storage.database import Database
 from storage.ledger import Claimant
-from testkit.bot_process import BotProcess, bot_environment
+from testkit.bot_process import READY_LINE, BotProcess, bot_environment
 from testkit.emulator import Driver, Emulator
 
 
@@ -41,7 +41,7 @@ async def _pending_by_owner(url: str) -> dict[str, list[int]]:
         await db.close()
     owners: dict[str, list[int]] = {}
     for row in rows:
-        owners.setdefault(row[0], []).append(row[1])
+        owners.setdefault(row["claimed_by"], []).append(row["user_id"])
     return owners
 
 

@@ -84,7 +84,7 @@ async def measure_naive(db_path: Path, seed_ts: int, emit: Emit) -> dict[str, An
     found = await db.fetchall(
         "SELECT id, times, zone FROM subscriptions WHERE active = 1 ORDER BY id"
     )
-    rows = [(row[0], row[1], row[2]) for row in found]
+    rows = [(row["id"], row["times"], row["zone"]) for row in found]
     scheduler.start()
     total = len(rows)
     step = max(1, total // 200)

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,14 @@ from storage.database import Database
 from storage.ledger import Claimant
 from storage.postgres import PostgresDatabase
 from storage.reminders import Plan, Subscription
+from storage.sqlite import SqliteDatabase
 from storage.transfer import copy_sqlite_to_postgres, non_empty_tables
 
 BATCH = 200
 
 
 async def _copy(sqlite_path: Path, url: str) -> tuple[float, int]:
-    source = await Database.open(f"sqlite:///{sqlite_path}")
+    source = await SqliteDatabase.connect(f"sqlite:///{sqlite_path}")
     target = await Database.open(url)
     assert isinstance(target, PostgresDatabase)
     try:
@@ -94,7 +96,7 @@ def measure_postgres(
     sqlite_path.unlink()
 
     engine = [
-        run_child("engine", url, seed_ts, bar(f"PG engine, process {i + 1}", 3))  # type: ignore[arg-type]
+        run_child("engine", url, seed_ts, bar(f"PG engine, process {i + 1}", 3))
         for i in range(processes)
     ]
 
@@ -150,7 +152,7 @@ def measure_postgres(
 # --- the claiming child ----------------------------------------------------------------------
 
 
-def _plan(now: int):
+def _plan(now: int) -> Callable[[Subscription], Plan]:
     def plan(sub: Subscription) -> Plan:
         assert sub.next_fire_at is not None
         return Plan(

@@ -32,7 +32,7 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -335,7 +335,7 @@ def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
     try:
         with Progress(*columns, console=console) as progress:
 
-            def bar(description: str, total: int):
+            def bar(description: str, total: int) -> Callable[[int, int], None]:
                 task = progress.add_task(description, total=total)
                 return lambda done, all_: progress.update(task, completed=done, total=all_)
 

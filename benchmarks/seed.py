@@ -21,6 +21,7 @@ from pathlib import Path
 from domain.schedule import default_times, format_times, next_fire_ts, zone_named
 from storage.database import Database
 from storage.postgres import PostgresDatabase
+from storage.sqlite import SqliteDatabase
 from storage.transfer import TABLES, copy_sqlite_to_postgres
 
 # 50 IANA zones across every offset people live in, with and without daylight saving.
@@ -187,7 +188,7 @@ async def load_into_postgres(url: str, sqlite_path: Path) -> None:
     """A PostgreSQL database (the one ``--database`` names, or a throwaway one) migrated,
     emptied and filled with the rows of the SQLite file at ``sqlite_path``, by
     ``migrate-db``'s own copy."""
-    source = await Database.open(f"sqlite:///{sqlite_path}")
+    source = await SqliteDatabase.connect(f"sqlite:///{sqlite_path}")
     target = await Database.open(url)
     assert isinstance(target, PostgresDatabase)
     try:

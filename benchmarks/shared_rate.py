@@ -24,7 +24,7 @@ import time
 
 from services.engine.shared_pacing import SharedSlotPacer
 from services.ratelimit import SlotPacer
-from storage.database import Database
+from storage.database import Database, is_postgres
 
 
 async def worker(url: str, rate: float, seconds: float, design: str, processes: int) -> None:
@@ -32,7 +32,13 @@ async def worker(url: str, rate: float, seconds: float, design: str, processes: 
     db = await Database.open(url)
     try:
         await db.migrate()
-        pacer = SharedSlotPacer(db, rate) if design == "shared" else SlotPacer(rate / processes)
+        pacer: SlotPacer
+        if design == "shared":
+            if not is_postgres(db):
+                raise SystemExit("the shared design needs a postgresql:// URL")
+            pacer = SharedSlotPacer(db, rate)
+        else:
+            pacer = SlotPacer(rate / processes)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             await pacer.acquire()
