@@ -93,6 +93,9 @@ class SteadyBot(commands.Bot):
         self.db = db
         self.content = content
         self._ready_logged = False
+        # The deployment's once-only jobs (the capacity plan, the start-up DM-channel sweep)
+        # run in one process of it.
+        lead = is_lead_process(settings)
         # Built here (bot/compose.py: in order, through constructors), started in setup_hook:
         # the extensions' setup already finds its services.
         core = compose.build_core(
@@ -102,7 +105,7 @@ class SteadyBot(commands.Bot):
             workers=settings.send_workers,
             lease_s=settings.claim_lease_s,
             policy=Deadlines(capacity_per_s=settings.send_rate_per_s),
-            sweeps_dm_channels=is_lead_process(settings),
+            sweeps_dm_channels=lead,
         )
         self.core = core
         self.engine = core.engine
@@ -110,11 +113,7 @@ class SteadyBot(commands.Bot):
         self.health: HealthServer | None = None
         # The coming day's capacity plan for /metrics and /healthz: the deployment's, so
         # kept by one process, the one with shard 0 (services/plan_watch.py).
-        self.plan_watch = (
-            PlanWatch(db, settings.send_rate_per_s, core.clock)
-            if is_lead_process(settings)
-            else None
-        )
+        self.plan_watch = PlanWatch(db, settings.send_rate_per_s, core.clock) if lead else None
         self.dashboard: DashboardServer | None = None
         self.page_db: Database | None = None
 

@@ -161,8 +161,16 @@ def per_minute(load: Iterable[Due], start: int, end: int) -> dict[int, float]:
     return dict(sorted(minutes.items()))
 
 
-def load_figures(load: Sequence[Due], capacity_per_s: float, start: int, end: int) -> LoadFigures:
-    minutes = per_minute(load, start, end)
+def load_figures(
+    load: Sequence[Due],
+    capacity_per_s: float,
+    start: int,
+    end: int,
+    minutes: dict[int, float] | None = None,
+) -> LoadFigures:
+    """``minutes``: :func:`per_minute` of the same load and window, if already made."""
+    if minutes is None:
+        minutes = per_minute(load, start, end)
     capacity = capacity_per_s * 60
     per_kind: dict[str, float] = {kind: 0.0 for kind in KINDS}
     for due in load:
@@ -505,6 +513,9 @@ async def plan_next_day(
         if progress is not None:
             progress("expand", done, total)
 
+    # Several processes share one schedule of slots on PostgreSQL, with a wider margin.
+    margin = SHARED_MARGIN if is_postgres(db) else DEFAULT_MARGIN
+
     def compute() -> CapacityPlan:
         load = expand(groups, snoozes, lookahead, expanding)
         if progress is not None:
@@ -518,6 +529,7 @@ async def plan_next_day(
         )
         if progress is not None:
             progress("predict", 2, 2)
+        minutes = per_minute(load, start, end)
         room = (
             headroom(
                 load,
@@ -538,13 +550,11 @@ async def plan_next_day(
             members=who.members,
             subscriptions=who.subscriptions,
             snoozes=sum(s.count for s in snoozes if s.fire_at < end),
-            minutes=per_minute(load, start, end),
-            load=load_figures(load, capacity_per_s, start, end),
+            minutes=minutes,
+            load=load_figures(load, capacity_per_s, start, end, minutes),
             new=new,
             today=today,
             headroom=room,
         )
 
-    # Several processes share one schedule of slots on PostgreSQL, with a wider margin.
-    margin = SHARED_MARGIN if is_postgres(db) else DEFAULT_MARGIN
     return await asyncio.to_thread(compute) if offload else compute()
