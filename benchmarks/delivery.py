@@ -35,6 +35,7 @@ from typing import Any
 
 from benchmarks.dashboard_load import DashboardLoad
 from benchmarks.seed import fill_due, load_into_postgres
+from bot.settings import Settings
 from services.engine.shared_pacing import SHARED_MARGIN
 from services.ratelimit import DEFAULT_MARGIN
 from testkit.bot_process import READY_LINE, BotProcess, bot_environment
@@ -44,8 +45,8 @@ from testkit.emulator.state import User
 from testkit.ports import PortTaken, on_a_free_port_async
 
 COMMAND = "remind list"
-#: The bot's SEND_RATE_PER_S when it is not told one (bot/settings.py).
-DEFAULT_SEND_RATE = 49.0
+#: The bot's SEND_RATE_PER_S when it is not told one.
+DEFAULT_SEND_RATE: float = Settings.model_fields["send_rate_per_s"].default
 # Members who subscribe at the same time in the cold case (as a busy server's members do).
 SUBSCRIBE_CONCURRENCY = 10
 
