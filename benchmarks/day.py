@@ -52,8 +52,8 @@ from bot.compose import build_core
 from bot.settings import Settings
 from content import load_content
 from domain.enums import DeliveryState
-from domain.kinds import ReminderKind, timing_for
-from services.capacity import CapacityPlan, plan_next_day
+from domain.kinds import timing_for
+from services.capacity import KINDS, CapacityPlan, Due, load_figures, plan_next_day
 from services.engine.dispatcher import Wake
 from services.engine.policy import Deadlines, DueOrder, SendPolicy
 from services.ratelimit import SlotPacer
@@ -68,7 +68,6 @@ DRAIN_CAP = 6 * 3600  # after the day: at most this long for its last occurrence
 # A due second holding at least this many occurrences is a burst: how soon after the second
 # its first send leaves the bot is reported (``burst_first_send_*``).
 BURST = 100
-KINDS = (*(k.value for k in ReminderKind if k != ReminderKind.DAILY_TIP), "daily_tip")
 POPULATIONS: dict[str, Callable[..., Population]] = {"realistic": realistic, "worst": worst}
 ENGINES = ("today", "new")
 
@@ -269,27 +268,26 @@ def percentile(ordered: list[float], q: float) -> float:
 def due_figures(
     population: Population, day_start: int, day_end: int, rate: float
 ) -> dict[str, Any]:
-    """The population and its due load per minute against the send capacity."""
-    per_minute: Counter[int] = Counter()
-    per_kind: Counter[str] = Counter()
-    for _nonce, kind, due in population.occurrences(day_start, day_end):
-        per_minute[due // 60] += 1
-        per_kind[kind] += 1
-    capacity = rate * 60
-    peak_minute, peak = max(per_minute.items(), key=lambda item: item[1], default=(0, 0))
-    over = [count - capacity for count in per_minute.values() if count > capacity]
+    """The population and its due load per minute against the send capacity (the capacity
+    planner's own figures, :func:`services.capacity.load_figures`)."""
+    per_second: Counter[tuple[int, str]] = Counter(
+        (due, kind) for _nonce, kind, due in population.occurrences(day_start, day_end)
+    )
+    load = [Due(at, kind, n) for (at, kind), n in sorted(per_second.items())]
+    figures = load_figures(load, rate, day_start, day_end)
+    peak = figures.peak_minutes[0] if figures.peak_minutes else None
     return {
         "members": len(population.members),
         "subscriptions": len(population.subscriptions),
         "daily_tips": population.servers,
-        "due": sum(per_kind.values()),
-        "due_per_kind": {kind: per_kind.get(kind, 0) for kind in KINDS},
-        "capacity_per_minute": capacity,
-        "peak_minute_due": peak,
-        "peak_minute_at": datetime.fromtimestamp(peak_minute * 60, UTC).strftime("%H:%M UTC"),
-        "peak_to_capacity": peak / capacity,
-        "minutes_over_capacity": len(over),
-        "due_above_capacity": round(sum(over)),
+        "due": round(figures.due),
+        "due_per_kind": {kind: round(n) for kind, n in figures.due_per_kind.items()},
+        "capacity_per_minute": figures.capacity_per_minute,
+        "peak_minute_due": round(figures.peak_minute_due),
+        "peak_minute_at": datetime.fromtimestamp(peak.at if peak else 0, UTC).strftime("%H:%M UTC"),
+        "peak_to_capacity": figures.peak_to_capacity,
+        "minutes_over_capacity": figures.minutes_over_capacity,
+        "due_above_capacity": round(figures.due_above_capacity),
     }
 
 
