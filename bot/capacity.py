@@ -23,12 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.settings import Settings
+from bot.settings import read_settings
 from domain.errors import StartupError
 from domain.kinds import label_of, timing_for
 from services.capacity import CapacityPlan, plan_next_day
@@ -70,13 +69,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def _instant(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as error:
-        raise StartupError(f"settings are invalid: {error.errors()[0]['msg']}") from None
 
 
 def _where(url: str) -> str:
@@ -287,7 +279,7 @@ def as_json(plan: CapacityPlan, where: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
-        settings = _settings()
+        settings = read_settings()
         where = _where(settings.database_url)
         start = args.start or datetime.now(UTC)
         plan = asyncio.run(

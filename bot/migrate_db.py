@@ -15,11 +15,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot.settings import Settings
+from bot.settings import read_settings
 from domain.errors import DatabaseUnavailable, StartupError
 from storage.database import Database
 from storage.postgres import PostgresDatabase, describe_url
@@ -39,10 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _source_url() -> str:
-    try:
-        url = Settings().database_url
-    except ValidationError as error:
-        raise StartupError(f"settings are invalid: {error.errors()[0]['msg']}") from None
+    url = read_settings().database_url
     if not url.startswith("sqlite://"):
         raise StartupError(
             "DATABASE_URL must name the SQLite database to copy from (sqlite:///path/to/file)"

@@ -163,14 +163,20 @@ def _check_dashboard(settings: Settings) -> None:
         )
 
 
-def load_settings() -> Settings:
-    """Read the environment, or raise :class:`StartupError` with one line saying what is wrong."""
+def read_settings() -> Settings:
+    """Read the environment, or raise :class:`StartupError` with one line naming the setting
+    that is wrong. What the tools that need no token use (``capacity``, ``migrate-db``)."""
     try:
-        settings = Settings()
+        return Settings()
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         raise StartupError(f"{name} is invalid: {first['msg']}") from None
+
+
+def load_settings() -> Settings:
+    """The bot's settings (:func:`read_settings`), with a token and a sound dashboard."""
+    settings = read_settings()
     if not settings.discord_token.get_secret_value().strip():
         raise StartupError(
             "DISCORD_TOKEN is not set: put your bot token in the environment (see README)."

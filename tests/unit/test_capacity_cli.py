@@ -110,3 +110,11 @@ def test_no_database_is_one_line(tmp_path: Path) -> None:
         f"{tmp_path / 'missing.sqlite3'}"
     )
     assert not (tmp_path / "missing.sqlite3").exists()
+
+
+def test_an_invalid_setting_is_one_line_naming_it(tmp_path: Path) -> None:
+    run = _capacity(f"sqlite:///{tmp_path / 'any.sqlite3'}", rate="0")
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "steady capacity: SEND_RATE_PER_S is invalid: Input should be greater than 0"
+    )
